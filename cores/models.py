@@ -1,0 +1,330 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from members.history import HistoryKeepingQuerySet
+from members.models import Member
+
+
+class TendencyQuerySet(models.QuerySet):
+    def led_by(self, user):
+        """The tendencies whose review notes and queue `user` may work: those of cores they lead.
+
+        Superusers lead nothing by default but see everything; callers check that first.
+        """
+        return self.filter(cores__leads=user).distinct()
+
+
+class Tendency(models.Model):
+    """An alignment with one liberatory strategy. Two in practice; their names are data."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+
+    objects = TendencyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "tendencies"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Phase(models.TextChoices):
+    """The arc every core moves through, in this order."""
+
+    COHERING = "cohering", "Cohering a core"
+    ENGAGING = "engaging", "Engaging the Left"
+    LAUNCHING = "launching", "Launching a new formation"
+    LAUNCHED = "launched", "Launched"
+
+    @classmethod
+    def after(cls, phase):
+        """The phase that follows `phase`, or None after the last."""
+        order = list(cls)
+        index = order.index(cls(phase))
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+# Milestones every new core starts with, per phase; cores add their own in the admin.
+DEFAULT_MILESTONES = {
+    Phase.COHERING: [
+        "Core members committed",
+        "Foundational structure drafted",
+        "Strategy drafted",
+        "Program drafted",
+    ],
+    Phase.ENGAGING: [
+        "Invitation list identified",
+        "Invitations sent",
+        "Orientation conversations held",
+    ],
+    Phase.LAUNCHING: [
+        "Founding documents adopted",
+        "Launch date set",
+        "Founding convening held",
+    ],
+    Phase.LAUNCHED: ["Public launch announced"],
+}
+
+
+class CoreGroupQuerySet(models.QuerySet):
+    def led_by(self, user):
+        return self.filter(leads=user)
+
+
+class CoreGroup(models.Model):
+    """One of the two independent groups building a future cadre organization."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    tendency = models.ForeignKey(Tendency, on_delete=models.PROTECT, related_name="cores")
+    # The one current phase; moved only by cores.services.advance_phase with a reason.
+    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.COHERING)
+    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_cores")
+    members = models.ManyToManyField(Member, blank=True, related_name="cores")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CoreGroupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "core group"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(phase__in=Phase.values), name="core_phase_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Milestone(models.Model):
+    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="milestones")
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    title = models.CharField(max_length=200)
+    order = models.PositiveSmallIntegerField(default=0)
+    done_on = models.DateField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["core", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["core", "phase", "title"], name="milestone_unique_title_per_phase"
+            ),
+            models.CheckConstraint(
+                condition=Q(phase__in=Phase.values), name="milestone_phase_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_done(self):
+        return self.done_on is not None
+
+
+class PhaseDecision(models.Model):
+    """The record of a core moving on: who decided, when and why. Never edited."""
+
+    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="phase_decisions")
+    from_phase = models.CharField(max_length=20, choices=Phase.choices)
+    to_phase = models.CharField(max_length=20, choices=Phase.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["core", "decided_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="phase_decision_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(from_phase=models.F("to_phase")), name="phase_decision_moves"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.core}: {self.get_from_phase_display()} → {self.get_to_phase_display()}"
+
+
+class AlignmentLevel(models.TextChoices):
+    NOT_YET_CLEAR = "not_yet_clear", "Not yet clear"
+    EXPLORING = "exploring", "Exploring"
+    LEANING = "leaning", "Leaning"
+    ALIGNED = "aligned", "Aligned"
+    COMMITTED = "committed", "Committed"
+
+
+class ReviewState(models.TextChoices):
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class AlignmentQuerySet(HistoryKeepingQuerySet):
+    def review_queue(self, tendency):
+        return self.filter(tendency=tendency, review_state=ReviewState.NEEDS_REVIEW).order_by(
+            "stated_on", "pk"
+        )
+
+
+class Alignment(models.Model):
+    """Where a person stands toward one tendency, as they state it and a lead reviews it."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="alignments")
+    tendency = models.ForeignKey(Tendency, on_delete=models.PROTECT, related_name="alignments")
+    level = models.CharField(
+        max_length=20, choices=AlignmentLevel.choices, default=AlignmentLevel.NOT_YET_CLEAR
+    )
+    stated_on = models.DateField(default=timezone.localdate)
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.NEEDS_REVIEW
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = AlignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["member", "tendency"]
+        permissions = [("review_alignment", "Can review alignments of a tendency they lead")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "tendency"],
+                name="alignment_one_per_member_and_tendency",
+                violation_error_message="This person already has an alignment with this tendency.",
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=AlignmentLevel.values), name="alignment_level_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_state__in=ReviewState.values),
+                name="alignment_review_state_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tendency", "review_state"], name="alignment_queue_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.member} — {self.tendency}: {self.get_level_display()}"
+
+    def clean(self):
+        if self.stated_on and self.stated_on > timezone.localdate():
+            raise ValidationError({"stated_on": "The date stated cannot be in the future."})
+
+
+class ReviewNoteQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Only the notes of tendencies whose cores `user` leads; all for a superuser."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(alignment__tendency__in=Tendency.objects.led_by(user))
+
+
+class ReviewNote(models.Model):
+    """A lead's private note on an alignment; only that tendency's leads ever see it."""
+
+    alignment = models.ForeignKey(Alignment, on_delete=models.CASCADE, related_name="review_notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ReviewNoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["alignment", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="review_note_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"Note on {self.alignment} by {self.author or 'a former user'}"
+
+
+class InvitationStage(models.TextChoices):
+    IDENTIFIED = "identified", "Identified"
+    INVITED = "invited", "Invited"
+    IN_CONVERSATION = "in_conversation", "In conversation"
+    JOINED = "joined", "Joined the process"
+    DECLINED = "declined", "Declined"
+
+
+# The date field stamped when an invitation reaches each stage.
+STAGE_DATE_FIELDS = {
+    InvitationStage.IDENTIFIED: "identified_on",
+    InvitationStage.INVITED: "invited_on",
+    InvitationStage.IN_CONVERSATION: "conversation_on",
+    InvitationStage.JOINED: "joined_on",
+    InvitationStage.DECLINED: "declined_on",
+}
+
+
+class Invitation(models.Model):
+    """A leftist the core invites into the process, followed from identified to joined."""
+
+    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="invitations")
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="invitations", verbose_name="person"
+    )
+    stage = models.CharField(
+        max_length=20, choices=InvitationStage.choices, default=InvitationStage.IDENTIFIED
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    identified_on = models.DateField(default=timezone.localdate)
+    invited_on = models.DateField(null=True, blank=True)
+    conversation_on = models.DateField(null=True, blank=True)
+    joined_on = models.DateField(null=True, blank=True)
+    declined_on = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+    objects = HistoryKeepingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["core", "-identified_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["core", "member"],
+                name="invitation_one_per_core_and_person",
+                violation_error_message="This core has already invited this person.",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=InvitationStage.values), name="invitation_stage_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["core", "stage"], name="invitation_funnel_idx")]
+
+    def __str__(self):
+        return f"{self.member} — {self.core} ({self.get_stage_display()})"
+
+    def clean(self):
+        today = timezone.localdate()
+        errors = {}
+        for field in STAGE_DATE_FIELDS.values():
+            value = getattr(self, field)
+            if value and value > today:
+                errors[field] = "This date cannot be in the future."
+            elif value and self.identified_on and value < self.identified_on:
+                errors[field] = "This date cannot be before the person was identified."
+        if errors:
+            raise ValidationError(errors)

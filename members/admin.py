@@ -1,0 +1,117 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from members.forms import VersionedMemberForm
+from members.models import CapacityCheckIn, Member, Sector
+from members.text import fold
+
+
+@admin.register(Sector)
+class SectorAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "active", "people"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(people_count=Count("members"))
+
+    @admin.display(ordering="people_count")
+    def people(self, sector):
+        return sector.people_count
+
+
+class CapacityCheckInInline(admin.TabularInline):
+    model = CapacityCheckIn
+    extra = 0
+    fields = [
+        "checked_on",
+        "strategic_skills",
+        "political_organizing_skills",
+        "social_emotional_capacities",
+        "organization_building_skills",
+        "note",
+        "assessed_by",
+    ]
+    # Set to the person saving; a read-only name costs no query per row, a select would.
+    readonly_fields = ["assessed_by"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("assessed_by")
+
+
+@admin.register(Member)
+class MemberAdmin(SimpleHistoryAdmin):
+    form = VersionedMemberForm
+    list_display = ["name", "preferred_name", "email", "city", "status", "joining_story_kind"]
+    list_filter = ["status", "joining_story_kind", "sectors", "region"]
+    # The admin search runs on the folded search column (see get_search_results); these
+    # fields are what it covers, and autocomplete needs the list to be non-empty.
+    search_fields = ["name", "preferred_name", "email", "city"]
+    search_help_text = "Any part of name, preferred name, email or city; accents and case ignored."
+    autocomplete_fields = ["sectors"]
+    readonly_fields = ["added_by", "created_at", "updated_at", "version"]
+    list_per_page = 50
+    show_full_result_count = False
+    inlines = [CapacityCheckInInline]
+    fieldsets = [
+        (None, {"fields": ["name", "preferred_name", "pronouns", "status", "edit_version"]}),
+        ("Contact", {"fields": ["email", "phone", "city", "region"]}),
+        ("Joining story", {"fields": ["joining_story_kind", "joining_story", "joined_on"]}),
+        ("Sectors", {"fields": ["sectors"]}),
+        (
+            "Record",
+            {
+                "fields": ["added_by", "created_at", "updated_at", "version"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = fold(search_term)
+        if not term:
+            return queryset, False
+        return queryset.filter(search_text__contains=term), False
+
+    def get_changeform_initial_data(self, request):
+        return {"joined_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.added_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for instance in instances:
+            if isinstance(instance, CapacityCheckIn) and instance.assessed_by_id is None:
+                instance.assessed_by = request.user
+            instance.save()
+        formset.save_m2m()
+        for obj in formset.deleted_objects:
+            obj.delete()
+
+
+@admin.register(CapacityCheckIn)
+class CapacityCheckInAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "member",
+        "checked_on",
+        "strategic_skills",
+        "political_organizing_skills",
+        "social_emotional_capacities",
+        "organization_building_skills",
+        "assessed_by",
+    ]
+    list_filter = ["checked_on"]
+    list_select_related = ["member", "assessed_by"]
+    date_hierarchy = "checked_on"
+    search_fields = ["member__name", "member__email", "member__city"]
+    autocomplete_fields = ["member", "assessed_by"]
+    show_full_result_count = False
+
+    def get_changeform_initial_data(self, request):
+        return {"assessed_by": request.user.pk, **super().get_changeform_initial_data(request)}

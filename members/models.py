@@ -1,0 +1,259 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from members.history import HistoryKeepingQuerySet
+from members.text import fold, phone_digits
+
+
+class Sector(models.Model):
+    """A movement area people organize in. Data, not code: admins add and retire them."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(
+        default=True, help_text="Retired sectors stay on people but are not offered for new ones."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class MemberStatus(models.TextChoices):
+    PROSPECT = "prospect", "Prospect"
+    MEMBER = "member", "Member"
+    FORMER = "former", "Former member"
+
+
+class JoiningStoryKind(models.TextChoices):
+    """The three stories the organization heard when it surveyed members, plus no box."""
+
+    SOCIAL_MOVEMENT = "social_movement", "Social-movement leftist"
+    NCM_VETERAN = "ncm_veteran", "New Communist Movement veteran"
+    MIDDLE_GENERATION = "middle_generation", "Middle generation"
+    OTHER = "other", "Other / not yet stated"
+
+
+# The fields whose folded text makes up Member.search_text.
+SEARCH_SOURCE_FIELDS = ("name", "preferred_name", "email", "city")
+
+
+class MemberQuerySet(HistoryKeepingQuerySet):
+    def search(self, query: str):
+        """People whose name, preferred name, email or city contains `query`, best first.
+
+        Matching is on the folded search column, so "jose" finds "José" on every database.
+        Rank: exact match of name or preferred name, then a name starting with the query,
+        then any contained match; ties by name.
+        """
+        term = fold(query)
+        if not term:
+            return self.order_by("name", "pk")
+        return (
+            self.filter(search_text__contains=term)
+            .annotate(
+                search_rank=Case(
+                    When(Q(name_folded=term), then=Value(0)),
+                    When(Q(name_folded__startswith=term), then=Value(1)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("search_rank", "name", "pk")
+        )
+
+
+class Member(models.Model):
+    """A person in the network, or a prospect invited into the SOS process."""
+
+    name = models.CharField(max_length=200)
+    preferred_name = models.CharField(max_length=120, blank=True)
+    pronouns = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    region = models.CharField(max_length=120, blank=True, help_text="State, province or region.")
+    status = models.CharField(
+        max_length=20, choices=MemberStatus.choices, default=MemberStatus.MEMBER
+    )
+    joining_story_kind = models.CharField(
+        "joining story",
+        max_length=30,
+        choices=JoiningStoryKind.choices,
+        default=JoiningStoryKind.OTHER,
+    )
+    joining_story = models.TextField(
+        "in their own words", blank=True, help_text="Why they joined, as they put it."
+    )
+    sectors = models.ManyToManyField(Sector, blank=True, related_name="members")
+    joined_on = models.DateField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic locking: a save based on an older version is refused, not merged.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # Folded copies kept by save(): searchable without accents or case on any database.
+    name_folded = models.CharField(max_length=200, editable=False, default="")
+    search_text = models.TextField(editable=False, default="")
+    phone_digits = models.CharField(max_length=40, editable=False, default="", db_index=True)
+
+    history = HistoricalRecords(
+        m2m_fields=[sectors], excluded_fields=["name_folded", "search_text", "phone_digits"]
+    )
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        permissions = [
+            ("import_people", "Can import people from a spreadsheet"),
+            ("export_people", "Can export people to a spreadsheet"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="member_email_unique_ci",
+                violation_error_message="Another person already has this email address.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=MemberStatus.values), name="member_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(joining_story_kind__in=JoiningStoryKind.values),
+                name="member_joining_story_kind_valid",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="member_name_not_blank"),
+        ]
+        indexes = [
+            models.Index(fields=["name_folded"], name="member_name_folded_idx"),
+        ]
+
+    def __str__(self):
+        if self.preferred_name and self.preferred_name != self.name:
+            return f"{self.name} ({self.preferred_name})"
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # Derived columns are refreshed on every save so no write path can leave them stale.
+        self.refresh_derived_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {
+                *update_fields,
+                "name_folded",
+                "search_text",
+                "phone_digits",
+                "updated_at",
+            }
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("admin:members_member_change", args=[self.pk])
+
+    def clean(self):
+        self.name = " ".join(self.name.split())
+        if not self.name:
+            raise ValidationError({"name": "Enter a name; spaces alone are not a name."})
+        self.email = self.email.strip()
+        if self.email:
+            taken = Member.objects.filter(email__iexact=self.email).exclude(pk=self.pk)
+            if taken.exists():
+                raise ValidationError(
+                    {"email": "Another person already has this email address."},
+                    code="unique",
+                )
+        if self.phone and len(phone_digits(self.phone)) < 7:
+            raise ValidationError({"phone": "A phone number needs at least 7 digits."})
+        if self.joined_on and self.joined_on > timezone.localdate():
+            raise ValidationError({"joined_on": "The joining date cannot be in the future."})
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks email uniqueness so its message names the field; the database
+        # constraint alone would report it as a form-wide error.
+        super().validate_constraints(exclude={*(exclude or ()), "email"})
+
+    def refresh_derived_fields(self):
+        """Recompute the folded copies from the fields they come from."""
+        self.name_folded = fold(self.name)
+        self.search_text = " | ".join(fold(getattr(self, f)) for f in SEARCH_SOURCE_FIELDS)
+        self.phone_digits = phone_digits(self.phone)
+
+
+# The four cadrefication capacities, in the order the organization names them.
+CAPACITY_FIELDS = (
+    "strategic_skills",
+    "political_organizing_skills",
+    "social_emotional_capacities",
+    "organization_building_skills",
+)
+
+
+class CapacityCheckIn(models.Model):
+    """A dated assessment of the four cadrefication capacities, each 1 to 5."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="check_ins")
+    checked_on = models.DateField("date", default=timezone.localdate)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    strategic_skills = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    political_organizing_skills = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    social_emotional_capacities = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    organization_building_skills = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+    objects = HistoryKeepingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "capacity check-in"
+        ordering = ["-checked_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(**{f"{field}__gte": 1, f"{field}__lte": 5}),
+                name=f"checkin_{field}_1_to_5",
+                violation_error_message=f"{field.replace('_', ' ').capitalize()} must be 1 to 5.",
+            )
+            for field in CAPACITY_FIELDS
+        ]
+        indexes = [models.Index(fields=["member", "checked_on"], name="checkin_member_date_idx")]
+
+    def __str__(self):
+        return f"{self.member} on {self.checked_on:%Y-%m-%d}"
+
+    def clean(self):
+        if self.checked_on and self.checked_on > timezone.localdate():
+            raise ValidationError({"checked_on": "A check-in cannot be dated in the future."})
+
+    @property
+    def scores(self):
+        return {field: getattr(self, field) for field in CAPACITY_FIELDS}

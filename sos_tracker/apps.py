@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SosTrackerConfig(AppConfig):
+    name = "sos_tracker"
+    verbose_name = "SOS Tracker"
