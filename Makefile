@@ -1,0 +1,69 @@
+# The README's commands. `make demo` sets everything up and serves the app with demo data;
+# `make test` runs the whole suite. Both need only Python 3.12+ and make.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+
+# The first interpreter that is Python 3.12 or newer (Django 6 needs it). pyenv users get
+# 3.13 from .python-version through plain `python3`.
+PY_CANDIDATES := python3.14 python3.13 python3.12 python3 python
+PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(p))))
+
+.PHONY: demo serve test test-fast lint format bench venv check-python clean
+
+demo: venv .env ## Set up, migrate, seed demo data, print the logins and serve on 127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput -v0
+	@$(BIN)/python manage.py seed_demo || echo "Kept the existing data (see above); log in with the accounts you have."
+	@$(MAKE) --no-print-directory serve
+
+serve: venv .env ## Serve the app (and its background worker) on 127.0.0.1:$(PORT)
+	$(BIN)/python manage.py migrate --noinput -v0
+	@echo "Serving SOS Tracker at http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(BIN)/python manage.py db_worker --queue-name default >/dev/null 2>&1 & \
+	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv ## The whole suite (SQLite unless DATABASE_URL says otherwise; browser tests included)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: venv ## Everything but the browser tests
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv ## Print server times of the main pages at 1,000 and 100,000 people
+	$(BIN)/python manage.py bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+check-python:
+	@if [ -z "$(PYTHON)" ] && [ ! -x $(BIN)/python ]; then \
+	  echo "SOS Tracker needs Python 3.12 or newer (Django 6 does), and none was found."; \
+	  echo "Tried: $(PY_CANDIDATES)."; \
+	  echo "Install one (e.g. 'pyenv install 3.13', or your system's python3.13 package),"; \
+	  echo "or point make at it: make demo PYTHON=/path/to/python3.13"; \
+	  exit 1; \
+	fi
+
+# A developer .env: DEBUG on and a fresh random secret, never committed.
+.env:
+	@printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env (DEBUG on, new SECRET_KEY) for local use."
+
+clean:
+	rm -rf $(VENV) staticfiles artifacts

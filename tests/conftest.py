@@ -1,0 +1,80 @@
+"""The standing cast every test can ask for.
+
+organizer: in Organizers. lead_a / lead_b: in Core leads, leading core_a (tendency_a) and
+core_b (tendency_b). admin: superuser. stranger: logged in, in no group.
+"""
+
+import pytest
+
+from tests.factories import (
+    AdminFactory,
+    CoreGroupFactory,
+    LeadFactory,
+    OrganizerFactory,
+    TendencyFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def organizer(db):
+    return OrganizerFactory(username="olive", first_name="Olive", last_name="Organizer")
+
+
+@pytest.fixture
+def lead_a(db):
+    return LeadFactory(username="alice", first_name="Alice", last_name="Lead")
+
+
+@pytest.fixture
+def lead_b(db):
+    return LeadFactory(username="bob", first_name="Bob", last_name="Lead")
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory(username="root", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def tendency_a(db):
+    return TendencyFactory(name="Democratic Front", slug="democratic-front")
+
+
+@pytest.fixture
+def tendency_b(db):
+    return TendencyFactory(name="Dual Power", slug="dual-power")
+
+
+@pytest.fixture
+def core_a(tendency_a, lead_a):
+    return CoreGroupFactory(tendency=tendency_a, leads=[lead_a])
+
+
+@pytest.fixture
+def core_b(tendency_b, lead_b):
+    return CoreGroupFactory(tendency=tendency_b, leads=[lead_b])
+
+
+@pytest.fixture
+def staff_lead_a(lead_a, core_a):
+    """lead_a with admin access: sees the admin, scoped by model permissions."""
+    lead_a.is_staff = True
+    lead_a.save(update_fields=["is_staff"])
+    return lead_a
+
+
+@pytest.fixture
+def as_user(client):
+    """Log the test client in as a given user: `as_user(organizer).get(...)`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
