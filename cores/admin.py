@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -82,6 +83,8 @@ class MilestoneInline(admin.TabularInline):
     extra = 0
     fields = ["phase", "order", "title", "done_on", "note", "done_by"]
     readonly_fields = ["done_by"]
+    # One line per milestone keeps the phase's checklist readable at a glance.
+    formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 40})}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("done_by")
@@ -163,7 +166,10 @@ class CoreGroupAdmin(admin.ModelAdmin):
     inlines = [MilestoneInline, PhaseDecisionInline, InvitationOfCoreInline]
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": ["name", "slug", "tendency", "phase", "leads", "members"]})]
+        fieldsets = [
+            (None, {"fields": ["name", "slug", "tendency", "phase", "leads"]}),
+            ("People in this core", {"fields": ["members"], "classes": ["collapse"]}),
+        ]
         if obj is not None:
             fieldsets.append(
                 ("Move to the next phase", {"fields": ["move_to_next_phase", "decision_reason"]})

@@ -164,7 +164,7 @@ class Member(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("admin:members_member_change", args=[self.pk])
+        return reverse("members:person_detail", args=[self.pk])
 
     def clean(self):
         self.name = " ".join(self.name.split())

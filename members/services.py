@@ -19,10 +19,11 @@ class StaleEditError(ValidationError):
 
 
 @transaction.atomic
-def create_member(*, by, sectors=(), **fields) -> Member:
+def create_member(*, by, sectors=(), change_reason="", **fields) -> Member:
     member = Member(added_by=by, **fields)
     member.full_clean()
     member._history_user = by
+    member._change_reason = change_reason
     member.save()
     if sectors:
         member.sectors.set(sectors)

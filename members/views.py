@@ -1,0 +1,155 @@
+"""The organizer's pages: find people, quick add, the person page, edit and check-ins."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+
+from members import services
+from members.charts import capacity_charts
+from members.forms import CheckInForm, PeopleFilterForm, PersonForm
+from members.models import CapacityCheckIn, Member, Sector
+from members.timeline import member_timeline
+
+PAGE_SIZE = 50
+
+
+@permission_required("members.view_member", raise_exception=True)
+def people_list(request):
+    """Search and filter people. Pages by offset without counting the whole table."""
+    filters = PeopleFilterForm(request.GET)
+    people = filters.apply(Member.objects.all()) if filters.is_valid() else Member.objects.none()
+    page = _page_number(request)
+    offset = (page - 1) * PAGE_SIZE
+    rows = list(
+        people.prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("name")))[
+            offset : offset + PAGE_SIZE + 1
+        ]
+    )
+    context = {
+        "filters": filters,
+        "people": rows[:PAGE_SIZE],
+        "page": page,
+        "has_next": len(rows) > PAGE_SIZE,
+        "first_number": offset + 1,
+        "last_number": offset + min(len(rows), PAGE_SIZE),
+        "query_string": _query_without_page(request),
+    }
+    template = "members/people_list.html"
+    if request.htmx:
+        template += "#results"
+    response = render(request, template, context)
+    # The same URL answers with the whole page or only the results.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@permission_required("members.add_member", raise_exception=True)
+def person_add(request):
+    """Quick add: duplicates are shown before anything is saved."""
+    form = PersonForm(request.POST or None, quick=True)
+    duplicates = []
+    if request.method == "POST":
+        from members.duplicates import find_duplicates
+
+        form.is_valid()  # run validation so cleaned_data feeds the duplicate check
+        data = {**form.data.dict(), **getattr(form, "cleaned_data", {})}
+        duplicates = find_duplicates(
+            name=data.get("name") or "",
+            email=data.get("email") or "",
+            phone=data.get("phone") or "",
+            city=data.get("city") or "",
+        )
+        confirmed = request.POST.get("confirm_different") == "yes"
+        if form.is_valid() and (not duplicates or confirmed):
+            reason = ""
+            if duplicates:
+                others = ", ".join(f"{d.member} (#{d.member.pk})" for d in duplicates)
+                reason = f"Confirmed a different person from {others}"
+            with transaction.atomic():
+                member = services.create_member(
+                    by=request.user,
+                    sectors=form.cleaned_data.get("sectors", []),
+                    change_reason=reason,
+                    **{
+                        k: v
+                        for k, v in form.cleaned_data.items()
+                        if k not in ("sectors", "edit_version")
+                    },
+                )
+            messages.success(request, f"Added {member}.")
+            return redirect(member)
+    return render(
+        request,
+        "members/person_add.html",
+        {"form": form, "duplicates": duplicates},
+    )
+
+
+@permission_required("members.view_member", raise_exception=True)
+def person_detail(request, pk):
+    member = get_object_or_404(
+        Member.objects.select_related("added_by").prefetch_related(
+            "sectors",
+            # members never imports cores; these reverse relations are read by name.
+            "alignments__tendency",
+            "invitations__core",
+        ),
+        pk=pk,
+    )
+    check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))
+    charts, axis = capacity_charts(check_ins)
+    return render(
+        request,
+        "members/person_detail.html",
+        {
+            "member": member,
+            "check_ins": check_ins[::-1],
+            "charts": charts,
+            "axis": axis,
+            "timeline": member_timeline(member),
+        },
+    )
+
+
+@permission_required("members.change_member", raise_exception=True)
+def person_edit(request, pk):
+    member = get_object_or_404(Member, pk=pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            form = PersonForm(request.POST, instance=member)
+            if form.is_valid():
+                form.instance._history_user = request.user
+                member = form.save()
+                messages.success(request, f"Saved {member}.")
+                return redirect(member)
+    else:
+        form = PersonForm(instance=member)
+    return render(request, "members/person_edit.html", {"form": form, "member": member})
+
+
+@permission_required("members.add_capacitycheckin", raise_exception=True)
+def check_in_add(request, pk):
+    member = get_object_or_404(Member, pk=pk)
+    form = CheckInForm(request.POST or None, instance=CapacityCheckIn(member=member))
+    if request.method == "POST" and form.is_valid():
+        services.record_check_in(member, by=request.user, **form.cleaned_data)
+        messages.success(request, f"Recorded a check-in for {member}.")
+        return redirect(reverse("members:person_detail", args=[member.pk]) + "#capacities")
+    return render(request, "members/check_in_form.html", {"form": form, "member": member})
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _query_without_page(request) -> str:
+    params = [(k, v) for k, values in request.GET.lists() for v in values if k != "page"]
+    return urlencode(params)
