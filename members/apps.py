@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from members.search import repair_after_migrate
 
 
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = "People"
+
+    def ready(self):
+        # SQLite migrations that rebuild the members table drop its search triggers.
+        post_migrate.connect(repair_after_migrate, sender=self)

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from members import search as search_index
 from members.history import HistoryKeepingQuerySet
-from members.text import fold, phone_digits
+from members.text import fold, phone_digits, phone_key
 
 
 class Sector(models.Model):
@@ -46,30 +47,66 @@ class JoiningStoryKind(models.TextChoices):
 
 # The fields whose folded text makes up Member.search_text.
 SEARCH_SOURCE_FIELDS = ("name", "preferred_name", "email", "city")
+# Columns computed from the others by Member.refresh_derived_fields(); never typed in.
+DERIVED_FIELDS = (
+    "name_folded",
+    "preferred_name_folded",
+    "city_folded",
+    "search_text",
+    "phone_digits",
+    "phone_key",
+)
+
+
+class SearchRank(models.IntegerChoices):
+    """How well a person matches a search, best first (Member.objects.search)."""
+
+    EXACT = 0, "name or preferred name is the query"
+    STARTS = 1, "name or preferred name starts with the query"
+    WORD_STARTS = 2, "a later word of the name or preferred name starts with the query"
+    CONTAINS = 3, "name, preferred name, email or city contains every word"
 
 
 class MemberQuerySet(HistoryKeepingQuerySet):
     def search(self, query: str):
-        """People whose name, preferred name, email or city contains `query`, best first.
+        """People whose name, preferred name, email or city contain every word of `query`.
 
-        Matching is on the folded search column, so "jose" finds "José" on every database.
-        Rank: exact match of name or preferred name, then a name starting with the query,
-        then any contained match; ties by name.
+        Case and accents are ignored both ways ("jose" finds "José", "JOSÉ" finds "Jose"):
+        the query is folded like the stored `search_text`. Every whitespace-separated word
+        must appear somewhere in those four fields, in any order, so "garcia oakland" and
+        "jose garcia" both work. The database answers from an index (members/search.py)
+        and both databases return the same rows in the same order.
+
+        Order: `search_rank` (a SearchRank) with the whole folded query q, then ties by
+        folded name in byte order, then pk:
+          0 EXACT        name or preferred name equals q ("ann" -> "Ann", "Ánn")
+          1 STARTS       name or preferred name starts with q ("ann" -> "Annabel Lee")
+          2 WORD_STARTS  a later word of either starts with q ("ann" -> "Lee Ann Park")
+          3 CONTAINS     any other match, including email and city ("ann" -> "Joann Ma")
+        An empty query returns everyone, by folded name then pk.
         """
-        term = fold(query)
-        if not term:
-            return self.order_by("name", "pk")
+        by_name = (search_index.in_byte_order("name_folded", using=self.db).asc(), "pk")
+        words = fold(query).split()
+        if not words:
+            return self.order_by(*by_name)
+        whole = " ".join(words)
+        named = Q(name_folded=whole) | Q(preferred_name_folded=whole)
+        starts = Q(name_folded__startswith=whole) | Q(preferred_name_folded__startswith=whole)
+        word_starts = Q(name_folded__contains=" " + whole) | Q(
+            preferred_name_folded__contains=" " + whole
+        )
         return (
-            self.filter(search_text__contains=term)
+            self.filter(search_index.contains_every_word(words, using=self.db))
             .annotate(
                 search_rank=Case(
-                    When(Q(name_folded=term), then=Value(0)),
-                    When(Q(name_folded__startswith=term), then=Value(1)),
-                    default=Value(2),
+                    When(named, then=Value(SearchRank.EXACT)),
+                    When(starts, then=Value(SearchRank.STARTS)),
+                    When(word_starts, then=Value(SearchRank.WORD_STARTS)),
+                    default=Value(SearchRank.CONTAINS),
                     output_field=IntegerField(),
                 )
             )
-            .order_by("search_rank", "name", "pk")
+            .order_by("search_rank", *by_name)
         )
 
 
@@ -108,14 +145,18 @@ class Member(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic locking: a save based on an older version is refused, not merged.
     version = models.PositiveIntegerField(default=1, editable=False)
-    # Folded copies kept by save(): searchable without accents or case on any database.
+    # Folded copies kept by save() (DERIVED_FIELDS): searchable and comparable without
+    # accents or case on any database. search_text is indexed per database by a migration
+    # (trigram GIN on PostgreSQL, FTS5 on SQLite; see members/search.py).
     name_folded = models.CharField(max_length=200, editable=False, default="")
+    preferred_name_folded = models.CharField(max_length=120, editable=False, default="")
+    city_folded = models.CharField(max_length=120, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
     phone_digits = models.CharField(max_length=40, editable=False, default="", db_index=True)
+    # The last ten digits, "" under seven: the duplicate check's key (members.text.phone_key).
+    phone_key = models.CharField(max_length=10, editable=False, default="")
 
-    history = HistoricalRecords(
-        m2m_fields=[sectors], excluded_fields=["name_folded", "search_text", "phone_digits"]
-    )
+    history = HistoricalRecords(m2m_fields=[sectors], excluded_fields=list(DERIVED_FIELDS))
     objects = MemberQuerySet.as_manager()
 
     class Meta:
@@ -142,6 +183,9 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["name_folded"], name="member_name_folded_idx"),
+            # Duplicate checks look people up by city (then compare names) and by phone.
+            models.Index(fields=["city_folded", "name_folded"], name="member_city_name_idx"),
+            models.Index(fields=["phone_key"], name="member_phone_key_idx"),
         ]
 
     def __str__(self):
@@ -154,13 +198,7 @@ class Member(models.Model):
         self.refresh_derived_fields()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            kwargs["update_fields"] = {
-                *update_fields,
-                "name_folded",
-                "search_text",
-                "phone_digits",
-                "updated_at",
-            }
+            kwargs["update_fields"] = {*update_fields, *DERIVED_FIELDS, "updated_at"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -191,8 +229,11 @@ class Member(models.Model):
     def refresh_derived_fields(self):
         """Recompute the folded copies from the fields they come from."""
         self.name_folded = fold(self.name)
+        self.preferred_name_folded = fold(self.preferred_name)
+        self.city_folded = fold(self.city)
         self.search_text = " | ".join(fold(getattr(self, f)) for f in SEARCH_SOURCE_FIELDS)
         self.phone_digits = phone_digits(self.phone)
+        self.phone_key = phone_key(self.phone)
 
 
 # The four cadrefication capacities, in the order the organization names them.
