@@ -203,6 +203,22 @@ class Command(BaseCommand):
             ],
             batch_size=1000,
         )
+        # Bulk creation bypasses the m2m signals; record the sectors in each person's
+        # first history row too, so their history does not show sectors "added" later.
+        history_ids = dict(
+            Member.history.filter(history_type="+").values_list("id", "history_id")
+        )
+        history_through = Member.history.model.sectors.model
+        history_through.objects.bulk_create(
+            [
+                history_through(
+                    history_id=history_ids[member.pk], member_id=member.pk, sector_id=sector.pk
+                )
+                for member, chosen in zip(people, chosen_sectors, strict=True)
+                for sector in chosen
+            ],
+            batch_size=1000,
+        )
         return people
 
     def make_check_ins(self, people, staff):
