@@ -195,7 +195,7 @@ class Command(BaseCommand):
             chosen_sectors.append(chosen)
         people = bulk_create_with_history(people, Member, batch_size=500, default_user=by)
         through = Member.sectors.through
-        through.objects.bulk_create(
+        links = through.objects.bulk_create(
             [
                 through(member_id=member.pk, sector_id=sector.pk)
                 for member, chosen in zip(people, chosen_sectors, strict=True)
@@ -205,17 +205,17 @@ class Command(BaseCommand):
         )
         # Bulk creation bypasses the m2m signals; record the sectors in each person's
         # first history row too, so their history does not show sectors "added" later.
-        history_ids = dict(
-            Member.history.filter(history_type="+").values_list("id", "history_id")
-        )
+        history_ids = dict(Member.history.filter(history_type="+").values_list("id", "history_id"))
         history_through = Member.history.model.sectors.model
         history_through.objects.bulk_create(
             [
                 history_through(
-                    history_id=history_ids[member.pk], member_id=member.pk, sector_id=sector.pk
+                    id=link.pk,
+                    history_id=history_ids[link.member_id],
+                    member_id=link.member_id,
+                    sector_id=link.sector_id,
                 )
-                for member, chosen in zip(people, chosen_sectors, strict=True)
-                for sector in chosen
+                for link in links
             ],
             batch_size=1000,
         )
