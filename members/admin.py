@@ -52,7 +52,7 @@ class MemberAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "preferred_name", "email", "city"]
     search_help_text = "Any part of name, preferred name, email or city; accents and case ignored."
     autocomplete_fields = ["sectors"]
-    readonly_fields = ["added_by", "created_at", "updated_at", "version"]
+    readonly_fields = ["added_by", "imported_from", "created_at", "updated_at", "version"]
     list_per_page = 50
     show_full_result_count = False
     inlines = [CapacityCheckInInline]
@@ -60,11 +60,11 @@ class MemberAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["name", "preferred_name", "pronouns", "status", "edit_version"]}),
         ("Contact", {"fields": ["email", "phone", "city", "region"]}),
         ("Joining story", {"fields": ["joining_story_kind", "joining_story", "joined_on"]}),
-        ("Sectors", {"fields": ["sectors"]}),
+        ("Sectors and notes", {"fields": ["sectors", "note"]}),
         (
             "Record",
             {
-                "fields": ["added_by", "created_at", "updated_at", "version"],
+                "fields": ["added_by", "imported_from", "created_at", "updated_at", "version"],
                 "classes": ["collapse"],
             },
         ),

@@ -131,12 +131,14 @@ class PersonForm(VersionedMemberForm):
             "joining_story_kind",
             "joining_story",
             "joined_on",
+            "note",
         ]
         widgets = {
             "sectors": forms.CheckboxSelectMultiple,
             "joining_story_kind": forms.RadioSelect,
             "joining_story": forms.Textarea(attrs={"rows": 3}),
             "joined_on": forms.DateInput(attrs={"type": "date"}),
+            "note": forms.Textarea(attrs={"rows": 3}),
             "name": forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),
             "phone": forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),

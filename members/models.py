@@ -134,12 +134,25 @@ class Member(models.Model):
     )
     sectors = models.ManyToManyField(Sector, blank=True, related_name="members")
     joined_on = models.DateField(null=True, blank=True)
+    note = models.TextField(
+        "notes",
+        blank=True,
+        help_text="Anything else worth keeping; imports put extra columns here.",
+    )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    imported_from = models.ForeignKey(
+        "ImportRecord",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="created_people",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -258,16 +271,16 @@ class CapacityCheckIn(models.Model):
         related_name="+",
     )
     strategic_skills = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        "strategic skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     political_organizing_skills = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        "political organizing skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     social_emotional_capacities = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        "social-emotional capacities", validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     organization_building_skills = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(5)]
+        "organization-building skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -298,3 +311,116 @@ class CapacityCheckIn(models.Model):
     @property
     def scores(self):
         return {field: getattr(self, field) for field in CAPACITY_FIELDS}
+
+
+class ImportState(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded: choose the columns"
+    PLANNING = "planning", "Preparing the preview"
+    PREVIEWED = "previewed", "Previewed: waiting for confirmation"
+    APPLYING = "applying", "Importing"
+    APPLIED = "applied", "Imported"
+    FAILED = "failed", "Failed"
+    UNDONE = "undone", "Undone"
+    DISCARDED = "discarded", "Discarded without importing"
+
+
+class ImportRecord(models.Model):
+    """One spreadsheet brought in: who, when, which file, and what each row became."""
+
+    filename = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        max_length=20, choices=ImportState.choices, default=ImportState.UPLOADED
+    )
+    # The upload itself is kept only until it is imported or discarded: a copy of the
+    # membership list should not outlive its use.
+    content = models.BinaryField(editable=False, default=b"")
+    sha256 = models.CharField(max_length=64, editable=False)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=list)
+    sector_choices = models.JSONField(default=dict)
+    unknown_sectors = models.JSONField(default=dict)
+    warnings = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What an undo could not restore because someone edited it since: shown, not overwritten.
+    undo_conflicts = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ImportState.values), name="import_state_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Import #{self.pk}: {self.filename}"
+
+    def get_absolute_url(self):
+        return reverse("members:import_detail", args=[self.pk])
+
+    @property
+    def history_reason(self) -> str:
+        return f"Import #{self.pk} ({self.filename})"
+
+
+class ImportRow(models.Model):
+    """What importing one row of the file would do (previewed) or did (applied)."""
+
+    record = models.ForeignKey(ImportRecord, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(help_text="Row number in the spreadsheet.")
+    cells = models.JSONField(default=list)
+    action = models.CharField(max_length=10)
+    values = models.JSONField(default=dict)
+    sector_keys = models.JSONField(default=list)
+    note = models.TextField(blank=True)
+    errors = models.JSONField(default=dict)
+    reasons = models.JSONField(default=list)
+    # The existing person a row updates or may duplicate; the new person once created.
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    duplicate_row = models.PositiveIntegerField(null=True, blank=True)
+    # field -> [value before, value the import set]: what an undo restores.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["record", "number"]
+        indexes = [
+            models.Index(fields=["record", "action", "number"], name="import_row_action_idx")
+        ]
+
+    def __str__(self):
+        return f"Row {self.number} of {self.record}: {self.action}"
+
+
+class ExportRecord(models.Model):
+    """Every export of people: who took which rows out, when."""
+
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file_format = models.CharField(max_length=10)
+    filters = models.JSONField(default=dict, help_text="The search and filters exported.")
+    row_count = models.PositiveIntegerField()
+    included_joining_story = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return (
+            f"Export of {self.row_count} people by {self.exported_by} on {self.created_at:%Y-%m-%d}"
+        )

@@ -19,6 +19,7 @@ TRACKED_FIELDS = [
     "joining_story_kind",
     "joining_story",
     "joined_on",
+    "note",
     "added_by",
 ]
 
