@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 
 from members.models import CapacityCheckIn, Member
 
@@ -58,3 +59,39 @@ def record_check_in(member: Member, *, by, **scores) -> CapacityCheckIn:
     check_in._history_user = by
     check_in.save()
     return check_in
+
+
+def snapshot_sectors_in_history(member_ids, *, chunk_size=5000) -> None:
+    """Copy each person's current sectors into their newest history row.
+
+    Bulk writes (imports, the demo seeder) bypass the m2m signal django-simple-history
+    listens to, so without this a person's history would show sectors appearing at the
+    next ordinary save. Chunked: SQLite limits the parameters of one query.
+    """
+    history = Member.history.model
+    history_sectors = history.sectors.model
+    links = Member.sectors.through
+    member_ids = list(member_ids)
+    for start in range(0, len(member_ids), chunk_size):
+        chunk = member_ids[start : start + chunk_size]
+        newest = dict(
+            history.objects.filter(id__in=chunk)
+            .values("id")
+            .annotate(newest=Max("history_id"))
+            .values_list("id", "newest")
+        )
+        history_sectors.objects.bulk_create(
+            [
+                history_sectors(
+                    id=link_id,
+                    history_id=newest[member_id],
+                    member_id=member_id,
+                    sector_id=sector_id,
+                )
+                for link_id, member_id, sector_id in links.objects.filter(
+                    member_id__in=chunk
+                ).values_list("id", "member_id", "sector_id")
+                if member_id in newest
+            ],
+            batch_size=2000,
+        )

@@ -36,6 +36,7 @@ from members.models import (
     MemberStatus,
     Sector,
 )
+from members.services import snapshot_sectors_in_history
 from sos_tracker.roles import CORE_LEADS, ORGANIZERS
 from tests.factories import (
     NAME_FAKER,
@@ -195,7 +196,7 @@ class Command(BaseCommand):
             chosen_sectors.append(chosen)
         people = bulk_create_with_history(people, Member, batch_size=500, default_user=by)
         through = Member.sectors.through
-        links = through.objects.bulk_create(
+        through.objects.bulk_create(
             [
                 through(member_id=member.pk, sector_id=sector.pk)
                 for member, chosen in zip(people, chosen_sectors, strict=True)
@@ -203,22 +204,7 @@ class Command(BaseCommand):
             ],
             batch_size=1000,
         )
-        # Bulk creation bypasses the m2m signals; record the sectors in each person's
-        # first history row too, so their history does not show sectors "added" later.
-        history_ids = dict(Member.history.filter(history_type="+").values_list("id", "history_id"))
-        history_through = Member.history.model.sectors.model
-        history_through.objects.bulk_create(
-            [
-                history_through(
-                    id=link.pk,
-                    history_id=history_ids[link.member_id],
-                    member_id=link.member_id,
-                    sector_id=link.sector_id,
-                )
-                for link in links
-            ],
-            batch_size=1000,
-        )
+        snapshot_sectors_in_history([member.pk for member in people])
         return people
 
     def make_check_ins(self, people, staff):
