@@ -78,3 +78,25 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 spends ~0.25 s per hash by design; tests not about hashing use a cheap one.
+
+    tests/test_auth.py checks that the real settings hash with Argon2.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def static_files_in_place(settings):
+    """Serve static files from the app folders: tests run without collectstatic.
+
+    The production storage (whitenoise's manifest) raises on every `{% static %}` when
+    STATIC_ROOT has not been collected, so every page test would fail with a 500.
+    """
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
