@@ -223,8 +223,22 @@ class Alignment(models.Model):
         return f"{self.member} — {self.tendency}: {self.get_level_display()}"
 
     def clean(self):
+        errors = {}
         if self.stated_on and self.stated_on > timezone.localdate():
-            raise ValidationError({"stated_on": "The date stated cannot be in the future."})
+            errors["stated_on"] = "The date stated cannot be in the future."
+        if self.member_id and self.tendency_id:
+            taken = Alignment.objects.filter(member_id=self.member_id, tendency_id=self.tendency_id)
+            if taken.exclude(pk=self.pk).exists():
+                errors["tendency"] = ValidationError(
+                    "This person already has an alignment with this tendency.", code="unique"
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks one alignment per person and tendency so its message names the
+        # field; the database constraint alone would report it as a form-wide error.
+        super().validate_constraints(exclude={*(exclude or ()), "tendency"})
 
 
 class ReviewNoteQuerySet(models.QuerySet):
