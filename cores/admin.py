@@ -40,7 +40,16 @@ class AlignmentInline(admin.TabularInline):
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("tendency", "reviewed_by")
+        # Each row's title is str(alignment), which names the member and the tendency.
+        return super().get_queryset(request).select_related("member", "tendency", "reviewed_by")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "tendency":
+            # Every row's select would read the tendencies again; read them once per page
+            # (iter() first, so list() does not ask the iterator for a COUNT as well).
+            field.choices = list(iter(field.choices))
+        return field
 
 
 class InvitationOfPersonInline(admin.TabularInline):
@@ -55,7 +64,8 @@ class InvitationOfPersonInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("core", "invited_by")
+        # Each row's title is str(invitation), which names the member and the core.
+        return super().get_queryset(request).select_related("member", "core", "invited_by")
 
 
 # members must not import cores, so the cores app extends the person page here.
@@ -103,7 +113,8 @@ class PhaseDecisionInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("decided_by")
+        # Each row's title is str(decision), which names the core.
+        return super().get_queryset(request).select_related("core", "decided_by")
 
 
 class InvitationOfCoreInline(admin.TabularInline):
@@ -121,7 +132,8 @@ class InvitationOfCoreInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("member", "invited_by")
+        # Each row's title is str(invitation), which names the member and the core.
+        return super().get_queryset(request).select_related("member", "core", "invited_by")
 
 
 class CoreGroupForm(forms.ModelForm):
@@ -268,7 +280,10 @@ class ReviewNoteInline(admin.StackedInline):
     readonly_fields = ["author", "created_at"]
 
     def get_queryset(self, request):
-        return ReviewNote.objects.visible_to(request.user).select_related("author")
+        # Each note's title is str(note), which names the alignment's member and tendency.
+        return ReviewNote.objects.visible_to(request.user).select_related(
+            "alignment__member", "alignment__tendency", "author"
+        )
 
     def _allowed(self, request, obj):
         return obj is None or can_review_tendency(request.user, obj.tendency_id)

@@ -39,7 +39,8 @@ class CapacityCheckInInline(admin.TabularInline):
     readonly_fields = ["assessed_by"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("assessed_by")
+        # Each row's title is str(check_in), which names the member.
+        return super().get_queryset(request).select_related("member", "assessed_by")
 
 
 @admin.register(Member)
