@@ -4,12 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from members import services
+from members import exporting, services
 from members.charts import capacity_charts
 from members.forms import CheckInForm, PeopleFilterForm, PersonForm
 from members.models import CapacityCheckIn, Member, Sector
@@ -153,3 +156,42 @@ def _page_number(request) -> int:
 def _query_without_page(request) -> str:
     params = [(k, v) for k, values in request.GET.lists() for v in values if k != "page"]
     return urlencode(params)
+
+
+@require_GET
+@never_cache  # the file is private data: no browser or proxy may keep a copy
+@permission_required("members.export_people", raise_exception=True)
+def people_export(request):
+    """The people the list's search and filters find, as a CSV or XLSX file.
+
+    Takes the people page's parameters plus `format` (csv, the default, or xlsx) and
+    `include_story=1` for the joining story in the person's own words. Every export is
+    recorded (members.exporting.export_people).
+    """
+    file_format = request.GET.get("format", "csv")
+    if file_format not in exporting.FORMATS:
+        return HttpResponseBadRequest(
+            f"Unknown export format “{file_format}”. Choose csv or xlsx.",
+            content_type="text/plain; charset=utf-8",
+        )
+    filters = PeopleFilterForm(request.GET)
+    if not filters.is_valid():
+        # Exporting everyone (or no one) in place of a filter that did not apply would
+        # hand out a different list from the one on screen.
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items()
+        )
+        return HttpResponseBadRequest(
+            f"The search or filters are not valid ({problems}); nothing was exported.",
+            content_type="text/plain; charset=utf-8",
+        )
+    content, filename, _record = exporting.export_people(
+        filters.apply(Member.objects.all()),
+        by=request.user,
+        file_format=file_format,
+        include_joining_story=request.GET.get("include_story") == "1",
+        filters=exporting.recorded_filters(filters.cleaned_data),
+    )
+    response = HttpResponse(content, content_type=exporting.FORMATS[file_format])
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
