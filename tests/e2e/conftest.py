@@ -25,14 +25,14 @@ VIEWPORT = {"width": 1280, "height": 800}
 def browser():
     """Debian's Chromium, launched once for the whole run. Playwright never downloads one."""
     if not CHROMIUM.exists():
-        message = "Chromium not found at /usr/bin/chromium; apt-get install chromium"
+        message = f"Chromium not found at {CHROMIUM}; apt-get install chromium"
         if os.environ.get("CI"):
             pytest.fail(f"{message} (CI must run the browser tests)", pytrace=False)
         pytest.skip(message)
     # Playwright's sync API keeps an asyncio event loop running in this thread, so Django
     # takes every ORM call made here (factories, assertions) for a call from async code and
     # raises SynchronousOnlyOperation. The calls really are synchronous; the loop only
-    # talks to the browser. Set before Playwright starts, as the brief for these tests asks.
+    # talks to the browser.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     expect.set_options(timeout=TIMEOUT_MS)
     # With that loop running, Django keeps this thread's connections in a context-local

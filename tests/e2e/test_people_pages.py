@@ -1,6 +1,7 @@
 """The organizer's people pages in a real browser: search, quick add, edit, check-in."""
 
 import datetime as dt
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -96,7 +97,7 @@ def test_live_search_finds_accented_names_without_accents(page, screenshot):
     rows = results.locator("tbody tr")
     # The name match ranks first; search covers cities too, so San José is found as well.
     expect(rows.locator("th a")).to_have_text(["José García", "Dolores Huerta-Ruiz"])
-    expect(page).to_have_url("/people/?q=jose&status=&sector=&kind=")
+    expect(page).to_have_url(re.compile(r"/people/\?q=jose(&|$)"))  # a link to these results
     screenshot(page, "people-list-search")
 
     page.locator("#id_q").fill("")
@@ -130,9 +131,9 @@ def test_quick_add_warns_of_a_duplicate_and_adds_once_confirmed(page, screenshot
 
     page.get_by_role("button", name="This is a different person — add them").click()
 
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jose Garcia")
     added = Member.objects.exclude(pk=existing.pk).get()
     expect(page).to_have_url(added.get_absolute_url())
-    expect(page.get_by_role("heading", level=1)).to_have_text("Jose Garcia")
     expect(page.get_by_role("status")).to_contain_text("Added Jose Garcia.")
     history = page.locator("ol.timeline")
     expect(history).to_contain_text(
@@ -218,7 +219,6 @@ def test_quick_add_with_the_keyboard_only(page):
         f"({keys.typed} typed characters + {keys.navigation} navigation keys, "
         f"{sector_count} sector checkboxes), {elapsed:.2f} s"
     )
-    assert keys.navigation <= NAVIGATION_KEY_BUDGET
     assert keys.total <= keys.typed + NAVIGATION_KEY_BUDGET
 
 
@@ -232,12 +232,12 @@ def test_stale_edit_is_refused_with_both_versions_and_the_input_kept(
     first.goto(f"/people/{person.pk}/edit/")
     second.goto(f"/people/{person.pk}/edit/")
 
-    first.get_by_label("City").fill("Berkeley")
+    first.get_by_label("City:", exact=True).fill("Berkeley")
     first.get_by_role("button", name="Save changes").click()
     expect(first).to_have_url(person.get_absolute_url())
     expect(first.get_by_role("status")).to_contain_text("Saved Dana Okafor.")
 
-    second.get_by_label("Preferred name").fill("Dee")
+    second.get_by_label("Preferred name:", exact=True).fill("Dee")
     second.get_by_role("button", name="Save changes").click()
     expect(second).to_have_url(f"/people/{person.pk}/edit/")
     expect(second.get_by_role("alert")).to_contain_text(
@@ -248,7 +248,7 @@ def test_stale_edit_is_refused_with_both_versions_and_the_input_kept(
     city_row = comparison.locator("tr", has=second.get_by_role("rowheader", name="City"))
     expect(city_row).to_have_class("differs")
     expect(city_row.locator("td")).to_have_text(["Berkeley", "Oakland"])
-    expect(second.get_by_label("Preferred name")).to_have_value("Dee")
+    expect(second.get_by_label("Preferred name:", exact=True)).to_have_value("Dee")
     screenshot(second, "edit-stale-version")
     person.refresh_from_db()
     assert (person.city, person.preferred_name) == ("Berkeley", "")
