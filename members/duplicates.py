@@ -1,0 +1,389 @@
+"""Who may already be in the list: the duplicate rules for quick add and spreadsheet import.
+
+Two records are possible duplicates for any of these reasons (all that apply are given):
+
+- "same email": the emails are equal ignoring case.
+- "same phone number": the last ten digits agree, so "+1 (555) 010-2233" is
+  "555.010.2233" (members.text.phone_key); numbers under seven digits never match.
+- "same name in the same city" / "similar name in the same city": the folded cities are
+  equal and the names are alike (`names_alike`): the same words in any order, initials
+  for words ("M L King", "Martin Luther King"), or close spelling.
+- "same name, no city to compare": the folded names are equal and one record has no
+  city, so the city cannot tell them apart. A different city is a different person.
+
+Close spelling is rapidfuzz's token_sort_ratio on the folded words, at least
+NAME_THRESHOLD (or the plain ratio of the names as written, when a changed first letter
+reorders the sorted words: "Catherine Jones"/"Katherine Jones"). token_sort_ratio
+compares whole names with their words sorted, so word order never matters and a missing
+word costs its full length. WRatio was rejected: its
+partial and token-set parts score "Smith" against "John Smith", or "Jane Smith" against
+"Jane Smith Lee", near 90-100, so everyone sharing a surname would look the same.
+90 sits just above what one changed letter in a short name scores: "Mark Chen" and
+"Mary Chen" score 88.9 and stay apart, while "Jon Smith"/"John Smith" (94.7), "Maria
+Lopez"/"Maria Lopes" (90.9) and "Ana Li"/"Anna Li" (92.3) match. Two changed names stay
+apart: "Maria Lopez"/"Mario Lopes" (81.8) are as often two people as one, and "Ann
+Lee"/"Anne Leigh" (70.6) sound alike but are spelled apart; an email or phone in common
+still finds them. tests/members/test_duplicates.py holds the full table.
+
+Finding candidates never reads everyone (blocking): the database is asked only for people
+with one of the emails (the case-insensitive unique index), one of the phone keys, or in
+one of the cities (the city-and-name index, reading just pk and folded name); rapidfuzz
+then scores the names of one city in C. Everything is two queries, for one row or many.
+"""
+
+import itertools
+import operator
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+from rapidfuzz import fuzz, process, utils
+
+from members.models import Member
+from members.text import fold, name_words, phone_key
+
+NAME_THRESHOLD = 90
+
+SAME_EMAIL = "same email"
+SAME_PHONE = "same phone number"
+SAME_NAME_SAME_CITY = "same name in the same city"
+SIMILAR_NAME_SAME_CITY = "similar name in the same city"
+SAME_NAME_NO_CITY = "same name, no city to compare"
+
+# More unmatched words than this are not a name written with initials.
+_MAX_INITIAL_WORDS = 5
+_PREFILTER_CUTOFF = NAME_THRESHOLD - 5
+# A one-letter word in a folded name: "j. garcia", "m l king".
+_INITIAL = re.compile(r"\b\w\b")
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """Someone already in the database who may be the person being added."""
+
+    member: Member
+    reasons: list[str]
+    # How alike the two names are, 0-100 (name_score), whatever the reasons.
+    score: int
+
+
+@dataclass(frozen=True)
+class RowMatch:
+    """An earlier row of the same file that may be the same person."""
+
+    row: int  # index into the rows given to find_duplicates_bulk
+    reasons: list[str]
+    score: int
+
+
+@dataclass(frozen=True)
+class RowDuplicates:
+    in_database: list[DuplicateMatch] = field(default_factory=list)
+    earlier_rows: list[RowMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Details:
+    """What the rules compare, folded once."""
+
+    words: tuple[str, ...]
+    name: str
+    email: str
+    phone: str
+    city: str
+
+    @classmethod
+    def of(cls, *, name="", email="", phone="", city="") -> "_Details":
+        return cls(
+            words=tuple(name_words(name)),
+            name=fold(name),
+            email=(email or "").strip().lower(),
+            phone=phone_key(phone),
+            city=fold(city),
+        )
+
+    @classmethod
+    def of_member(cls, member: Member) -> "_Details":
+        return cls.of(name=member.name, email=member.email, phone=member.phone, city=member.city)
+
+
+def find_duplicates(
+    *, name: str, email: str = "", phone: str = "", city: str = "", exclude_pk=None, limit=5
+) -> list[DuplicateMatch]:
+    """People already saved who may be this person, most likely first; at most `limit`.
+
+    Most likely: the most reasons, then the most alike names, then by folded name and pk.
+    `exclude_pk` leaves out the person being edited. Two queries however many people.
+    """
+    person = _Details.of(name=name, email=email, phone=phone, city=city)
+    return _DatabaseCandidates([person], exclude_pk=exclude_pk).matches(0, limit=limit)
+
+
+def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[RowDuplicates]:
+    """For each row (a mapping with name, email, phone, city), its possible duplicates.
+
+    `in_database` as find_duplicates gives them; `earlier_rows` points at rows before it
+    in the same file, so a person listed twice is reported once, on the second listing.
+    Two queries for the whole batch.
+    """
+    people = [
+        _Details.of(**{key: row.get(key) or "" for key in ("name", "email", "phone", "city")})
+        for row in rows
+    ]
+    database = _DatabaseCandidates(people)
+    earlier = _RowIndex()
+    results = []
+    for number, person in enumerate(people):
+        results.append(
+            RowDuplicates(
+                in_database=database.matches(number, limit=limit),
+                earlier_rows=earlier.matches(person, limit=limit),
+            )
+        )
+        earlier.add(person, number)
+    return results
+
+
+def duplicate_reasons(a: _Details, b: _Details) -> list[str]:
+    """The rules, in one place: why `a` and `b` may be one person (empty when not)."""
+    reasons = []
+    if a.email and a.email == b.email:
+        reasons.append(SAME_EMAIL)
+    if a.phone and a.phone == b.phone:
+        reasons.append(SAME_PHONE)
+    if a.city and a.city == b.city and a.words and names_alike(a.words, b.words):
+        same = sorted(a.words) == sorted(b.words)
+        reasons.append(SAME_NAME_SAME_CITY if same else SIMILAR_NAME_SAME_CITY)
+    elif not (a.city and b.city) and a.name and a.name == b.name:
+        reasons.append(SAME_NAME_NO_CITY)
+    return reasons
+
+
+def names_alike(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Same words in any order, initials for words, or token_sort_ratio >= NAME_THRESHOLD."""
+    return _initials_match(a, b) or name_score(a, b) >= NAME_THRESHOLD
+
+
+def name_score(a: Sequence[str], b: Sequence[str]) -> float:
+    """token_sort_ratio, or the plain ratio of the words as written if that is higher.
+
+    Sorting puts "catherine jones" before "jones" and "jones katherine" after it; one
+    changed first letter would otherwise cost the whole comparison (53 instead of 93).
+    """
+    as_written_a, as_written_b = " ".join(a), " ".join(b)
+    return max(
+        fuzz.token_sort_ratio(as_written_a, as_written_b), fuzz.ratio(as_written_a, as_written_b)
+    )
+
+
+def _initials_match(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Initials for words: "J. García" is "José García", "M L King" "Martin Luther King".
+
+    In any order. Same number of words; at least one full word in common (an initial alone, "J. G.",
+    says too little); every other word pairs with an initial of it.
+    """
+    if len(a) != len(b):
+        return False
+    rest_a, rest_b = list(a), list(b)
+    shared_full_word = False
+    for word in a:
+        if word in rest_b:
+            rest_a.remove(word)
+            rest_b.remove(word)
+            shared_full_word = shared_full_word or len(word) > 1
+    if not shared_full_word or not rest_a or len(rest_a) > _MAX_INITIAL_WORDS:
+        return False
+    return any(
+        all(_initial_of(x, y) for x, y in zip(rest_a, order, strict=True))
+        for order in itertools.permutations(rest_b)
+    )
+
+
+def _initial_of(x: str, y: str) -> bool:
+    return (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+
+
+class _NameBlock:
+    """The folded names of one city, to propose people whose names may be alike.
+
+    Only proposes: duplicate_reasons() decides, so a few too many is fine, one too few is
+    not. Names are kept as stored and scored in rapidfuzz's C loop (thousands of names in
+    about a millisecond). Its default_process turns punctuation into spaces where
+    name_words() drops apostrophes, which moves a score by a few points, so the cutoff
+    here is a little below NAME_THRESHOLD.
+    """
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.processed: list[str] = []  # default_process once, not once per comparison
+        self.items: list = []
+        self._with_initials: list[int] | None = None
+
+    def add(self, folded_name: str, item) -> None:
+        self.names.append(folded_name)
+        self.processed.append(utils.default_process(folded_name))
+        self.items.append(item)
+        if self._with_initials is not None and _INITIAL.search(folded_name):
+            self._with_initials.append(len(self.names) - 1)
+
+    def with_initials(self) -> list[int]:
+        """Positions of the names with an initial; few, and found once per block."""
+        if self._with_initials is None:
+            self._with_initials = [i for i, name in enumerate(self.names) if _INITIAL.search(name)]
+        return self._with_initials
+
+    def candidates(self, words: Sequence[str]) -> set:
+        query = utils.default_process(" ".join(words))
+        positions = set()
+        for scorer in (fuzz.token_sort_ratio, fuzz.ratio):  # name_score's two halves
+            close = process.extract(
+                query, self.processed, scorer=scorer, score_cutoff=_PREFILTER_CUTOFF, limit=None
+            )
+            positions.update(position for _, _, position in close)
+        # Initials ("J. García") score low; they need a full word in common and an
+        # initial on one side.
+        full_words = [word for word in words if len(word) > 1]
+        query_has_initial = len(full_words) < len(words)
+        for position in range(len(self.names)) if query_has_initial else self.with_initials():
+            if any(word in self.names[position] for word in full_words):
+                positions.add(position)
+        return {self.items[position] for position in positions}
+
+
+class _DatabaseCandidates:
+    """People already saved who may match any of `people`, loaded in two queries.
+
+    1. pk and folded name of everyone in the people's cities, and of everyone with the
+       same name where a city is missing on either side (index on city_folded, name_folded).
+    2. The full rows of the name candidates and of everyone sharing an email (the
+       LOWER(email) unique index) or a phone key (its index).
+    """
+
+    def __init__(self, people: Sequence[_Details], *, exclude_pk=None):
+        self.people = people
+        self.exclude_pk = exclude_pk
+        self.by_name_for = self._name_candidates()
+        members = self._load(
+            pks=set().union(*self.by_name_for),
+            emails={p.email for p in people if p.email},
+            phones={p.phone for p in people if p.phone},
+        )
+        self.members = {member.pk: member for member in members}
+        self.details = {member.pk: _Details.of_member(member) for member in members}
+        self.by_email = defaultdict(set)
+        self.by_phone = defaultdict(set)
+        for pk, details in self.details.items():
+            self.by_email[details.email].add(pk)
+            self.by_phone[details.phone].add(pk)
+
+    def matches(self, number: int, *, limit) -> list[DuplicateMatch]:
+        """Possible duplicates of people[number], most likely first."""
+        person = self.people[number]
+        pks = set(self.by_name_for[number])
+        if person.email:
+            pks |= self.by_email.get(person.email, set())
+        if person.phone:
+            pks |= self.by_phone.get(person.phone, set())
+        found = []
+        for pk in pks:
+            other = self.details[pk]
+            reasons = duplicate_reasons(person, other)
+            if reasons:
+                score = round(name_score(person.words, other.words))
+                found.append(DuplicateMatch(member=self.members[pk], reasons=reasons, score=score))
+        found.sort(key=lambda m: (-len(m.reasons), -m.score, m.member.name_folded, m.member.pk))
+        return found[:limit]
+
+    def _everyone(self):
+        people = Member.objects.all()
+        if self.exclude_pk is not None:
+            people = people.exclude(pk=self.exclude_pk)
+        return people
+
+    def _name_candidates(self) -> list[set]:
+        """For each person, the pks whose names may be alike, by city or by equal name."""
+        cities = {p.city for p in self.people if p.city and p.words}
+        names_without_city = {p.name for p in self.people if p.name and not p.city}
+        names_with_city = {p.name for p in self.people if p.name and p.city}
+        wanted = [
+            Q(city_folded__in=cities) if cities else None,
+            Q(name_folded__in=names_without_city) if names_without_city else None,
+            Q(city_folded="", name_folded__in=names_with_city) if names_with_city else None,
+        ]
+        if not any(wanted):
+            return [set() for _ in self.people]
+        blocks = defaultdict(_NameBlock)
+        by_name = defaultdict(set)
+        rows = (
+            self._everyone()
+            .filter(reduce(operator.or_, filter(None, wanted)))
+            # Unordered: Meta.ordering would read `name` from every row and sort them all;
+            # without it the city-and-name index answers alone.
+            .order_by()
+            .values_list("pk", "name_folded", "city_folded")
+        )
+        for pk, name, city in rows:
+            if city:
+                blocks[city].add(name, pk)
+            if not city or names_without_city:
+                by_name[name].add(pk)
+        found = []
+        for person in self.people:
+            pks = set(by_name.get(person.name, ())) if person.name else set()
+            if person.city in blocks and person.words:
+                pks |= blocks[person.city].candidates(person.words)
+            found.append(pks)
+        return found
+
+    def _load(self, *, pks, emails, phones) -> list[Member]:
+        wanted = [
+            Q(pk__in=pks) if pks else None,
+            # Written as the unique index is, LOWER(email) where email <> '', to use it.
+            Q(email_lower__in=emails) & ~Q(email="") if emails else None,
+            Q(phone_key__in=phones) if phones else None,
+        ]
+        if not any(wanted):
+            return []
+        people = self._everyone().alias(email_lower=Lower("email")).order_by()
+        return list(people.filter(reduce(operator.or_, filter(None, wanted))))
+
+
+class _RowIndex:
+    """Rows seen so far in one file, for rows repeating an earlier one."""
+
+    def __init__(self):
+        self.rows: dict[int, _Details] = {}
+        self.by_email = defaultdict(set)
+        self.by_phone = defaultdict(set)
+        self.by_name = defaultdict(set)
+        self.blocks = defaultdict(_NameBlock)
+
+    def add(self, person: _Details, number: int) -> None:
+        self.rows[number] = person
+        self.by_email[person.email].add(number)
+        self.by_phone[person.phone].add(number)
+        self.by_name[person.name].add(number)
+        if person.city and person.words:
+            self.blocks[person.city].add(person.name, number)
+
+    def matches(self, person: _Details, *, limit) -> list[RowMatch]:
+        candidates = set(self.by_name.get(person.name, ())) if person.name else set()
+        if person.email:
+            candidates |= self.by_email.get(person.email, set())
+        if person.phone:
+            candidates |= self.by_phone.get(person.phone, set())
+        if person.city in self.blocks and person.words:
+            candidates |= self.blocks[person.city].candidates(person.words)
+        found = []
+        for number in candidates:
+            other = self.rows[number]
+            reasons = duplicate_reasons(person, other)
+            if reasons:
+                score = round(name_score(person.words, other.words))
+                found.append(RowMatch(row=number, reasons=reasons, score=score))
+        found.sort(key=lambda m: (-len(m.reasons), -m.score, m.row))
+        return found[:limit]
