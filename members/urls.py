@@ -1,6 +1,7 @@
 from django.urls import path
 
 from members import views
+from members.importing import views as import_views
 
 app_name = "members"
 urlpatterns = [
@@ -10,4 +11,16 @@ urlpatterns = [
     path("<int:pk>/", views.person_detail, name="person_detail"),
     path("<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("<int:pk>/check-in/", views.check_in_add, name="check_in_add"),
+    path("import/", import_views.import_start, name="import_start"),
+    path("import/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("import/<int:pk>/columns/", import_views.import_mapping, name="import_mapping"),
+    path("import/<int:pk>/sectors/", import_views.import_sectors, name="import_sectors"),
+    path("import/<int:pk>/apply/", import_views.import_apply, name="import_apply"),
+    path("import/<int:pk>/undo/", import_views.import_undo, name="import_undo"),
+    path("import/<int:pk>/discard/", import_views.import_discard, name="import_discard"),
+    path(
+        "import/<int:pk>/rejected.csv",
+        import_views.import_rejected_csv,
+        name="import_rejected_csv",
+    ),
 ]

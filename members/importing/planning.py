@@ -1,0 +1,285 @@
+"""Decide, for every row of a mapped sheet, what importing it would do. Writes nothing.
+
+create  a new person
+update  an existing person found by the same email or phone; lists the fields it changes
+        (a filled cell replaces a different value; an empty cell never erases; sectors add)
+skip    a possible duplicate (of a person by name and city, or of an earlier row), or a
+        known person the row would not change
+reject  a value that cannot be used; the reasons name the fields
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import prefetch_related_objects
+
+from members.duplicates import SAME_EMAIL, SAME_PHONE, find_duplicates_bulk
+from members.importing.columns import SYNONYMS, TARGETS, normalise_header
+from members.importing.values import (
+    CellError,
+    parse_date,
+    parse_email,
+    parse_kind,
+    parse_phone,
+    parse_status,
+    sector_key,
+    split_sectors,
+    unneutralise,
+)
+from members.models import Member, Sector
+
+CREATE, UPDATE, SKIP, REJECT = "create", "update", "skip", "reject"
+
+# Fields an import may set, in the order changes are listed.
+PERSON_FIELDS = [
+    "name",
+    "preferred_name",
+    "pronouns",
+    "email",
+    "phone",
+    "city",
+    "region",
+    "status",
+    "joining_story_kind",
+    "joining_story",
+    "joined_on",
+]
+# A column that would change this many existing values, and most of those it touches,
+# is more likely mapped to the wrong field than right.
+MANY_CHANGES = 5
+
+
+@dataclass
+class RowPlan:
+    number: int
+    cells: list[str]
+    action: str = CREATE
+    values: dict = field(default_factory=dict)
+    sector_keys: list[str] = field(default_factory=list)
+    note: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    member: Member | None = None
+    duplicate_row: int | None = None
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportPlan:
+    headers: list[str]
+    mapping: list[str]
+    rows: list[RowPlan]
+    # Sector names in the file that match no sector: folded key -> name as first written.
+    unknown_sectors: dict[str, str]
+    warnings: list[str]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(row.action for row in self.rows)
+        return {action: counter.get(action, 0) for action in (CREATE, UPDATE, SKIP, REJECT)}
+
+    @property
+    def changed_fields(self) -> dict[str, int]:
+        """How many existing people each field would change for."""
+        counter = Counter(name for row in self.rows if row.action == UPDATE for name in row.changes)
+        return dict(counter.most_common())
+
+
+def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> ImportPlan:
+    """Plan every row of `sheet` read through `mapping` (one target per column).
+
+    `sector_choices` maps an unknown sector's folded key to a Sector pk, "create" or ""
+    (leave it out); unknown sectors without a choice are offered for creation.
+    """
+    sector_choices = sector_choices or {}
+    sectors = _known_sectors()
+    rows, unknown = [], {}
+    for number, cells in sheet.rows:
+        row, written_sectors = _read_row(number, cells, sheet.headers, mapping)
+        rows.append(row)
+        for written in written_sectors:
+            if sector_key(written) not in sectors:
+                unknown.setdefault(sector_key(written), written)
+    for row in rows:
+        row.sector_keys = [
+            key for key in row.sector_keys if key in sectors or sector_choices.get(key, "create")
+        ]
+    _find_duplicates(rows, progress=progress)
+    updates = [row for row in rows if row.action == UPDATE]
+    prefetch_related_objects([row.member for row in updates], "sectors")
+    for row in updates:
+        _plan_update(row, sectors, unknown)
+    plan = ImportPlan(sheet.headers, mapping, rows, unknown, warnings=[])
+    plan.warnings = _mapping_warnings(plan)
+    return plan
+
+
+def _read_row(number, cells, headers, mapping) -> tuple[RowPlan, list[str]]:
+    """The row's cleaned values and errors, and its sector names as written."""
+    row = RowPlan(number=number, cells=cells)
+    by_target = {}
+    notes = []
+    for header, target, cell in zip(headers, mapping, cells, strict=True):
+        cell = unneutralise(cell)
+        if not cell:
+            continue
+        if target == "note":
+            # A column that is itself the notes goes in as written; others say their name.
+            is_notes = normalise_header(header) in SYNONYMS["note"]
+            notes.append(cell if is_notes else f"{header}: {cell}")
+        elif target:
+            by_target[target] = cell
+
+    name = by_target.get("name") or " ".join(
+        part for part in (by_target.get("first_name"), by_target.get("last_name")) if part
+    )
+    name = " ".join(name.split())
+    if not name:
+        row.errors["name"] = "The row has no name."
+    row.values["name"] = name
+    for target in ("preferred_name", "pronouns", "city", "region"):
+        row.values[target] = " ".join(by_target.get(target, "").split())
+    row.values["joining_story"] = by_target.get("joining_story", "").strip()
+
+    _parse_into(row, "email", parse_email, by_target.get("email", ""))
+    _parse_into(row, "phone", parse_phone, by_target.get("phone", ""))
+    _parse_into(row, "status", parse_status, by_target.get("status", ""))
+    _parse_into(row, "joined_on", parse_date, by_target.get("joined_on", ""))
+    kind_text = by_target.get("joining_story_kind", "")
+    row.values["joining_story_kind"], understood = parse_kind(kind_text)
+    if not understood:
+        notes.append(f"{TARGETS['joining_story_kind']} (as written): {kind_text}")
+
+    written = split_sectors(by_target.get("sectors", ""))
+    row.sector_keys = list(dict.fromkeys(sector_key(name) for name in written))
+    row.note = "\n".join(notes)
+    if row.errors:
+        row.action = REJECT
+    return row, written
+
+
+def _parse_into(row, target, parse, text):
+    try:
+        row.values[target] = parse(text)
+    except CellError as error:
+        row.errors[target] = str(error)
+        row.values[target] = text
+
+
+def _known_sectors() -> dict[str, Sector]:
+    sectors = {}
+    for sector in Sector.objects.all():
+        sectors[sector_key(sector.name)] = sector
+        sectors.setdefault(sector_key(sector.slug), sector)
+    return sectors
+
+
+def _find_duplicates(rows, *, progress=None):
+    candidates = [row for row in rows if row.action != REJECT]
+    matches = find_duplicates_bulk(
+        [
+            {key: row.values.get(key) or "" for key in ("name", "email", "phone", "city")}
+            for row in candidates
+        ],
+        limit=3,
+    )
+    for row, found in zip(candidates, matches, strict=True):
+        _decide(row, found, candidates)
+    if progress:
+        progress(len(rows))
+
+
+def _decide(row, found, candidates):
+    """Strong evidence (email, phone) outranks a look-alike name, in the file or saved."""
+    earlier = found.earlier_rows[0] if found.earlier_rows else None
+    saved = found.in_database[0] if found.in_database else None
+    if earlier and _strong(earlier.reasons):
+        _skip_repeat(row, earlier, candidates)
+    elif saved and _strong(saved.reasons) and not _conflicting_email(row, saved.member):
+        row.action = UPDATE
+        row.member = saved.member
+        row.reasons = list(saved.reasons)
+    elif earlier:
+        _skip_repeat(row, earlier, candidates)
+    elif saved:
+        row.action = SKIP
+        row.member = saved.member
+        row.reasons = [f"may be {saved.member} ({', '.join(saved.reasons)})"]
+
+
+def _strong(reasons) -> bool:
+    return bool({SAME_EMAIL, SAME_PHONE} & set(reasons))
+
+
+def _conflicting_email(row, member) -> bool:
+    """A shared phone but two different emails: a household, not one person."""
+    email = row.values.get("email")
+    return bool(email and member.email and email.lower() != member.email.lower())
+
+
+def _skip_repeat(row, earlier, candidates):
+    row.action = SKIP
+    row.duplicate_row = candidates[earlier.row].number
+    row.reasons = [f"repeats row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+
+
+def _plan_update(row, sectors, unknown):
+    member = row.member
+    for name in PERSON_FIELDS:
+        new = row.values.get(name)
+        old = getattr(member, name)
+        if new in (None, "") or _same(old, new):
+            continue
+        if name in ("status", "joining_story_kind") and new == Member._meta.get_field(name).default:
+            continue  # an empty cell parsed to the default is not a change
+        row.changes[name] = (_text(old), _text(new))
+    current = {sector_key(s.name): s.name for s in member.sectors.all()}
+    added = {
+        key: sectors[key].name if key in sectors else unknown[key]
+        for key in row.sector_keys
+        if key not in current
+    }
+    if added:
+        row.changes["sectors"] = (
+            ", ".join(sorted(current.values())),
+            ", ".join(sorted([*current.values(), *added.values()])),
+        )
+    if row.note and row.note not in member.note:
+        row.changes["note"] = (_text(member.note), "\n".join(filter(None, [member.note, row.note])))
+    if not row.changes:
+        row.action = SKIP
+        row.reasons = [f"{member} is already up to date"]
+
+
+def _same(old, new) -> bool:
+    if isinstance(old, str) and isinstance(new, str):
+        return old.strip().casefold() == new.strip().casefold()
+    return old == new
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _mapping_warnings(plan: ImportPlan) -> list[str]:
+    """Columns that would overwrite many existing values: likely mapped to the wrong field."""
+    warnings = []
+    updates = [row for row in plan.rows if row.action in (UPDATE, SKIP) and row.member]
+    for name in plan.changed_fields:
+        if name in ("sectors", "note"):
+            continue
+        replaced = sum(1 for row in updates if name in row.changes and row.changes[name][0] != "")
+        if replaced >= MANY_CHANGES and replaced * 2 >= len(updates):
+            header = next(
+                (h for h, t in zip(plan.headers, plan.mapping, strict=True) if t == name), name
+            )
+            warnings.append(
+                f"The column “{header}” would replace {replaced} existing "
+                f"{Member._meta.get_field(name).verbose_name} values. "
+                "Check that it is mapped to the right field."
+            )
+    return warnings

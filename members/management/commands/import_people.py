@@ -1,0 +1,130 @@
+"""Import people from a CSV or XLSX file, as the import page does, for scripted migrations.
+
+    manage.py import_people old-list.csv --by olive --dry-run
+    manage.py import_people old-list.csv --by olive --mapping "Town=city,Shirt size="
+
+Prints what happened to every row and exits with status 1 when any row was rejected.
+"""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from members.importing import applying
+from members.importing.columns import TARGETS
+from members.importing.planning import CREATE, REJECT, SKIP, UPDATE
+from members.importing.reading import UnreadableFile
+
+LABELS = {
+    CREATE: "created",
+    UPDATE: "updated",
+    SKIP: "skipped as duplicate",
+    REJECT: "rejected",
+}
+
+
+class Command(BaseCommand):
+    help = "Import people from a spreadsheet (CSV or XLSX) with the same rules as the import page."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--by", required=True, help="Username the changes are attributed to in history."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would happen; write nothing."
+        )
+        parser.add_argument(
+            "--mapping",
+            default="",
+            help='Override the guessed columns: "Header=field,Other header=field". Fields: '
+            + ", ".join(t or "(empty: ignore)" for t in TARGETS),
+        )
+        parser.add_argument(
+            "--unknown-sectors",
+            choices=["create", "leave-out"],
+            default="create",
+            help="What to do with sector names no sector matches (default: create them).",
+        )
+
+    def handle(self, *args, file, by, dry_run, mapping, unknown_sectors, **options):
+        user = get_user_model().objects.filter(username=by).first()
+        if user is None:
+            raise CommandError(f"No user named {by!r}; --by names who is importing.")
+        try:
+            content = file.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
+        try:
+            record = applying.start_import(filename=file.name, content=content, by=user)
+        except UnreadableFile as error:
+            raise CommandError(str(error)) from error
+
+        columns = self.mapping(record, mapping)
+        try:
+            record = applying.preview_import(record, mapping=columns)
+            if record.unknown_sectors and unknown_sectors == "leave-out":
+                record = applying.preview_import(
+                    record, sector_choices=dict.fromkeys(record.unknown_sectors, "")
+                )
+        except ValidationError as error:
+            applying.discard_import(record, by=user)
+            raise CommandError(" ".join(error.messages)) from error
+
+        if dry_run:
+            self.report(record, heading="Dry run: nothing was written.")
+            rejected = applying.counts_by_action(record)[REJECT]
+            applying.discard_import(record, by=user)
+        else:
+            record = applying.apply_import(record, by=user)
+            self.report(record, heading=f"{record} applied.")
+            rejected = applying.counts_by_action(record)[REJECT]
+        if rejected:
+            raise CommandError("Some rows were rejected; fix them and import those rows again.")
+
+    def mapping(self, record, text) -> list[str]:
+        columns = list(record.mapping)
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            header, _, target = part.partition("=")
+            header, target = header.strip(), target.strip()
+            if header not in record.headers:
+                raise CommandError(f"No column named {header!r}; the file has {record.headers}.")
+            if target not in TARGETS:
+                raise CommandError(f"Unknown field {target!r} for {header!r}.")
+            columns[record.headers.index(header)] = target
+        return columns
+
+    def report(self, record, *, heading):
+        write = self.stdout.write
+        write(heading)
+        write(
+            "Columns: "
+            + "; ".join(
+                f"{header} → {TARGETS[target]}"
+                for header, target in zip(record.headers, record.mapping, strict=True)
+            )
+        )
+        for warning in record.warnings:
+            write(self.style.WARNING(f"Warning: {warning}"))
+        counts = applying.counts_by_action(record)
+        write(", ".join(f"{counts[action]} {label}" for action, label in LABELS.items()))
+        for action, label in LABELS.items():
+            rows = list(record.rows.filter(action=action).order_by("number"))
+            if not rows:
+                continue
+            write(f"\n{label.capitalize()} ({len(rows)}):")
+            for row in rows:
+                write(
+                    f"  row {row.number}: {row.values.get('name') or '(no name)'}{self.detail(row)}"
+                )
+
+    def detail(self, row) -> str:
+        if row.errors:
+            return " — " + "; ".join(f"{field}: {message}" for field, message in row.errors.items())
+        if row.reasons:
+            return " — " + "; ".join(row.reasons)
+        if row.changes:
+            return " — changes " + ", ".join(row.changes)
+        return ""

@@ -1,0 +1,355 @@
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from members.importing import applying
+from members.importing.columns import guess_mapping
+from members.importing.reading import UnreadableFile, read_sheet
+from members.models import ImportRecord, ImportState, Member, Sector
+from tests.factories import MemberFactory
+from tests.members import messy_spreadsheet as messy
+
+
+def import_file(content, *, by, filename="people.csv", mapping=None, sector_choices=None):
+    record = applying.start_import(filename=filename, content=content, by=by)
+    return applying.preview_import(record, mapping=mapping, sector_choices=sector_choices)
+
+
+def counts(record):
+    return applying.counts_by_action(record)
+
+
+# --- the messy spreadsheet -----------------------------------------------------------------
+
+
+def test_messy_spreadsheet_preview_has_the_exact_outcome_and_writes_nothing(organizer):
+    messy.existing_people()
+    before = Member.objects.count()
+    record = import_file(messy.build(), by=organizer)
+    assert counts(record) == messy.EXPECTED
+    assert Member.objects.count() == before
+    assert record.unknown_sectors == {"disability justice": "Disability justice"}
+
+
+def test_messy_spreadsheet_imports_exactly_and_a_second_import_creates_nothing(organizer):
+    messy.existing_people()
+    before = Member.objects.count()
+    record = applying.apply_import(import_file(messy.build(), by=organizer), by=organizer)
+    assert record.state == ImportState.APPLIED
+    assert counts(record) == messy.EXPECTED
+    assert Member.objects.count() == before + messy.EXPECTED["create"]
+    assert Member.objects.filter(imported_from=record).count() == messy.EXPECTED["create"]
+
+    again = applying.apply_import(import_file(messy.build(), by=organizer), by=organizer)
+    assert Member.objects.count() == before + messy.EXPECTED["create"]
+    assert counts(again)["create"] == 0
+    assert counts(again)["update"] == 0
+    assert counts(again)["reject"] == messy.EXPECTED["reject"]
+
+
+def test_each_rejected_row_names_its_bad_field(organizer):
+    messy.existing_people()
+    record = import_file(messy.build(), by=organizer)
+    rejected = list(applying.rejected_rows(record))
+    assert [list(row.errors) for row in rejected] == [[f] for f in messy.REJECTED_ROWS_FIELDS]
+
+
+def test_duplicates_are_skipped_with_whom_they_duplicate(organizer):
+    existing = {m.name: m for m in messy.existing_people()}
+    record = import_file(messy.build(), by=organizer)
+    skipped = {row.values["name"]: row for row in record.rows.filter(action="skip")}
+    # Against the database, by similar name in the same city (no email in the file).
+    assert skipped["Mei-Lin Chow"].member == existing["Mei Lin Chow"]
+    # Inside the file: the repeat points at the row it repeats.
+    first_listing = record.rows.get(number=3)
+    repeats = record.rows.filter(action="skip", duplicate_row=first_listing.number)
+    assert repeats.count() == 1
+    # Known people the row would not change.
+    assert "already up to date" in skipped["Claudia Jones"].reasons[0]
+
+
+def test_quirks_are_read_cleanly(organizer):
+    messy.existing_people()
+    record = applying.apply_import(import_file(messy.build(), by=organizer), by=organizer)
+    jose = Member.objects.get(email="j.0@import.example")
+    assert jose.name == "José Núñez"  # Windows-1252 accents
+    assert jose.joined_on.isoformat() == "2021-03-04"
+    assert {s.slug for s in jose.sectors.all()} == {"housing", "labor"}  # "housing; labor"
+    assert jose.joining_story_kind == "ncm_veteran"  # "NCM vet"
+    assert "Shirt size: S" in jose.note  # the extra column is kept
+    ana = Member.objects.get(email="a.1@import.example")
+    assert ana.joined_on.isoformat() == "2021-03-04"  # "03/04/2021"
+    assert ana.joining_story_kind == "social_movement"  # "social movement"
+    mid = Member.objects.get(email="j.7@import.example")
+    assert mid.joining_story_kind == "other"  # "mid gen?" is not understood...
+    assert "mid gen?" in mid.note  # ...so what was written is kept in the notes
+    unknown = Member.objects.get(email="unknown0@import.example")
+    assert {s.name for s in unknown.sectors.all()} == {"Disability justice", "Housing"}
+    numbers = set(record.rows.values_list("number", flat=True))
+    assert set(range(2, 220)) - numbers == {63, 94, 155}  # a blank row, two repeated headers
+
+
+def test_updates_change_only_what_the_file_brings_and_are_attributed(organizer):
+    messy.existing_people()
+    record = applying.apply_import(import_file(messy.build(), by=organizer), by=organizer)
+    friend = Member.objects.get(email="existing0@old-list.example")
+    assert friend.city == "Sparks"
+    assert friend.region == "NV"
+    assert [s.slug for s in friend.sectors.all()] == ["labor"]  # an empty cell never erases
+    latest = friend.history.first()
+    assert latest.history_user == organizer
+    assert latest.history_change_reason == record.history_reason
+
+
+def test_unknown_sector_can_be_mapped_to_an_existing_one_instead(organizer):
+    messy.existing_people()
+    housing = Sector.objects.get(slug="housing")
+    record = import_file(messy.build(), by=organizer)
+    record = applying.preview_import(record, sector_choices={"disability justice": str(housing.pk)})
+    applying.apply_import(record, by=organizer)
+    assert not Sector.objects.filter(name="Disability justice").exists()
+    unknown = Member.objects.get(email="unknown0@import.example")
+    assert [s.name for s in unknown.sectors.all()] == ["Housing"]
+
+
+def test_a_column_changing_many_existing_values_is_warned_about(organizer):
+    people = MemberFactory.create_batch(6, city="Oakland")
+    text = "Name,Email,Town\n" + "".join(f"{p.name},{p.email},Detroit\n" for p in people)
+    record = import_file(text.encode(), by=organizer)
+    assert record.counts["changed_fields"] == {"city": 6}
+    assert record.warnings == [
+        "The column “Town” would replace 6 existing city values. "
+        "Check that it is mapped to the right field."
+    ]
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def test_utf8_with_bom_and_commas_reads_the_same_as_windows_1252_with_semicolons():
+    utf8 = read_sheet("a.csv", "\ufeff".encode() + messy.build("utf-8", ",").decode().encode())
+    cp1252 = read_sheet("b.csv", messy.build())
+    assert (utf8.encoding, utf8.delimiter) == ("utf-8", ",")
+    assert (cp1252.encoding, cp1252.delimiter) == ("windows-1252", ";")
+    assert utf8.headers == cp1252.headers == messy.HEADERS
+    assert utf8.rows == cp1252.rows
+
+
+def test_xlsx_is_read_like_csv():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Full name", "Email", "Joined"])
+    sheet.append([None, None, None])
+    import datetime as dt
+
+    sheet.append(["Thérèse Fontaine", "tf@example.org", dt.datetime(2020, 5, 1, tzinfo=None)])  # noqa: DTZ001 (Excel has no zones)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    read = read_sheet("people.xlsx", buffer.getvalue())
+    assert read.headers == ["Full name", "Email", "Joined"]
+    assert read.rows == [(3, ["Thérèse Fontaine", "tf@example.org", "2020-05-01"])]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"   \n  ", "The file is empty."),
+        (b"Name,Email\n", "no people"),
+        (b"\x00\x01\x02binary\x00", "does not look like a CSV"),
+        (b"PK\x03\x04not really a zip", "could not be opened as an XLSX"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_reason(content, message):
+    with pytest.raises(UnreadableFile, match=message):
+        read_sheet("upload.csv", content)
+
+
+def test_a_file_over_the_size_limit_is_refused(settings, monkeypatch):
+    from members.importing import reading
+
+    monkeypatch.setattr(reading, "MAX_UPLOAD_BYTES", 100)
+    with pytest.raises(UnreadableFile, match="the limit is"):
+        read_sheet("big.csv", b"Name\n" + b"x" * 200)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            ["First name", "Last name", "E-mail", "Town"],
+            ["first_name", "last_name", "email", "city"],
+        ),
+        (
+            ["Sector(s)", "Why did you join?", "Member since"],
+            ["sectors", "joining_story", "joined_on"],
+        ),
+        (["Name", "name", "Shirt size"], ["name", "note", "note"]),
+        (["EMAIL ADDRESS", "Cell", "State/Province"], ["email", "phone", "region"]),
+    ],
+)
+def test_columns_are_matched_from_their_headers(headers, expected):
+    assert guess_mapping(headers) == expected
+
+
+# --- undo ----------------------------------------------------------------------------------
+
+
+def test_undo_removes_created_people_and_restores_changed_fields(organizer, lead_a):
+    messy.existing_people()
+    before = set(Member.objects.values_list("pk", flat=True))
+    record = applying.apply_import(import_file(messy.build(), by=organizer), by=organizer)
+    created = Member.objects.filter(imported_from=record)
+    edited = created.get(email="j.0@import.example")
+    edited.city = "Edited Since"
+    edited._history_user = lead_a
+    edited.save()
+    friend = Member.objects.get(email="existing1@old-list.example")
+    friend.city = "Moved Again"
+    friend.save()
+
+    record = applying.undo_import(record, by=lead_a)
+    assert record.state == ImportState.UNDONE
+    remaining = set(Member.objects.values_list("pk", flat=True))
+    assert remaining == before | {edited.pk}  # the one edited since is kept
+    assert Member.objects.get(email="existing0@old-list.example").city == "Reno"  # restored
+    assert Member.objects.get(pk=friend.pk).city == "Moved Again"  # edited since: kept
+    assert len(record.undo_conflicts) == 2
+    assert any("José Núñez" in line for line in record.undo_conflicts)
+    assert any("city was changed after the import" in line for line in record.undo_conflicts)
+
+
+def test_an_import_is_applied_once_and_undone_once(organizer):
+    record = applying.apply_import(
+        import_file(b"Name,Email\nA Person,a@x.org\n", by=organizer), by=organizer
+    )
+    with pytest.raises(Exception, match="Only a previewed import"):
+        applying.apply_import(record, by=organizer)
+    applying.undo_import(record, by=organizer)
+    with pytest.raises(Exception, match="Only an applied import"):
+        applying.undo_import(record, by=organizer)
+
+
+def test_a_failed_import_writes_nothing(organizer):
+    record = import_file(
+        b"Name,Email\nFirst Person,first@x.org\nSecond Person,taken@x.org\n", by=organizer
+    )
+    MemberFactory(email="TAKEN@x.org")  # saved after the preview: the apply must fail whole
+    with pytest.raises(Exception):  # noqa: B017, PT011 (an IntegrityError from either database)
+        applying.apply_import(record, by=organizer)
+    assert not Member.objects.filter(email="first@x.org").exists()
+    assert ImportRecord.objects.get(pk=record.pk).state == ImportState.PREVIEWED
+
+
+# --- round trip --------------------------------------------------------------------------------
+
+
+def test_export_then_import_into_an_empty_database_gives_the_same_people(as_user, admin_user):
+    from members.models import Sector as S
+
+    labor, housing = S.objects.get(slug="labor"), S.objects.get(slug="housing")
+    MemberFactory(
+        name="José García",
+        email="jg@x.org",
+        phone="+1 555 010 2233",
+        sectors=[labor, housing],
+        note="=not a formula",
+    )
+    MemberFactory(name="Ana Li", email="", phone="555 010 9999", sectors=[])
+    MemberFactory(name="Thérèse O'Neil", email="t@x.org", sectors=[housing])
+    fields = [
+        "name",
+        "email",
+        "phone",
+        "city",
+        "region",
+        "status",
+        "joining_story_kind",
+        "joined_on",
+        "note",
+        "pronouns",
+        "preferred_name",
+    ]
+
+    def snapshot():
+        return sorted(
+            (tuple(getattr(m, f) for f in fields), tuple(sorted(s.slug for s in m.sectors.all())))
+            for m in Member.objects.prefetch_related("sectors")
+        )
+
+    before = snapshot()
+    response = as_user(admin_user).get(reverse("members:people_export"), {"format": "csv"})
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    Member.objects.all().delete()
+    record = applying.apply_import(import_file(content, by=admin_user), by=admin_user)
+    assert counts(record)["reject"] == 0
+    assert snapshot() == before
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_import_pages_need_the_import_permission(as_user, stranger):
+    assert as_user(stranger).get(reverse("members:import_start")).status_code == 403
+
+
+def test_upload_map_preview_confirm_and_download_rejected_rows(as_user, organizer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = as_user(organizer)
+    before = len(messy.existing_people())
+    upload = SimpleUploadedFile("list.csv", messy.build(), content_type="text/csv")
+    response = client.post(reverse("members:import_start"), {"file": upload})
+    record = ImportRecord.objects.get()
+    assert response.url == reverse("members:import_mapping", args=[record.pk])
+
+    mapping_page = client.get(response.url)
+    form = mapping_page.context["form"]
+    data = {name: field.initial for name, field in form.fields.items()}
+    data["column_11"] = ""  # ignore "Shirt size" after all
+    response = client.post(reverse("members:import_mapping", args=[record.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    assert response.url == record.get_absolute_url()
+    preview = client.get(response.url)
+    assert preview.context["counts"] == messy.EXPECTED
+    assert Member.objects.count() == before
+
+    response = client.post(reverse("members:import_apply", args=[record.pk]))
+    assert Member.objects.count() == before + messy.EXPECTED["create"]
+    assert "Shirt size" not in Member.objects.get(email="j.0@import.example").note
+
+    rejected = client.get(reverse("members:import_rejected_csv", args=[record.pk]))
+    lines = list(csv.reader(io.StringIO(rejected.content.decode("utf-8-sig"))))
+    assert lines[0] == [*messy.HEADERS, "Errors"]
+    assert len(lines) == 1 + messy.EXPECTED["reject"]
+    assert "email" in lines[1][-1]
+
+
+def test_mapping_without_a_name_column_is_refused_on_the_page(as_user, organizer):
+    client = as_user(organizer)
+    record = applying.start_import(
+        filename="x.csv", content=b"Name,Email\nA B,a@b.org\n", by=organizer
+    )
+    response = client.post(
+        reverse("members:import_mapping", args=[record.pk]),
+        {"column_0": "note", "column_1": "email"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "No column gives the person's name: choose Name, or First and Last name."
+    ]
+
+
+def test_bad_upload_names_the_file_field(as_user, organizer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = as_user(organizer).post(
+        reverse("members:import_start"), {"file": SimpleUploadedFile("x.csv", b"\x00\x01\x00")}
+    )
+    assert response.status_code == 200
+    assert "does not look like a CSV" in response.context["form"].errors["file"][0]
+    assert not ImportRecord.objects.exists()
