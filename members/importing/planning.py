@@ -95,7 +95,7 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     sectors = _known_sectors()
     rows, unknown = [], {}
     for number, cells in sheet.rows:
-        row, written_sectors = _read_row(number, cells, sheet.headers, mapping)
+        row, written_sectors = _read_row(number, cells, sheet.headers, mapping, sectors)
         rows.append(row)
         for written in written_sectors:
             if sector_key(written) not in sectors:
@@ -114,7 +114,7 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     return plan
 
 
-def _read_row(number, cells, headers, mapping) -> tuple[RowPlan, list[str]]:
+def _read_row(number, cells, headers, mapping, sectors) -> tuple[RowPlan, list[str]]:
     """The row's cleaned values and errors, and its sector names as written."""
     row = RowPlan(number=number, cells=cells)
     by_target = {}
@@ -150,7 +150,7 @@ def _read_row(number, cells, headers, mapping) -> tuple[RowPlan, list[str]]:
     if not understood:
         notes.append(f"{TARGETS['joining_story_kind']} (as written): {kind_text}")
 
-    written = split_sectors(by_target.get("sectors", ""))
+    written = split_sectors(by_target.get("sectors", ""), known_keys=sectors.keys())
     row.sector_keys = list(dict.fromkeys(sector_key(name) for name in written))
     row.note = "\n".join(notes)
     if row.errors:

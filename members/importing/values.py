@@ -47,7 +47,10 @@ STATUS_WORDS = {
     MemberStatus.PROSPECT: ["prospect", "lead", "contact", "invited", "potential"],
     MemberStatus.FORMER: ["former", "inactive", "lapsed", "left", "past", "alum", "no", "n"],
 }
-SECTOR_SPLIT = re.compile(r"\s*[;,/|\n]\s*|\s+&\s+")
+# Lists are written with ; , or new lines; "/", "|" and "&" also separate, except inside
+# the name of a sector we know ("Housing / Tenants" stays whole).
+LIST_SPLIT = re.compile(r"\s*[;,\n]\s*")
+LOOSE_SPLIT = re.compile(r"\s*[/|]\s*|\s+&\s+")
 
 
 def unneutralise(text: str) -> str:
@@ -126,8 +129,17 @@ def parse_phone(text: str) -> str:
     return phone
 
 
-def split_sectors(text: str) -> list[str]:
-    return [part.strip() for part in SECTOR_SPLIT.split(text or "") if part.strip()]
+def split_sectors(text: str, known_keys=frozenset()) -> list[str]:
+    names = []
+    for part in LIST_SPLIT.split(text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        if sector_key(part) in known_keys:
+            names.append(part)
+        else:
+            names += [p.strip() for p in LOOSE_SPLIT.split(part) if p.strip()]
+    return names
 
 
 def sector_key(name: str) -> str:

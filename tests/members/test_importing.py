@@ -353,3 +353,13 @@ def test_bad_upload_names_the_file_field(as_user, organizer):
     assert response.status_code == 200
     assert "does not look like a CSV" in response.context["form"].errors["file"][0]
     assert not ImportRecord.objects.exists()
+
+
+def test_a_known_sector_whose_name_has_a_slash_stays_whole(organizer):
+    Sector.objects.create(name="Housing / Tenants", slug="housing-tenants")
+    record = import_file(
+        b"Name,Email,Sectors\nA Person,a@x.org,Housing / Tenants; climate / labor\n", by=organizer
+    )
+    applying.apply_import(record, by=organizer)
+    person = Member.objects.get(email="a@x.org")
+    assert {s.slug for s in person.sectors.all()} == {"housing-tenants", "climate", "labor"}
