@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from members.forms import VersionedMemberForm
-from members.models import CapacityCheckIn, Member, Sector
+from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
 from members.text import fold
 
 
@@ -46,6 +47,8 @@ class CapacityCheckInInline(admin.TabularInline):
 @admin.register(Member)
 class MemberAdmin(SimpleHistoryAdmin):
     form = VersionedMemberForm
+    # Adds an "Import people" button beside "Add member" (the organizers' import page).
+    change_list_template = "admin/members/member/change_list.html"
     list_display = ["name", "preferred_name", "email", "city", "status", "joining_story_kind"]
     list_filter = ["status", "joining_story_kind", "sectors", "region"]
     # The admin search runs on the folded search column (see get_search_results); these
@@ -116,3 +119,70 @@ class CapacityCheckInAdmin(SimpleHistoryAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"assessed_by": request.user.pk, **super().get_changeform_initial_data(request)}
+
+
+@admin.register(ImportRecord)
+class ImportRecordAdmin(admin.ModelAdmin):
+    """Imports are made on the import page (linked from here) and never edited afterwards."""
+
+    list_display = ["__str__", "uploaded_by", "created_at", "state", "total_rows", "review"]
+    list_filter = ["state", "created_at"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["filename"]
+    exclude = ["content"]
+    readonly_fields = [
+        "filename",
+        "uploaded_by",
+        "created_at",
+        "state",
+        "sha256",
+        "headers",
+        "mapping",
+        "sector_choices",
+        "warnings",
+        "total_rows",
+        "counts",
+        "error",
+        "applied_at",
+        "undone_at",
+        "undone_by",
+        "undo_conflicts",
+        "review",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description="rows and undo")
+    def review(self, record):
+        return format_html('<a href="{}">Open the import page</a>', record.get_absolute_url())
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExportRecord)
+class ExportRecordAdmin(admin.ModelAdmin):
+    """The trail of who took people out of the system; read-only."""
+
+    list_display = [
+        "created_at",
+        "exported_by",
+        "file_format",
+        "row_count",
+        "included_joining_story",
+    ]
+    list_filter = ["file_format", "included_joining_story", "created_at"]
+    list_select_related = ["exported_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
