@@ -13,33 +13,37 @@ def fill_derived_fields(apps, schema_editor):
 
     name_folded and search_text are recomputed too: fold() learned letters such as "đ"
     and "ø" in the same change. Historical models have no methods, so this repeats
-    Member.refresh_derived_fields() as it stood when the migration was written.
+    Member.refresh_derived_fields() with the same helpers from members.text. Plain
+    UPDATEs, a batch at a time: bulk_update's CASE per row takes minutes at 100,000.
     """
     Member = apps.get_model("members", "Member")
-    fields = [
-        "name_folded",
-        "preferred_name_folded",
-        "city_folded",
-        "search_text",
-        "phone_digits",
-        "phone_key",
-    ]
-    batch = []
-    for member in Member.objects.order_by("pk").iterator(chunk_size=BATCH):
-        member.name_folded = fold(member.name)
-        member.preferred_name_folded = fold(member.preferred_name)
-        member.city_folded = fold(member.city)
-        member.search_text = " | ".join(
-            fold(value) for value in (member.name, member.preferred_name, member.email, member.city)
-        )
-        member.phone_digits = phone_digits(member.phone)
-        member.phone_key = phone_key(member.phone)
-        batch.append(member)
-        if len(batch) == BATCH:
-            Member.objects.bulk_update(batch, fields)
-            batch = []
-    if batch:
-        Member.objects.bulk_update(batch, fields)
+    table = schema_editor.quote_name(Member._meta.db_table)
+    update = (
+        f"UPDATE {table} SET name_folded = %s, preferred_name_folded = %s, city_folded = %s, "
+        "search_text = %s, phone_digits = %s, phone_key = %s WHERE id = %s"
+    )
+    columns = ("pk", "name", "preferred_name", "email", "city", "phone")
+    last_pk = 0
+    with schema_editor.connection.cursor() as cursor:
+        while batch := list(
+            Member.objects.filter(pk__gt=last_pk).order_by("pk").values_list(*columns)[:BATCH]
+        ):
+            cursor.executemany(
+                update,
+                [
+                    (
+                        fold(name),
+                        fold(preferred_name),
+                        fold(city),
+                        " | ".join(fold(value) for value in (name, preferred_name, email, city)),
+                        phone_digits(phone),
+                        phone_key(phone),
+                        pk,
+                    )
+                    for pk, name, preferred_name, email, city, phone in batch
+                ],
+            )
+            last_pk = batch[-1][0]
 
 
 class Migration(migrations.Migration):
