@@ -1,6 +1,7 @@
 """Member.objects.search(): matching, ranking, and the index behind it on each database."""
 
 import pytest
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -260,6 +261,21 @@ def test_lost_triggers_are_put_back_and_the_index_refilled():
     member.save()
     assert list(Member.objects.search("quispe")) == [member]
     assert list(Member.objects.search("zelaya")) == []
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_migrate_puts_back_triggers_a_table_rebuild_dropped():
+    # What Django's SQLite schema editor does when a migration alters the members table.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {search.FTS_TABLE}_update")
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+
+    member = person("Ana Torres")
+    member.name = "Ana Zelaya"
+    member.save()
+    assert list(Member.objects.search("zelaya")) == [member]
 
 
 WORDS = st.text(alphabet=st.sampled_from('abcdeéjosñ "*-()^:%_'), min_size=0, max_size=12)
