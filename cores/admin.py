@@ -333,7 +333,9 @@ class AlignmentAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and not can_review_tendency(request.user, obj.tendency_id):
+        # A new alignment enters its tendency's review queue, as state_alignment() puts it:
+        # on the add page the tendency is not yet known, so nobody could be checked.
+        if obj is None or not can_review_tendency(request.user, obj.tendency_id):
             fields.append("review_state")
         return fields
 

@@ -352,3 +352,26 @@ def test_staff_without_notes_of_a_tendency_never_see_them_in_the_admin(
     for url in (NOTES, change_url(notes_of_b.alignment), change_url(notes_of_b)):
         response = client.get(url, follow=True)
         assert notes_of_b.body not in response.text, url
+
+
+@pytest.mark.parametrize("who", ["organizer", "staff_lead_a"])
+def test_new_alignment_made_in_the_admin_always_enters_the_review_queue(
+    as_user, request, who, tendency_b
+):
+    # Not even by posting the field: an organizer never reviews, and lead_a does not lead
+    # tendency_b; a new alignment is reviewed after it is stated, as state_alignment does.
+    user = request.getfixturevalue(who)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = as_user(user)
+    form = changeform_data(
+        client.get(ALIGNMENT_ADD),
+        member=str(MemberFactory().pk),
+        tendency=str(tendency_b.pk),
+        review_state=ReviewState.REVIEWED,
+    )
+
+    assert client.post(ALIGNMENT_ADD, form).status_code == 302
+
+    alignment = Alignment.objects.get()
+    assert (alignment.review_state, alignment.reviewed_by) == (ReviewState.NEEDS_REVIEW, None)
