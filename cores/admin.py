@@ -286,7 +286,11 @@ class ReviewNoteInline(admin.StackedInline):
         )
 
     def _allowed(self, request, obj):
-        return obj is None or can_review_tendency(request.user, obj.tendency_id)
+        if obj is None:
+            # A new alignment's tendency is not known until it is saved: only a superuser,
+            # who may write on any tendency, writes a note in the same step.
+            return request.user.is_superuser
+        return can_review_tendency(request.user, obj.tendency_id)
 
     def has_view_permission(self, request, obj=None):
         return self._allowed(request, obj) and super().has_view_permission(request, obj)

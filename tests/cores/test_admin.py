@@ -375,3 +375,19 @@ def test_new_alignment_made_in_the_admin_always_enters_the_review_queue(
 
     alignment = Alignment.objects.get()
     assert (alignment.review_state, alignment.reviewed_by) == (ReviewState.NEEDS_REVIEW, None)
+
+
+def test_lead_cannot_write_a_note_on_a_new_alignment_of_the_other_tendency(
+    as_user, staff_lead_a, tendency_b
+):
+    client = as_user(staff_lead_a)
+    form = changeform_data(
+        client.get(ALIGNMENT_ADD),
+        member=str(MemberFactory().pk),
+        tendency=str(tendency_b.pk),
+    )
+    form.update({"review_notes-TOTAL_FORMS": "1", "review_notes-0-body": "Reaching across."})
+
+    client.post(ALIGNMENT_ADD, form)
+
+    assert not ReviewNote.objects.exists()
