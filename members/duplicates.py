@@ -15,9 +15,9 @@ Close spelling is rapidfuzz's token_sort_ratio on the folded words, at least
 NAME_THRESHOLD (or the plain ratio of the names as written, when a changed first letter
 reorders the sorted words: "Catherine Jones"/"Katherine Jones"). token_sort_ratio
 compares whole names with their words sorted, so word order never matters and a missing
-word costs its full length. WRatio was rejected: its
-partial and token-set parts score "Smith" against "John Smith", or "Jane Smith" against
-"Jane Smith Lee", near 90-100, so everyone sharing a surname would look the same.
+word costs its full length. WRatio was rejected: its partial and token-set parts score
+"Smith" against "John Smith", or "Jane Smith" against "Jane Smith Lee", near 90-100, so
+everyone sharing a surname would look the same.
 90 sits just above what one changed letter in a short name scores: "Mark Chen" and
 "Mary Chen" score 88.9 and stay apart, while "Jon Smith"/"John Smith" (94.7), "Maria
 Lopez"/"Maria Lopes" (90.9) and "Ana Li"/"Anna Li" (92.3) match. Two changed names stay
