@@ -16,16 +16,21 @@ class VersionedMemberForm(forms.ModelForm):
     """A Member form that refuses to overwrite a save made since the form was opened.
 
     The form carries the version it was opened at. `clean()` locks the row (inside the
-    request's transaction) and compares; on a mismatch the save is refused with a message
-    naming what the other person changed, and everything typed stays in the form. The
-    hidden version then moves on, so saving again knowingly replaces their change.
+    request's transaction) and compares. On a mismatch the save is refused and the form
+    comes back merged three ways: the version it was opened at (from history), what the
+    other person saved, and what this person typed. Fields this person left alone take
+    the other person's saved value; fields both changed are conflicts, shown side by side
+    with this person's input kept. The hidden version moves on, so saving again keeps
+    their untouched changes and replaces only what this person chose to change.
     """
 
     edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.current = None
+        self.comparison = []
         if self.instance.pk:
             self.fields["edit_version"].initial = self.instance.version
 
@@ -34,54 +39,84 @@ class VersionedMemberForm(forms.ModelForm):
         if not self.instance.pk:
             return cleaned
         current = Member.objects.select_for_update().get(pk=self.instance.pk)
-        if cleaned.get("edit_version") != current.version:
+        opened_version = cleaned.get("edit_version")
+        if opened_version != current.version:
             self.current = current
-            self.data = self.data.copy()
+            self.comparison = self.merge(current, self.opened_values(opened_version))
             self.data[self.add_prefix("edit_version")] = current.version
-            raise ValidationError(self.stale_message(current), code="stale")
+            conflicts = [row["label"] for row in self.comparison if row["conflict"]]
+            raise ValidationError(self.stale_message(conflicts), code="stale")
         self.instance.version = current.version + 1
         return cleaned
 
-    def stale_message(self, current: Member) -> str:
-        differing = [str(self.fields[name].label) for name in self.fields_differing_from(current)]
+    def stale_message(self, conflicts) -> str:
         detail = (
-            f" The saved version differs from yours in: {', '.join(differing)}."
-            if differing
-            else ""
+            f" You both changed: {', '.join(map(str, conflicts))}; your input is kept there."
+            if conflicts
+            else " You changed different fields; theirs are filled in below."
         )
         return (
             "Someone else saved this person while you were editing."
             + detail
-            + " Your input is kept below; save again to replace their version with yours."
+            + " Check the form and save again."
         )
 
-    @property
-    def comparison(self):
-        """Rows of (label, saved, yours, differs) for showing both versions side by side."""
-        if self.current is None:
-            return []
-        saved_values = forms.models.model_to_dict(self.current, fields=list(self.fields))
-        differing = set(self.fields_differing_from(self.current))
+    def opened_values(self, version) -> dict | None:
+        """The person as they were when this form was opened, from history."""
+        record = (
+            Member.history.filter(id=self.instance.pk, version=version)
+            .order_by("-history_date")
+            .first()
+        )
+        if record is None:
+            return None
+        values = {name: getattr(record, name) for name in self.fields if _is_plain(record, name)}
+        if "sectors" in self.fields:
+            values["sectors"] = [row.sector_id for row in record.sectors.all()]
+        return values
+
+    def merge(self, current: Member, opened: dict | None) -> list[dict]:
+        """Adopt their changes where this person typed nothing new; list what they changed."""
+        saved = forms.models.model_to_dict(current, fields=list(self.fields))
+        self.data = self.data.copy()
         rows = []
         for name, field in self.fields.items():
-            if name == "edit_version" or name not in saved_values:
+            if name == "edit_version" or name not in saved:
                 continue
+            yours = self.cleaned_data.get(name, self.data.get(self.add_prefix(name)))
+            theirs = saved[name]
+            they_changed = opened is None or _comparable(theirs) != _comparable(opened.get(name))
+            if not they_changed or _comparable(yours) == _comparable(theirs):
+                continue  # only this person's edit, or both arrived at the same value
+            untouched = opened is not None and _comparable(yours) == _comparable(opened.get(name))
+            if untouched:
+                self._set_data(name, field, theirs)
             rows.append(
                 {
                     "label": field.label,
-                    "saved": _readable(field, saved_values[name]),
-                    "yours": _readable(field, self.cleaned_data.get(name)),
-                    "differs": name in differing,
+                    "saved": _readable(field, theirs),
+                    "yours": _readable(field, theirs if untouched else yours),
+                    "conflict": not untouched,
                 }
             )
         return rows
 
-    def fields_differing_from(self, current: Member):
-        """Names of the fields whose submitted value is not what `current` holds."""
-        saved = forms.models.model_to_dict(current, fields=list(self.cleaned_data))
-        for name, value in self.cleaned_data.items():
-            if name in saved and _comparable(saved[name]) != _comparable(value):
-                yield name
+    @property
+    def has_field_errors(self) -> bool:
+        return any(name != forms.forms.NON_FIELD_ERRORS for name in self.errors)
+
+    def _set_data(self, name, field, value):
+        key = self.add_prefix(name)
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            self.data.setlist(key, [str(getattr(v, "pk", v)) for v in value])
+        elif hasattr(value, "isoformat"):
+            self.data[key] = value.isoformat()
+        else:
+            self.data[key] = "" if value is None else value
+
+
+def _is_plain(record, name) -> bool:
+    return name != "sectors" and hasattr(record, name)
 
 
 def _readable(field, value) -> str:
@@ -148,6 +183,8 @@ class PersonForm(VersionedMemberForm):
 
     def __init__(self, *args, quick=False, **kwargs):
         super().__init__(*args, **kwargs)
+        # clean_name() says why a name of spaces is refused, and the input keeps them.
+        self.fields["name"].strip = False
         if quick:
             for name in list(self.fields):
                 if name not in self.QUICK_FIELDS:
@@ -208,6 +245,7 @@ class CheckInForm(forms.ModelForm):
         labels = {"checked_on": "Date"}
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         for name in CAPACITY_FIELDS:
             self.fields[name] = forms.TypedChoiceField(

@@ -218,8 +218,10 @@ class Member(models.Model):
         return reverse("members:person_detail", args=[self.pk])
 
     def clean(self):
+        typed = self.name
         self.name = " ".join(self.name.split())
-        if not self.name:
+        # An empty name is already refused as blank; only say so once.
+        if typed and not self.name:
             raise ValidationError({"name": "Enter a name; spaces alone are not a name."})
         self.email = self.email.strip()
         if self.email:

@@ -199,9 +199,8 @@ def test_second_of_two_concurrent_edits_is_refused_with_its_input_kept(
     assert second.status_code == 200
     form = second.context["adminform"].form
     assert form.non_field_errors() == [
-        "Someone else saved this person while you were editing. The saved version differs "
-        "from yours in: Phone, City. Your input is kept below; save again to replace their "
-        "version with yours."
+        "Someone else saved this person while you were editing. You both changed: City; "
+        "your input is kept there. Check the form and save again."
     ]
     assert (form["city"].value(), form["phone"].value()) == ("Chicago", "(312) 555-0199")
     member.refresh_from_db()

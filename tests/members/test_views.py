@@ -201,7 +201,7 @@ def test_quick_add_warns_of_a_likely_duplicate_before_saving(as_user, organizer)
     ("overrides", "field", "message"),
     [
         ({"email": "not-an-email"}, "email", "Enter a valid email address."),
-        ({"name": "    "}, "name", "This field is required."),
+        ({"name": "    "}, "name", "Enter a name; spaces alone are not a name."),
         ({"phone": "12"}, "phone", "at least 7 digits"),
         ({"email": "", "phone": ""}, "email", "Give an email or a phone number"),
     ],
@@ -262,17 +262,43 @@ def test_stale_edit_is_refused_showing_both_versions_and_keeping_input(
     assert "Someone else saved this person" in form.non_field_errors()[0]
     assert form["phone"].value() == "(555) 999-0000"
     rows = {row["label"]: row for row in form.comparison}
-    assert rows["City"]["saved"] == "Detroit"
-    assert rows["City"]["yours"] == "Oakland"
-    assert rows["City"]["differs"]
+    # They changed the city, which I left alone: theirs is filled into my form.
+    assert rows["City"] == {
+        "label": "City",
+        "saved": "Detroit",
+        "yours": "Detroit",
+        "conflict": False,
+    }
+    assert form["city"].value() == "Detroit"
     person.refresh_from_db()
     assert person.phone == "(555) 010-2233"  # nothing overwritten
 
-    # Saving again, knowingly, replaces their version with mine.
-    again = {**mine, "edit_version": response.context["form"].data["edit_version"]}
+    # Saving again keeps their city and my phone: nothing of either is lost.
+    again = {**mine, **{k: form.data[k] for k in ("city", "edit_version")}}
     assert client.post(url, again).status_code == 302
     person.refresh_from_db()
-    assert (person.phone, person.city) == ("(555) 999-0000", "Oakland")
+    assert (person.phone, person.city) == ("(555) 999-0000", "Detroit")
+
+
+def test_stale_edit_of_the_same_field_is_a_conflict_keeping_my_input(
+    as_user, organizer, lead_a, client
+):
+    from django.test import Client
+
+    person = MemberFactory(city="Oakland")
+    url = reverse("members:person_edit", args=[person.pk])
+    client.force_login(organizer)
+    mine = edit_data(client, person, city="Berkeley")
+    other = Client()
+    other.force_login(lead_a)
+    assert other.post(url, edit_data(other, person, city="Detroit")).status_code == 302
+
+    form = client.post(url, mine).context["form"]
+    assert form.comparison == [
+        {"label": "City", "saved": "Detroit", "yours": "Berkeley", "conflict": True}
+    ]
+    assert "You both changed: City" in form.non_field_errors()[0]
+    assert form["city"].value() == "Berkeley"
 
 
 # --- check-ins -----------------------------------------------------------------------------
