@@ -30,10 +30,27 @@ class TendencyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class FixedPlaceAlignmentForm(forms.ModelForm):
+    """Once saved, an alignment keeps its person and tendency.
+
+    Its private review notes belong to that tendency; moving the alignment to the other
+    one would show them to the other tendency's leads. A new level is a change; a new
+    tendency is a new alignment.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("member", "tendency"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
 class AlignmentInline(admin.TabularInline):
     """A person's alignments; levels only. Reviewing happens on the alignment itself."""
 
     model = Alignment
+    form = FixedPlaceAlignmentForm
     extra = 0
     fields = ["tendency", "level", "stated_on", "review_state", "reviewed_by", "reviewed_at"]
     readonly_fields = ["review_state", "reviewed_by", "reviewed_at"]
@@ -305,7 +322,7 @@ class ReviewNoteInline(admin.StackedInline):
         return self._allowed(request, obj) and super().has_delete_permission(request, obj)
 
 
-class AlignmentForm(forms.ModelForm):
+class AlignmentForm(FixedPlaceAlignmentForm):
     class Meta:
         model = Alignment
         fields = ["member", "tendency", "level", "stated_on", "review_state"]

@@ -391,3 +391,34 @@ def test_lead_cannot_write_a_note_on_a_new_alignment_of_the_other_tendency(
     client.post(ALIGNMENT_ADD, form)
 
     assert not ReviewNote.objects.exists()
+
+
+def test_alignment_cannot_be_moved_to_another_tendency_taking_its_notes_along(
+    as_user, staff_lead_a, tendency_a, tendency_b, notes_of_b
+):
+    # Notes belong to the tendency: moving lead_b's alignment under tendency_a would hand
+    # lead_a every private note written on it.
+    alignment = notes_of_b.alignment
+    client = as_user(staff_lead_a)
+    form = changeform_data(client.get(change_url(alignment)), tendency=str(tendency_a.pk))
+
+    client.post(change_url(alignment), form)
+
+    alignment.refresh_from_db()
+    assert alignment.tendency == tendency_b
+    assert not ReviewNote.objects.visible_to(staff_lead_a).exists()
+
+
+def test_alignment_cannot_be_moved_to_another_tendency_on_the_person_page(
+    as_user, staff_lead_a, tendency_a, tendency_b, notes_of_b
+):
+    alignment = notes_of_b.alignment
+    client = as_user(staff_lead_a)
+    form = changeform_data(client.get(change_url(alignment.member)))
+    form["alignments-0-tendency"] = str(tendency_a.pk)
+
+    client.post(change_url(alignment.member), form)
+
+    alignment.refresh_from_db()
+    assert alignment.tendency == tendency_b
+    assert not ReviewNote.objects.visible_to(staff_lead_a).exists()
