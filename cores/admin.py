@@ -206,8 +206,14 @@ class CoreGroupAdmin(admin.ModelAdmin):
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
         # The phase moves only through a recorded decision (the fields below it).
-        return ["phase"] if obj is not None else []
+        if request.user.is_superuser:
+            return ["phase"]
+        # A core's tendency and leads decide who reads which tendency's private review
+        # notes; leads run their core, admins decide who leads what.
+        return ["phase", "tendency", "leads"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("leads")

@@ -422,3 +422,25 @@ def test_alignment_cannot_be_moved_to_another_tendency_on_the_person_page(
     alignment.refresh_from_db()
     assert alignment.tendency == tendency_b
     assert not ReviewNote.objects.visible_to(staff_lead_a).exists()
+
+
+def test_lead_cannot_move_their_core_to_the_other_tendency_or_choose_its_leads(
+    as_user, staff_lead_a, core_a, tendency_b, stranger, notes_of_b
+):
+    # Leading a core of tendency_b would show lead_a tendency_b's private notes; who leads
+    # which tendency is the admins' decision.
+    client = as_user(staff_lead_a)
+    form = changeform_data(
+        client.get(change_url(core_a)),
+        tendency=str(tendency_b.pk),
+        leads=[str(staff_lead_a.pk), str(stranger.pk)],
+        name="Renamed by its lead",
+    )
+
+    assert client.post(change_url(core_a), form).status_code == 302
+
+    core_a.refresh_from_db()
+    assert core_a.name == "Renamed by its lead"
+    assert core_a.tendency != tendency_b
+    assert list(core_a.leads.all()) == [staff_lead_a]
+    assert not ReviewNote.objects.visible_to(staff_lead_a).exists()
