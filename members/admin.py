@@ -75,10 +75,10 @@ class MemberAdmin(SimpleHistoryAdmin):
     ]
 
     def get_search_results(self, request, queryset, search_term):
-        term = fold(search_term)
-        if not term:
+        # The people page's indexed search (trigram / FTS5), not the admin's icontains scan.
+        if not fold(search_term):
             return queryset, False
-        return queryset.filter(search_text__contains=term), False
+        return queryset.search(search_term), False
 
     def get_changeform_initial_data(self, request):
         return {"joined_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
