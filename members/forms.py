@@ -198,6 +198,18 @@ class PersonForm(VersionedMemberForm):
             # Read the checkbox choices once, not once per rendering of the widget.
             sectors.choices = list(sectors.choices)
 
+    def contact_details(self) -> dict[str, str]:
+        """What the duplicate check compares, cleaned where the field is valid."""
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: cleaned.get(name) or self.data.get(self.add_prefix(name), "").strip()
+            for name in ("name", "email", "phone", "city")
+        }
+
+    def person_fields(self) -> dict:
+        """The cleaned fields of the person, sectors included, for members.services."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "edit_version"}
+
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:

@@ -20,11 +20,15 @@ class StaleEditError(ValidationError):
 
 
 @transaction.atomic
-def create_member(*, by, sectors=(), change_reason="", **fields) -> Member:
+def create_member(*, by, sectors=(), confirmed_different_from=(), **fields) -> Member:
+    """Add a person. `confirmed_different_from`: the likely duplicates the organizer saw
+    and declared to be other people; the decision is kept in the person's history."""
     member = Member(added_by=by, **fields)
     member.full_clean()
     member._history_user = by
-    member._change_reason = change_reason
+    if confirmed_different_from:
+        others = ", ".join(f"{other} (#{other.pk})" for other in confirmed_different_from)
+        member._change_reason = f"Confirmed a different person from {others}"
     member.save()
     if sectors:
         member.sectors.set(sectors)

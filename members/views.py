@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from members import exporting, services
 from members.charts import capacity_charts
+from members.duplicates import find_duplicates
 from members.forms import CheckInForm, PeopleFilterForm, PersonForm
 from members.models import CapacityCheckIn, Member, Sector
 from members.timeline import member_timeline
@@ -53,44 +54,22 @@ def people_list(request):
 
 @permission_required("members.add_member", raise_exception=True)
 def person_add(request):
-    """Quick add: duplicates are shown before anything is saved."""
+    """Quick add: likely duplicates are shown before anything is saved."""
     form = PersonForm(request.POST or None, quick=True)
     duplicates = []
     if request.method == "POST":
-        from members.duplicates import find_duplicates
-
-        form.is_valid()  # run validation so cleaned_data feeds the duplicate check
-        data = {**form.data.dict(), **getattr(form, "cleaned_data", {})}
-        duplicates = find_duplicates(
-            name=data.get("name") or "",
-            email=data.get("email") or "",
-            phone=data.get("phone") or "",
-            city=data.get("city") or "",
-        )
+        valid = form.is_valid()
+        duplicates = find_duplicates(**form.contact_details())
         confirmed = request.POST.get("confirm_different") == "yes"
-        if form.is_valid() and (not duplicates or confirmed):
-            reason = ""
-            if duplicates:
-                others = ", ".join(f"{d.member} (#{d.member.pk})" for d in duplicates)
-                reason = f"Confirmed a different person from {others}"
-            with transaction.atomic():
-                member = services.create_member(
-                    by=request.user,
-                    sectors=form.cleaned_data.get("sectors", []),
-                    change_reason=reason,
-                    **{
-                        k: v
-                        for k, v in form.cleaned_data.items()
-                        if k not in ("sectors", "edit_version")
-                    },
-                )
+        if valid and (not duplicates or confirmed):
+            member = services.create_member(
+                by=request.user,
+                confirmed_different_from=[match.member for match in duplicates],
+                **form.person_fields(),
+            )
             messages.success(request, f"Added {member}.")
             return redirect(member)
-    return render(
-        request,
-        "members/person_add.html",
-        {"form": form, "duplicates": duplicates},
-    )
+    return render(request, "members/person_add.html", {"form": form, "duplicates": duplicates})
 
 
 @permission_required("members.view_member", raise_exception=True)
