@@ -4,7 +4,9 @@ Refuses to touch a database holding anything but demo data, or to run with DEBUG
 unless --force: this command deletes the previous demo data before seeding.
 """
 
+import csv
 import datetime as dt
+import io
 import random
 import secrets
 
@@ -28,9 +30,13 @@ from cores.models import (
     ReviewNote,
     Tendency,
 )
+from members.exporting import export_people
+from members.importing import applying
 from members.models import (
     CAPACITY_FIELDS,
     CapacityCheckIn,
+    ExportRecord,
+    ImportRecord,
     JoiningStoryKind,
     Member,
     MemberStatus,
@@ -65,6 +71,22 @@ DEMO_ADMIN = "admin"
 DEMO_ORGANIZER = "organizer"
 DEMO_LEAD_PREFIX = "lead-"
 DEMO_EMAIL_DOMAIN = "demo.sos-tracker.invalid"
+
+# Names no generated person shares, so the sign-up sheet's rows are all new people.
+SIGNUP_NAMES = [
+    "Assata Lindqvist-Ruiz",
+    "Bayo Okonkwo-Hale",
+    "Citlali Brandvold",
+    "Dariusz Amankwah",
+    "Esperanza Thorsby",
+    "Farouk Delacroix-Mendes",
+    "Guadalupe Whitcombe",
+    "Hollis Ibarguen",
+    "Itzel Abernathy-Sow",
+    "Juniper Castellanos",
+    "Kofi Vanterpool",
+    "Luz Marinescu",
+]
 
 REVIEW_NOTES = [
     "Talked after the study session: clear on the strategy draft, wants more on program.",
@@ -121,6 +143,8 @@ class Command(BaseCommand):
             )
 
     def clear_demo_data(self):
+        ImportRecord.objects.all().delete()
+        ExportRecord.objects.all().delete()
         ReviewNote.objects.all().delete()
         Invitation.objects.all().delete()
         Alignment.objects.all().delete()
@@ -164,12 +188,46 @@ class Command(BaseCommand):
         staff = [organizer, *leads]
 
         sectors = list(Sector.objects.filter(active=True))
-        people = self.make_people(people_count, sectors, by=organizer)
+        # About one in ten came in through an old sign-up sheet, imported for real.
+        signups = min(12, people_count // 10)
+        people = self.make_people(people_count - signups, sectors, by=organizer)
         self.make_check_ins(people, staff)
         cores = self.make_cores(tendencies, leads, admin)
         self.make_alignments(people, tendencies, cores, leads)
         self.make_invitations(people, cores, leads)
+        self.make_import_and_export(signups, by=organizer, admin=admin)
         return passwords
+
+    def make_import_and_export(self, signups, *, by, admin):
+        """One old sign-up sheet brought in through the real import, and one export."""
+        if not signups:
+            return
+        rows = [["Full name", "E-mail", "Town", "Sector(s)", "Why did you join?", "Member since"]]
+        for n in range(signups):
+            rows.append(
+                [
+                    SIGNUP_NAMES[n],
+                    f"signup{n}@{DEMO_EMAIL_DOMAIN}",
+                    random.choice(["Oakland", "Detroit", "Durham"]),
+                    random.choice(["housing; labor", "Climate", "Abolition, Education"]),
+                    "Heard about SOS at the assembly and want in.",
+                    f"{random.randint(1, 12):02d}/{random.randint(1, 28):02d}/2023",
+                ]
+            )
+        rows.append(["Nobody Atall", "not-an-email", "Oakland", "", "", ""])  # a reject
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        record = applying.start_import(
+            filename="2023-sos-signup-sheet.csv", content=text.getvalue().encode(), by=by
+        )
+        applying.apply_import(applying.preview_import(record), by=by)
+        export_people(
+            Member.objects.filter(status=MemberStatus.MEMBER, city="Oakland"),
+            by=admin,
+            file_format="csv",
+            include_joining_story=False,
+            filters={"q": "", "status": "member", "sector": "", "kind": ""},
+        )
 
     def make_people(self, count, sectors, *, by):
         today = timezone.localdate()
