@@ -157,6 +157,11 @@ class PhaseDecision(models.Model):
     def __str__(self):
         return f"{self.core}: {self.get_from_phase_display()} → {self.get_to_phase_display()}"
 
+    def clean(self):
+        self.reason = (self.reason or "").strip()
+        if not self.reason:
+            raise ValidationError({"reason": "Say why the core is moving on."})
+
 
 class AlignmentLevel(models.TextChoices):
     NOT_YET_CLEAR = "not_yet_clear", "Not yet clear"
@@ -243,11 +248,17 @@ class Alignment(models.Model):
 
 class ReviewNoteQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Only the notes of tendencies whose cores `user` leads; all for a superuser."""
+        """Only the notes of tendencies whose cores `user` leads; all for a superuser.
+
+        Leading a core is not enough on its own: the role must grant reading notes too,
+        as sos_tracker.permissions.can_review_tendency requires for writing them.
+        """
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:
             return self
+        if not user.has_perm("cores.view_reviewnote"):
+            return self.none()
         return self.filter(alignment__tendency__in=Tendency.objects.led_by(user))
 
 
@@ -340,5 +351,16 @@ class Invitation(models.Model):
                 errors[field] = "This date cannot be in the future."
             elif value and self.identified_on and value < self.identified_on:
                 errors[field] = "This date cannot be before the person was identified."
+        if self.core_id and self.member_id:
+            taken = Invitation.objects.filter(core_id=self.core_id, member_id=self.member_id)
+            if taken.exclude(pk=self.pk).exists():
+                errors["member"] = ValidationError(
+                    "This core has already invited this person.", code="unique"
+                )
         if errors:
             raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks one invitation per core and person so its message names the
+        # field; the database constraint alone would report it as a form-wide error.
+        super().validate_constraints(exclude={*(exclude or ()), "member"})

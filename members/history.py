@@ -27,7 +27,16 @@ class HistoryKeepingQuerySet(models.QuerySet):
 
 
 def bulk_update_with_history(objs, model, fields, *, by, reason="", batch_size=500):
-    """Update many rows at once and write one history row per object, attributed to `by`."""
+    """Update many rows at once and write one history row per object, attributed to `by`.
+
+    Derived columns (a model's `DERIVED_FIELDS`, such as Member's search text) are
+    recomputed and written too: a bulk write skips the save() that normally keeps them.
+    """
+    derived = getattr(model, "DERIVED_FIELDS", ())
+    if derived:
+        for obj in objs:
+            obj.refresh_derived_fields()
+        fields = list(dict.fromkeys([*fields, *derived]))
     return history_utils.bulk_update_with_history(
         objs,
         model,

@@ -170,6 +170,8 @@ class Member(models.Model):
     phone_key = models.CharField(max_length=10, editable=False, default="")
 
     history = HistoricalRecords(m2m_fields=[sectors], excluded_fields=list(DERIVED_FIELDS))
+    # Recomputed by members.history.bulk_update_with_history, which skips save().
+    DERIVED_FIELDS = DERIVED_FIELDS
     objects = MemberQuerySet.as_manager()
 
     class Meta:

@@ -53,6 +53,15 @@ def test_refuses_when_a_user_it_did_not_make_exists(debug):
     assert not Member.objects.exists()
 
 
+def test_a_real_account_with_a_demo_name_is_not_taken_for_demo_data(debug):
+    real_admin = UserFactory(username="admin", email="ops@organizing.example")
+
+    with pytest.raises(CommandError, match="did not make"):
+        seed("--people", "5")
+
+    assert get_user_model().objects.get(pk=real_admin.pk).email == "ops@organizing.example"
+
+
 def test_refuses_when_a_person_it_did_not_make_exists(debug):
     real = MemberFactory(email="real.person@example.org")
 

@@ -22,7 +22,7 @@ from members.importing.columns import guess_mapping, mapping_errors
 from members.importing.planning import CREATE, PERSON_FIELDS, REJECT, SKIP, UPDATE, plan_import
 from members.importing.reading import read_sheet
 from members.importing.values import sector_key
-from members.models import DERIVED_FIELDS, ImportRecord, ImportRow, ImportState, Member, Sector
+from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
 from members.services import snapshot_sectors_in_history
 
 BATCH = 2000
@@ -244,7 +244,7 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
         row.changes = {k: list(v) for k, v in applied.items()}
         if applied:
             member.version += 1
-            member.refresh_derived_fields()
+            member.updated_at = timezone.now()  # auto_now needs save(); this is a bulk write
             touched.append(member)
         else:
             row.action = SKIP
@@ -253,7 +253,7 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
         bulk_update_with_history(
             touched,
             Member,
-            [*fields, "version", "updated_at", *DERIVED_FIELDS],
+            [*fields, "version", "updated_at"],
             by=by,
             reason=record.history_reason,
         )

@@ -201,3 +201,32 @@ def test_core_is_made_with_its_default_milestones():
         phase: list(core.milestones.filter(phase=phase).values_list("title", flat=True))
         for phase in Phase
     } == DEFAULT_MILESTONES
+
+
+def test_second_invitation_of_a_person_by_the_same_core_is_refused_on_the_person_field():
+    from cores.models import Invitation
+    from tests.factories import InvitationFactory
+
+    first = InvitationFactory()
+    again = Invitation(core=first.core, member=first.member)
+    with pytest.raises(ValidationError) as refused:
+        again.full_clean()
+    assert refused.value.message_dict == {"member": ["This core has already invited this person."]}
+
+
+def test_a_phase_decision_reason_of_spaces_is_refused_on_the_reason_field():
+    from tests.factories import PhaseDecisionFactory
+
+    decision = PhaseDecisionFactory(reason="Agreed at the retreat.")
+    decision.reason = "   "
+    with pytest.raises(ValidationError) as refused:
+        decision.full_clean()
+    assert refused.value.message_dict["reason"] == ["Say why the core is moving on."]
+
+
+def test_leading_a_core_without_the_notes_permission_shows_no_notes(core_a, stranger):
+    from tests.factories import AlignmentFactory, ReviewNoteFactory
+
+    ReviewNoteFactory(alignment=AlignmentFactory(tendency=core_a.tendency))
+    core_a.leads.add(stranger)  # listed as a lead, but not in the Core leads group
+    assert not ReviewNote.objects.visible_to(stranger).exists()

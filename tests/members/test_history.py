@@ -47,3 +47,16 @@ def test_bulk_update_with_history_writes_one_attributed_row_per_person():
         latest = person.history.latest()
         assert (latest.history_type, latest.city, latest.history_user) == ("~", "Flint", editor)
         assert latest.history_change_reason == "Moved chapters"
+
+
+def test_bulk_update_with_history_keeps_the_search_columns_current(organizer):
+    from members.history import bulk_update_with_history
+    from members.models import Member
+    from tests.factories import MemberFactory
+
+    person = MemberFactory(name="Noor Haddad", city="Detroit")
+    person.city = "Flint"
+    bulk_update_with_history([person], Member, ["city"], by=organizer, reason="moved")
+
+    assert list(Member.objects.search("flint")) == [person]
+    assert person.history.first().history_user == organizer

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
@@ -101,6 +102,10 @@ def demo_usernames():
     return {DEMO_ADMIN, DEMO_ORGANIZER} | {DEMO_LEAD_PREFIX + slug for _, slug, _ in TENDENCIES}
 
 
+def demo_users_q():
+    return Q(username__in=demo_usernames(), email__endswith="@" + DEMO_EMAIL_DOMAIN)
+
+
 class Command(BaseCommand):
     help = "Replace the demo data with ~300 realistic people, two tendencies and two cores."
 
@@ -132,9 +137,10 @@ class Command(BaseCommand):
                 "run it with DEBUG=true, or pass --force if you are sure."
             )
         User = get_user_model()
-        foreign_users = User.objects.exclude(username__in=demo_usernames())
+        # A demo account has a demo name and a demo address: a real "admin" is not ours.
+        foreign_users = User.objects.exclude(demo_users_q())
         foreign_people = Member.objects.exclude(email__endswith="@" + DEMO_EMAIL_DOMAIN).exclude(
-            added_by__username__in=demo_usernames()
+            added_by__in=User.objects.filter(demo_users_q())
         )
         if foreign_users.exists() or foreign_people.exists():
             raise CommandError(
@@ -154,7 +160,7 @@ class Command(BaseCommand):
         Member.objects.all().delete()
         for model in (Member, CapacityCheckIn, Alignment, Invitation):
             model.history.all().delete()
-        get_user_model().objects.filter(username__in=demo_usernames()).delete()
+        get_user_model().objects.filter(demo_users_q()).delete()
 
     def seed(self, people_count):
         passwords = {}
@@ -162,7 +168,12 @@ class Command(BaseCommand):
         def user(username, *, groups=(), **fields):
             password = secrets.token_urlsafe(9)
             passwords[username] = password
-            made = UserFactory(username=username, password=password, **fields)
+            made = UserFactory(
+                username=username,
+                password=password,
+                email=f"{username}@{DEMO_EMAIL_DOMAIN}",
+                **fields,
+            )
             made.groups.set(Group.objects.filter(name__in=groups))
             return made
 
