@@ -16,7 +16,7 @@ PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell command -v $(p) >/dev
 
 demo: venv .env ## Set up, migrate, seed demo data, print the logins and serve on 127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput -v0
-	@$(BIN)/python manage.py seed_demo || echo "Kept the existing data (see above); log in with the accounts you have."
+	@$(BIN)/python manage.py seed_demo --url http://127.0.0.1:$(PORT)/login/ || echo "Kept the existing data (see above); log in with the accounts you have."
 	@$(MAKE) --no-print-directory serve
 
 serve: venv .env ## Serve the app (and its background worker) on 127.0.0.1:$(PORT)
@@ -48,7 +48,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml | check-python
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Installs the dependencies only: the app itself runs from this folder.
+	$(BIN)/python -m pip install --quiet '.[dev]'
 	@touch $(STAMP)
 
 check-python:

@@ -113,12 +113,15 @@ class Command(BaseCommand):
         parser.add_argument("--people", type=int, default=300, help="How many people to make.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeats.")
         parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/login/", help="Where to log in, as printed."
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Run even with DEBUG off or over data that is not demo data (deletes it!).",
         )
 
-    def handle(self, *args, people, seed, force, **options):
+    def handle(self, *args, people, seed, force, url, **options):
         if not force:
             self.refuse_unless_safe()
         rng_seed = seed if seed is not None else secrets.randbelow(2**31)
@@ -128,7 +131,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.clear_demo_data()
             passwords = self.seed(people)
-        self.print_logins(passwords, people)
+        self.print_logins(passwords, people, url)
 
     def refuse_unless_safe(self):
         if not settings.DEBUG:
@@ -395,11 +398,11 @@ class Command(BaseCommand):
             invitation._history_user = lead
             invitation.save()
 
-    def print_logins(self, passwords, people_count):
+    def print_logins(self, passwords, people_count, url):
         w = self.stdout.write
         w("")
         w(self.style.SUCCESS(f"Demo data ready: {people_count} people, 2 tendencies, 2 cores."))
-        w("Log in at http://127.0.0.1:8000/login/ with one of these (shown only now):")
+        w(f"Log in at {url} with one of these (shown only now):")
         roles = {
             DEMO_ADMIN: "admin (superuser, Django admin)",
             DEMO_ORGANIZER: "organizer",
