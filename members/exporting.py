@@ -30,19 +30,7 @@ CHUNK_SIZE = 2000
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP, CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # The Member columns the export reads (the own words are added when asked for).
-MEMBER_COLUMNS = (
-    "name",
-    "preferred_name",
-    "pronouns",
-    "email",
-    "phone",
-    "city",
-    "region",
-    "status",
-    "joining_story_kind",
-    "joined_on",
-    "note",
-)
+MEMBER_COLUMNS = tuple(name for name in PERSON_FIELDS if name != "joining_story")
 
 
 def neutralise_formula(value):

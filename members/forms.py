@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from members.models import (
     CAPACITY_FIELDS,
+    PERSON_FIELDS,
     CapacityCheckIn,
     JoiningStoryKind,
     Member,
@@ -153,21 +154,7 @@ class PersonForm(VersionedMemberForm):
 
     class Meta:
         model = Member
-        fields = [
-            "name",
-            "preferred_name",
-            "pronouns",
-            "email",
-            "phone",
-            "city",
-            "region",
-            "status",
-            "sectors",
-            "joining_story_kind",
-            "joining_story",
-            "joined_on",
-            "note",
-        ]
+        fields = [*PERSON_FIELDS, "sectors"]
         widgets = {
             "sectors": forms.CheckboxSelectMultiple,
             "joining_story_kind": forms.RadioSelect,

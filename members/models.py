@@ -45,6 +45,22 @@ class JoiningStoryKind(models.TextChoices):
     OTHER = "other", "Other / not yet stated"
 
 
+# A person's own fields, in the order forms, history, imports and exports list them.
+PERSON_FIELDS = (
+    "name",
+    "preferred_name",
+    "pronouns",
+    "email",
+    "phone",
+    "city",
+    "region",
+    "status",
+    "joining_story_kind",
+    "joining_story",
+    "joined_on",
+    "note",
+)
+
 # The fields whose folded text makes up Member.search_text.
 SEARCH_SOURCE_FIELDS = ("name", "preferred_name", "email", "city")
 # Columns computed from the others by Member.refresh_derived_fields(); never typed in.

@@ -4,24 +4,10 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 
-from members.models import Member
+from members.models import PERSON_FIELDS, Member
 
 # Fields shown in the timeline, in form order; derived and bookkeeping columns are left out.
-TRACKED_FIELDS = [
-    "name",
-    "preferred_name",
-    "pronouns",
-    "email",
-    "phone",
-    "city",
-    "region",
-    "status",
-    "joining_story_kind",
-    "joining_story",
-    "joined_on",
-    "note",
-    "added_by",
-]
+TRACKED_FIELDS = [*PERSON_FIELDS, "added_by"]
 
 
 @dataclass

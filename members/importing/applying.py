@@ -19,7 +19,14 @@ from simple_history.utils import bulk_create_with_history
 
 from members.history import bulk_update_with_history
 from members.importing.columns import guess_mapping, mapping_errors
-from members.importing.planning import CREATE, PERSON_FIELDS, REJECT, SKIP, UPDATE, plan_import
+from members.importing.planning import (
+    CREATE,
+    IMPORTED_FIELDS,
+    REJECT,
+    SKIP,
+    UPDATE,
+    plan_import,
+)
 from members.importing.reading import read_sheet
 from members.importing.values import sector_key
 from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
@@ -269,7 +276,7 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
 
 
 def _person_values(values) -> dict:
-    return {name: _typed(name, values.get(name, "")) for name in PERSON_FIELDS}
+    return {name: _typed(name, values.get(name, "")) for name in IMPORTED_FIELDS}
 
 
 def _typed(name, value):

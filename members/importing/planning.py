@@ -26,24 +26,12 @@ from members.importing.values import (
     split_sectors,
     unneutralise,
 )
-from members.models import Member, Sector
+from members.models import PERSON_FIELDS, Member, Sector
 
 CREATE, UPDATE, SKIP, REJECT = "create", "update", "skip", "reject"
 
-# Fields an import may set, in the order changes are listed.
-PERSON_FIELDS = [
-    "name",
-    "preferred_name",
-    "pronouns",
-    "email",
-    "phone",
-    "city",
-    "region",
-    "status",
-    "joining_story_kind",
-    "joining_story",
-    "joined_on",
-]
+# Fields an import sets from a column; the notes are added to, not replaced.
+IMPORTED_FIELDS = [name for name in PERSON_FIELDS if name != "note"]
 # A column that would change this many existing values, and most of those it touches,
 # is more likely mapped to the wrong field than right.
 MANY_CHANGES = 5
@@ -225,7 +213,7 @@ def _skip_repeat(row, earlier, candidates):
 
 def _plan_update(row, sectors, unknown):
     member = row.member
-    for name in PERSON_FIELDS:
+    for name in IMPORTED_FIELDS:
         new = row.values.get(name)
         old = getattr(member, name)
         if new in (None, "") or _same(old, new):
