@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from members.models import ExportRecord, Member, Sector
+from members.models import PERSON_FIELDS, ExportRecord, Member, Sector
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
