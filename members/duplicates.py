@@ -220,12 +220,17 @@ class _NameBlock:
     def __init__(self):
         self.names: list[str] = []
         self.processed: list[str] = []  # default_process once, not once per comparison
+        # The same with its words sorted: plain ratio on these is token_sort_ratio without
+        # re-sorting every stored name on every comparison (about 3x faster in imports).
+        self.sorted_processed: list[str] = []
         self.items: list = []
         self._with_initials: list[int] | None = None
 
     def add(self, folded_name: str, item) -> None:
+        processed = utils.default_process(folded_name)
         self.names.append(folded_name)
-        self.processed.append(utils.default_process(folded_name))
+        self.processed.append(processed)
+        self.sorted_processed.append(" ".join(sorted(processed.split())))
         self.items.append(item)
         if self._with_initials is not None and _INITIAL.search(folded_name):
             self._with_initials.append(len(self.names) - 1)
@@ -238,10 +243,12 @@ class _NameBlock:
 
     def candidates(self, words: Sequence[str]) -> set:
         query = utils.default_process(" ".join(words))
+        sorted_query = " ".join(sorted(query.split()))
         positions = set()
-        for scorer in (fuzz.token_sort_ratio, fuzz.ratio):  # name_score's two halves
+        # name_score's two halves: token_sort_ratio (as ratio of sorted words) and ratio.
+        for text, names in ((sorted_query, self.sorted_processed), (query, self.processed)):
             close = process.extract(
-                query, self.processed, scorer=scorer, score_cutoff=_PREFILTER_CUTOFF, limit=None
+                text, names, scorer=fuzz.ratio, score_cutoff=_PREFILTER_CUTOFF, limit=None
             )
             positions.update(position for _, _, position in close)
         # Initials ("J. García") score low; they need a full word in common and an

@@ -213,6 +213,8 @@ class Member(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="member_name_not_blank"),
         ]
         indexes = [
+            # The people list pages in this order; without it each page sorts everyone.
+            models.Index(fields=["name", "id"], name="member_name_order_idx"),
             models.Index(fields=["name_folded"], name="member_name_folded_idx"),
             # Duplicate checks look people up by city (then compare names) and by phone.
             models.Index(fields=["city_folded", "name_folded"], name="member_city_name_idx"),

@@ -71,7 +71,8 @@ def parse_date(text: str) -> dt.date | None:
     if re.fullmatch(r"\d{5}(\.0+)?", text):
         day = EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
         return _not_future(day, text)
-    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text).replace("Sept", "Sep")
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
+    cleaned = re.sub(r"\bSept\b", "Sep", cleaned, flags=re.IGNORECASE)
     for fmt in DATE_FORMATS:
         try:
             day = dt.datetime.strptime(cleaned, fmt).date()  # noqa: DTZ007 (a date, no time)

@@ -363,3 +363,21 @@ def test_a_known_sector_whose_name_has_a_slash_stays_whole(organizer):
     applying.apply_import(record, by=organizer)
     person = Member.objects.get(email="a@x.org")
     assert {s.slug for s in person.sectors.all()} == {"housing-tenants", "climate", "labor"}
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("September 30, 2023", "2023-09-30"),
+        ("Sept 30, 2023", "2023-09-30"),
+        ("30 Sep 2023", "2023-09-30"),
+        ("9/30/2023", "2023-09-30"),
+        ("30.09.2023", "2023-09-30"),
+        ("2nd March 2021", "2021-03-02"),
+        ("45199", "2023-09-30"),  # an Excel serial date saved into a CSV
+    ],
+)
+def test_dates_in_the_formats_people_write_them(written, expected):
+    from members.importing.values import parse_date
+
+    assert parse_date(written).isoformat() == expected
