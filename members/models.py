@@ -342,6 +342,7 @@ class ImportState(models.TextChoices):
     APPLYING = "applying", "Importing"
     APPLIED = "applied", "Imported"
     FAILED = "failed", "Failed"
+    UNDOING = "undoing", "Undoing"
     UNDONE = "undone", "Undone"
     DISCARDED = "discarded", "Discarded without importing"
 

@@ -35,6 +35,20 @@ def apply_import_task(record_id: int, user_id: int) -> None:
         raise
 
 
+@task
+def undo_import_task(record_id: int, user_id: int) -> None:
+    record = ImportRecord.objects.get(pk=record_id)
+    user = get_user_model().objects.get(pk=user_id)
+    try:
+        applying.undo_import(record, by=user)
+    except Exception as error:
+        # The undo rolled back whole: the import still stands, and says why.
+        ImportRecord.objects.filter(pk=record_id).update(
+            state=ImportState.APPLIED, error=f"Undo failed: {type(error).__name__}: {error}"
+        )
+        raise
+
+
 def run_preview(record, *, mapping, sector_choices) -> ImportRecord:
     """Preview now, or hand a large file to the worker and mark it as planning."""
     if record.total_rows <= BACKGROUND_ROWS:
@@ -56,6 +70,17 @@ def run_apply(record, *, by) -> ImportRecord:
         state=ImportState.APPLYING
     )
     transaction.on_commit(lambda: apply_import_task.enqueue(record.pk, by.pk))
+    record.refresh_from_db()
+    return record
+
+
+def run_undo(record, *, by) -> ImportRecord:
+    if record.total_rows <= BACKGROUND_ROWS:
+        return applying.undo_import(record, by=by)
+    ImportRecord.objects.filter(pk=record.pk, state=ImportState.APPLIED).update(
+        state=ImportState.UNDOING
+    )
+    transaction.on_commit(lambda: undo_import_task.enqueue(record.pk, by.pk))
     record.refresh_from_db()
     return record
 

@@ -137,7 +137,7 @@ def discard_import(record: ImportRecord, *, by) -> ImportRecord:
 @transaction.atomic
 def undo_import(record: ImportRecord, *, by) -> ImportRecord:
     record = ImportRecord.objects.select_for_update().get(pk=record.pk)
-    if record.state != ImportState.APPLIED:
+    if record.state not in (ImportState.APPLIED, ImportState.UNDOING):
         raise ValidationError("Only an applied import can be undone.")
     reason = f"Undo of {record.history_reason}"
     conflicts = _remove_created(record, by=by, reason=reason)

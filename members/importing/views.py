@@ -47,7 +47,11 @@ def import_mapping(request, pk):
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
         return redirect(record)
     record = ImportRecord.objects.get(pk=pk)  # the file is needed for the samples
-    sheet = read_sheet(record.filename, bytes(record.content))
+    try:
+        sheet = read_sheet(record.filename, bytes(record.content))
+    except UnreadableFile:
+        messages.error(request, "The uploaded file is no longer kept; upload it again.")
+        return redirect("members:import_start")
     samples = [[cells[i] for _, cells in sheet.rows[:3]] for i in range(len(sheet.headers))]
     form = MappingForm(
         request.POST or None, headers=record.headers, mapping=record.mapping, samples=samples
@@ -92,7 +96,8 @@ def import_detail(request, pk):
             (field_label(name), n) for name, n in record.counts.get("changed_fields", {}).items()
         ],
         "sector_form": sector_form,
-        "working": record.state in (ImportState.PLANNING, ImportState.APPLYING),
+        "working": record.state
+        in (ImportState.PLANNING, ImportState.APPLYING, ImportState.UNDOING),
     }
     return render(request, "members/import_detail.html", context)
 
@@ -136,10 +141,12 @@ def import_apply(request, pk):
 def import_undo(request, pk):
     record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
     try:
-        record = applying.undo_import(record, by=request.user)
+        record = tasks.run_undo(record, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        if record.state != ImportState.UNDONE:
+            return redirect(record)  # the worker undoes it; the page shows progress
         kept = len(record.undo_conflicts)
         messages.success(
             request,

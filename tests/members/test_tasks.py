@@ -92,3 +92,33 @@ def test_a_failing_background_import_is_marked_failed_and_writes_nothing(
     assert record.state == ImportState.FAILED
     assert "IntegrityError" in record.error
     assert not Member.objects.filter(email="a@b.org").exists()
+
+
+def test_undoing_a_large_import_is_left_to_the_worker(
+    as_user, organizer, settings, large_threshold, django_capture_on_commit_callbacks
+):
+    from members.importing import applying
+
+    record = applying.apply_import(
+        applying.preview_import(
+            applying.start_import(filename="big.csv", content=messy.build(), by=organizer)
+        ),
+        by=organizer,
+    )
+    client = as_user(organizer)
+
+    settings.TASKS = DUMMY
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("members:import_undo", args=[record.pk]))
+    record.refresh_from_db()
+    assert record.state == ImportState.UNDOING
+    assert (
+        "Writing 215 rows in one transaction"
+        in client.get(record.get_absolute_url()).content.decode()
+    )
+
+    settings.TASKS = IMMEDIATE
+    tasks.undo_import_task.call(record.pk, organizer.pk)
+    record.refresh_from_db()
+    assert record.state == ImportState.UNDONE
+    assert not Member.objects.filter(imported_from=record).exists()
