@@ -1,0 +1,57 @@
+"""Every page as every role: who gets the page, who is refused, who is sent to log in.
+
+Permissions live in views and querysets, not templates; this walks the URLconf so a new
+page without its check fails here. The admin's own pages are walked for the superuser in
+test_admin_pages.py and for a stranger in test_auth.py; here every non-staff role must be
+turned away from all of them.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.urls import resolve
+
+from tests.test_auth import concrete_path, every_route, one_of_everything  # noqa: F401 (fixture)
+
+ROLES = ["organizer", "lead_a", "admin_user", "stranger"]
+# Actions that change data answer only POST; a GET by someone allowed is 405.
+POST_ONLY = {"import_sectors", "import_apply", "import_undo", "import_discard", "logout"}
+OPEN = {"login", "logout"}
+
+
+def expected_status(url_name, role):
+    if url_name == "home":
+        return 200
+    if role == "stranger":
+        return 403
+    if url_name == "people_export":  # the separate export permission: superusers here
+        return 200 if role == "admin_user" else 403
+    if url_name in POST_ONLY:
+        return 405
+    return 200
+
+
+@pytest.mark.usefixtures("one_of_everything")
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_answers_each_role_as_its_permissions_say(request, client, role):
+    user = request.getfixturevalue(role)
+    client.force_login(user)
+    checked = 0
+    for route, pattern in every_route():
+        path = concrete_path(route, pattern)
+        match = resolve(path)
+        if match.url_name in OPEN or path.startswith("/static/"):
+            continue
+        response = client.get(path)
+        if route.startswith("admin/"):
+            if role != "admin_user":
+                # Not staff: every admin page sends them to the admin's login.
+                assert response.status_code == 302, path
+                assert urlsplit(response["Location"]).path == "/admin/login/", path
+            continue
+        expected = expected_status(match.url_name, role)
+        if match.url_name == "import_mapping" and expected == 200:
+            expected = 302  # an import whose file is gone goes back to the start
+        assert response.status_code == expected, (path, role, response.status_code)
+        checked += 1
+    assert checked >= 15
