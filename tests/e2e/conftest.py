@@ -17,7 +17,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 # Pages answer in milliseconds; a locator still waiting after this is a failure, not a slow page.
-TIMEOUT_MS = 5_000
+# Generous: CI shares two cores with a database server; a passing page answers in ms.
+TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 800}
 
 
