@@ -16,7 +16,6 @@ from playwright.sync_api import expect, sync_playwright
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
-# Pages answer in milliseconds; a locator still waiting after this is a failure, not a slow page.
 # Generous: CI shares two cores with a database server; a passing page answers in ms.
 TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 800}
