@@ -228,7 +228,13 @@ class CoreGroupAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        if change:
+            # Write only what this form edits: the phase shown here was read when the
+            # page opened, and saving it back could undo someone else's move meanwhile.
+            edited = [f.name for f in obj._meta.concrete_fields if f.name in form.changed_data]
+            obj.save(update_fields=edited)
+        else:
+            super().save_model(request, obj, form, change)
         if not change:
             services.add_default_milestones(obj)
         elif form.cleaned_data.get("move_to_next_phase"):
