@@ -61,10 +61,12 @@ check-python:
 	  exit 1; \
 	fi
 
-# A developer .env: DEBUG on and a fresh random secret, never committed.
+# A developer .env: DEBUG on and a fresh random secret, never committed. Two-factor sign-in
+# is off here: the demo's lead and admin logins must work for someone without a phone at
+# hand. Production leaves TWO_FACTOR_REQUIRED unset, so leads and admins need their code.
 .env:
-	@printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
-	@echo "Wrote .env (DEBUG on, new SECRET_KEY) for local use."
+	@printf 'DEBUG=true\nSECRET_KEY=%s\nTWO_FACTOR_REQUIRED=false\n' "$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env (DEBUG on, new SECRET_KEY, two-factor sign-in not required) for local use."
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts

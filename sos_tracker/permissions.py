@@ -4,7 +4,10 @@ Model permissions (see roles.py) say what kind of thing a role may touch; these 
 say which ones. Querysets and admin classes call them; templates never decide access.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+
+from sos_tracker.roles import CORE_LEADS
 
 
 def led_core_ids(user: AbstractBaseUser) -> frozenset[int]:
@@ -41,3 +44,18 @@ def can_manage_core(user, core_id: int) -> bool:
     if user.is_superuser:
         return True
     return user.has_perm("cores.change_coregroup") and core_id in led_core_ids(user)
+
+
+def two_factor_required(user) -> bool:
+    """Core leads, staff and superusers sign in with a TOTP code as well as a password.
+
+    A membership list is a target; these accounts see the most of it. Organizers may enrol
+    of their own accord. TWO_FACTOR_REQUIRED=false (a demo machine) forces nobody.
+    """
+    if not (settings.TWO_FACTOR_REQUIRED and user.is_authenticated):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    if not hasattr(user, "_is_core_lead"):
+        user._is_core_lead = user.groups.filter(name=CORE_LEADS).exists()
+    return user._is_core_lead

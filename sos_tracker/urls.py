@@ -10,11 +10,10 @@ admin.site.index_title = "Data entry and clean-up"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_code, name="login_code"),
+    path("account/two-factor/", views.two_factor_setup, name="two_factor"),
+    path("account/two-factor/remove/", views.two_factor_remove, name="two_factor_remove"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("people/", include("members.urls")),
     path("admin/", admin.site.urls),

@@ -6,6 +6,7 @@ core_b (tendency_b). admin: superuser. stranger: logged in, in no group.
 
 import pytest
 
+from tests.auth import log_in
 from tests.factories import (
     AdminFactory,
     CoreGroupFactory,
@@ -71,11 +72,13 @@ def staff_lead_a(lead_a, core_a):
 
 @pytest.fixture
 def as_user(client):
-    """Log the test client in as a given user: `as_user(organizer).get(...)`."""
+    """Log the test client in as a given user: `as_user(organizer).get(...)`.
+
+    Leads, staff and superusers come with their second factor already given (tests.auth).
+    """
 
     def login(user):
-        client.force_login(user)
-        return client
+        return log_in(client, user)
 
     return login
 

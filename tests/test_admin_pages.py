@@ -14,6 +14,7 @@ from django.db import connection
 from django.tasks import task
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.models import DBTaskResult
 
 from cores.models import (
@@ -27,6 +28,7 @@ from cores.models import (
     Tendency,
 )
 from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
+from tests.auth import log_in
 from tests.factories import (
     AlignmentFactory,
     CapacityCheckInFactory,
@@ -43,99 +45,99 @@ from tests.factories import (
 FEW, MANY = 5, 50
 
 # The exact budget of our own pages at any number of rows. Every page starts with the
-# same two queries: the session, then the logged-in user.
+# same three queries: the session, the logged-in user, the OTP device that verified them.
 PINNED = {
     ImportRecord: {
         # count, full count, rows joined to the uploader (the file itself deferred)
-        "changelist": 5,
+        "changelist": 6,
         # record, its uploader
-        "change": 4,
+        "change": 5,
     },
     ExportRecord: {
         # count, full count, rows joined to the exporter, format filter's choices
-        "changelist": 6,
+        "changelist": 7,
         # record, its exporter
-        "change": 4,
+        "change": 5,
     },
     Member: {
         # sector filter, tendency filter, count, rows, region filter
-        "changelist": 7,
+        "changelist": 8,
         # tendencies for the alignment inline's select
-        "add": 3,
+        "add": 4,
         # member, its sectors, tendencies (inline select, read once), check-ins, alignments,
         # invitations (one joined query per inline), chosen sectors (autocomplete)
-        "change": 9,
+        "change": 10,
     },
     CapacityCheckIn: {
         # count, rows joined to member and assessor, date range, dates (date hierarchy)
-        "changelist": 6,
+        "changelist": 7,
         # the assessor filled in for you (autocomplete)
-        "add": 3,
+        "add": 4,
         # check-in, its member (title), member and assessor (autocomplete)
-        "change": 6,
+        "change": 7,
     },
     Sector: {
         # count, full count, rows with their people count
-        "changelist": 5,
-        "add": 2,
+        "changelist": 6,
+        "add": 3,
         # sector
-        "change": 3,
+        "change": 4,
     },
     Tendency: {
         # count, full count, rows
-        "changelist": 5,
-        "add": 2,
+        "changelist": 6,
+        "add": 3,
         # tendency
-        "change": 3,
+        "change": 4,
     },
     CoreGroup: {
         # tendency filter, count, full count, rows joined to tendency, leads (prefetched)
-        "changelist": 7,
+        "changelist": 8,
         # tendencies for the select
-        "add": 3,
+        "add": 4,
         # core, its leads, its members, milestones, decisions, invitations (one joined
         # query per inline), tendencies (select), chosen leads and members (autocomplete)
-        "change": 11,
+        "change": 12,
     },
     Milestone: {
         # core filter, count, full count, rows joined to core and done_by
-        "changelist": 6,
+        "changelist": 7,
         # cores for the select
-        "add": 3,
+        "add": 4,
         # milestone, cores (select), done_by (read-only)
-        "change": 5,
+        "change": 6,
     },
     PhaseDecision: {
         # core filter, count, full count, rows joined to core and decided_by
-        "changelist": 6,
+        "changelist": 7,
         # decision, its core and decided_by (all read-only)
-        "change": 5,
+        "change": 6,
     },
     Alignment: {
         # tendency filter, count, rows joined to member, tendency and reviewer
-        "changelist": 5,
+        "changelist": 6,
         # tendencies for the select
-        "add": 3,
+        "add": 4,
         # alignment, its notes joined to author (inline), member and tendency (title),
         # member (autocomplete), tendencies (select), reviewer (read-only)
-        "change": 9,
+        "change": 10,
     },
     ReviewNote: {
         # tendency filter, count, full count, rows joined to alignment, member, tendency
-        "changelist": 6,
-        "add": 2,
+        "changelist": 7,
+        "add": 3,
         # note joined to its alignment, alignment (autocomplete), whose member and tendency
         # label it
-        "change": 6,
+        "change": 7,
     },
     Invitation: {
         # core filter, count, rows joined to core, member and inviter
-        "changelist": 5,
+        "changelist": 6,
         # cores (select), the inviter filled in for you (autocomplete)
-        "add": 4,
+        "add": 5,
         # invitation, its member and core (title), cores (select), member and inviter
         # (autocomplete)
-        "change": 8,
+        "change": 9,
     },
 }
 
@@ -290,6 +292,14 @@ def _export_records(count, subject):
     return subject or rows[0]
 
 
+def _totp_devices(count, subject):
+    rows = [
+        TOTPDevice.objects.create(user=user, name="Phone")
+        for user in UserFactory.create_batch(count)
+    ]
+    return subject or rows[0]
+
+
 _serial = iter(range(10**9))
 
 
@@ -317,6 +327,7 @@ ROWS = {
     Invitation: _invitations,
     ImportRecord: _import_records,
     ExportRecord: _export_records,
+    TOTPDevice: _totp_devices,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
@@ -354,7 +365,7 @@ def test_every_model_of_ours_has_its_query_budget_pinned():
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
 def test_admin_pages_open_with_query_counts_flat_in_rows(client, admin_user, model):
-    client.force_login(admin_user)
+    log_in(client, admin_user)
     subject = ROWS[model](FEW, None)
     pages = _pages(model, subject, admin_user)
     _query_counts(client, pages)  # once to warm per-process caches (content types)

@@ -36,6 +36,7 @@ def test_home_query_count_does_not_grow_with_people(as_user, organizer, core_a, 
     _, few = home_queries(client)
     AlignmentFactory.create_batch(60, tendency=core_b.tendency)
     _, many = home_queries(client)
-    # session, user, the two counts (one query), cores with their queues, the cores the
-    # user leads, user's permissions and group permissions (the navigation)
-    assert few == many == 7
+    # session, user, user's groups (two-factor check), the two counts (one query), cores
+    # with their queues, the cores the user leads, user's permissions and group
+    # permissions (the navigation)
+    assert few == many == 8

@@ -13,6 +13,8 @@ from django.db import connections
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
+from tests.auth import log_in as log_in_client
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
@@ -139,12 +141,13 @@ def page(new_context, organizer):
 def log_in(context, user, url):
     """Give the context a session for `user` without the login form (tested on its own).
 
+    Leads, staff and superusers get a session that has passed the second factor.
+
     The cookie is marked Secure as the settings mark it; Chromium keeps Secure cookies
     for http://localhost, which counts as a secure origin (test_log_in_through_the_form
     checks this with the cookies the server sets itself).
     """
-    client = Client()
-    client.force_login(user)
+    client = log_in_client(Client(), user)
     session = client.cookies[settings.SESSION_COOKIE_NAME]
     context.add_cookies(
         [

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from members.models import CapacityCheckIn, Member
 from tests.adminforms import changeform_data
+from tests.auth import log_in
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,8 +184,8 @@ def test_second_of_two_concurrent_edits_is_refused_with_its_input_kept(
 ):
     member = MemberFactory(city="Detroit", phone="(313) 555-0100")
     alice, ada = client, Client()
-    alice.force_login(staff_lead_a)
-    ada.force_login(admin_user)
+    log_in(alice, staff_lead_a)
+    log_in(ada, admin_user)
     alice_page = alice.get(member_change(member))
     ada_page = ada.get(member_change(member))
 

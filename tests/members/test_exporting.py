@@ -402,10 +402,11 @@ def test_export_query_count_does_not_grow_with_people(as_user, exporter, file_fo
     few = count_export_queries(client, **params)
     MemberFactory.create_batch(190, sectors=sectors)
     many = count_export_queries(client, **params)
-    # session, user, user's permissions, group permissions, the sector filter's choice,
-    # savepoint, the people (one query per 2,000), their sectors (one per 2,000),
-    # the record's full_clean checking the user exists, the record, release savepoint
-    assert few == many == 11
+    # session, user, user's groups (two-factor check), user's permissions, group
+    # permissions, the sector filter's choice, savepoint, the people (one query per 2,000),
+    # their sectors (one per 2,000), the record's full_clean checking the user exists,
+    # the record, release savepoint
+    assert few == many == 12
     assert ExportRecord.objects.order_by("-pk").first().row_count == 200
 
 

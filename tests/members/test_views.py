@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members.models import CapacityCheckIn, Member, MemberStatus
+from tests.auth import log_in
 from tests.factories import (
     AlignmentFactory,
     CapacityCheckInFactory,
@@ -90,9 +91,9 @@ def test_people_list_query_count_does_not_grow_with_people(as_user, organizer):
     few = count_queries(client, reverse("members:people_list"))
     MemberFactory.create_batch(490, sectors=sectors)
     many = count_queries(client, reverse("members:people_list"))
-    # session, user, user's permissions, group permissions, the page of people,
-    # their sectors, the sector filter's choices
-    assert few == many == 7
+    # session, user, user's groups (two-factor check), user's permissions, group
+    # permissions, the page of people, their sectors, the sector filter's choices
+    assert few == many == 8
 
 
 # --- the person page ---------------------------------------------------------------------
@@ -114,10 +115,11 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
         person.city = f"City {_}"
         person.save()
     many = count_queries(client, url)
-    # session, user, user's permissions, group permissions, person + added_by, sectors,
-    # alignments, tendencies, invitations, cores, check-ins + assessors,
-    # history records + users, history sectors (the added_by names come with the person)
-    assert few == many == 13
+    # session, user, user's groups (two-factor check), user's permissions, group
+    # permissions, person + added_by, sectors, alignments, tendencies, invitations, cores,
+    # check-ins + assessors, history records + users, history sectors (the added_by names
+    # come with the person)
+    assert few == many == 14
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):
@@ -246,14 +248,14 @@ def test_stale_edit_is_refused_showing_both_versions_and_keeping_input(
 ):
     person = MemberFactory(city="Oakland", phone="(555) 010-2233")
     url = reverse("members:person_edit", args=[person.pk])
-    client.force_login(organizer)
+    log_in(client, organizer)
     mine = edit_data(client, person, phone="(555) 999-0000")
 
     # Someone else saves first, from their own form.
     from django.test import Client
 
     other = Client()
-    other.force_login(lead_a)
+    log_in(other, lead_a)
     assert other.post(url, edit_data(other, person, city="Detroit")).status_code == 302
 
     response = client.post(url, mine)
@@ -287,10 +289,10 @@ def test_stale_edit_of_the_same_field_is_a_conflict_keeping_my_input(
 
     person = MemberFactory(city="Oakland")
     url = reverse("members:person_edit", args=[person.pk])
-    client.force_login(organizer)
+    log_in(client, organizer)
     mine = edit_data(client, person, city="Berkeley")
     other = Client()
-    other.force_login(lead_a)
+    log_in(other, lead_a)
     assert other.post(url, edit_data(other, person, city="Detroit")).status_code == 302
 
     form = client.post(url, mine).context["form"]
