@@ -68,4 +68,5 @@ def qr_svg(device: TOTPDevice) -> str:
     svg = code.svg_inline(
         scale=5, border=2, svgclass="qr-code", title="QR code for your authenticator app"
     )
+    # segno writes the markup itself; the otpauth address inside it is URL-quoted.
     return mark_safe(svg)
