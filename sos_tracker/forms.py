@@ -21,6 +21,7 @@ class CodeForm(forms.Form):
     )
 
     def __init__(self, *args, device, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # as the other forms: "Name", not "Name:"
         super().__init__(*args, **kwargs)
         self.device = device
         self.user = user
