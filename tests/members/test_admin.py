@@ -217,3 +217,10 @@ def test_second_of_two_concurrent_edits_is_refused_with_its_input_kept(
         staff_lead_a,
         admin_user,
     ]
+
+
+def test_admin_people_search_ignores_accents_and_case(as_user, admin_user):
+    jose = MemberFactory(name="José García", city="Oakland")
+    MemberFactory(name="Ana Li", city="Detroit")
+    response = as_user(admin_user).get(reverse("admin:members_member_changelist"), {"q": "GARCIA"})
+    assert list(response.context["cl"].result_list) == [jose]
