@@ -17,6 +17,7 @@ from members.charts import capacity_charts
 from members.duplicates import find_duplicates
 from members.forms import CheckInForm, PeopleFilterForm, PersonForm
 from members.models import CapacityCheckIn, Member, Sector
+from members.paging import countless_page
 from members.timeline import member_timeline
 
 PAGE_SIZE = 50
@@ -27,20 +28,18 @@ def people_list(request):
     """Search and filter people. Pages by offset without counting the whole table."""
     filters = PeopleFilterForm(request.GET)
     people = filters.apply(Member.objects.all()) if filters.is_valid() else Member.objects.none()
-    page = _page_number(request)
-    offset = (page - 1) * PAGE_SIZE
-    rows = list(
-        people.prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("name")))[
-            offset : offset + PAGE_SIZE + 1
-        ]
+    page = countless_page(
+        people.prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("name"))),
+        request,
+        size=PAGE_SIZE,
     )
     context = {
         "filters": filters,
-        "people": rows[:PAGE_SIZE],
-        "page": page,
-        "has_next": len(rows) > PAGE_SIZE,
-        "first_number": offset + 1,
-        "last_number": offset + min(len(rows), PAGE_SIZE),
+        "people": page.rows,
+        "page": page.number,
+        "has_next": page.has_next,
+        "first_number": page.first,
+        "last_number": page.last,
         "query_string": _query_without_page(request),
     }
     template = "members/people_list.html"
@@ -123,13 +122,6 @@ def check_in_add(request, pk):
         messages.success(request, f"Recorded a check-in for {member}.")
         return redirect(reverse("members:person_detail", args=[member.pk]) + "#capacities")
     return render(request, "members/check_in_form.html", {"form": form, "member": member})
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _query_without_page(request) -> str:

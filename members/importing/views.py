@@ -18,6 +18,7 @@ from members.importing.forms import MappingForm, SectorChoicesForm, UploadForm
 from members.importing.planning import CREATE, REJECT, SKIP, UPDATE
 from members.importing.reading import UnreadableFile, read_sheet
 from members.models import ImportRecord, ImportState
+from members.paging import countless_page
 
 ACTIONS = {CREATE: "Create", UPDATE: "Update", SKIP: "Skip", REJECT: "Reject"}
 ROWS_PER_PAGE = 100
@@ -73,10 +74,8 @@ def import_detail(request, pk):
     rows = record.rows.select_related("member").order_by("number")
     if show:
         rows = rows.filter(action=show)
-    page = _page_number(request)
-    offset = (page - 1) * ROWS_PER_PAGE
-    page_rows = list(rows[offset : offset + ROWS_PER_PAGE + 1])
-    for row in page_rows:
+    page = countless_page(rows, request, size=ROWS_PER_PAGE)
+    for row in page.rows:
         row.error_items = [(field_label(name), message) for name, message in row.errors.items()]
         row.change_items = [(field_label(name), change) for name, change in row.changes.items()]
     sector_form = None
@@ -86,9 +85,9 @@ def import_detail(request, pk):
         )
     context = {
         "record": record,
-        "rows": page_rows[:ROWS_PER_PAGE],
-        "has_next": len(page_rows) > ROWS_PER_PAGE,
-        "page": page,
+        "rows": page.rows,
+        "has_next": page.has_next,
+        "page": page.number,
         "show": show,
         "actions": ACTIONS,
         "counts": applying.counts_by_action(record),
@@ -187,10 +186,3 @@ def import_rejected_csv(request, pk):
     response["Content-Disposition"] = f'attachment; filename="{stem}-rejected-rows.csv"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _page_number(request) -> int:
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        return 1
