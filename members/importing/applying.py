@@ -28,7 +28,7 @@ from members.importing.planning import (
     plan_import,
 )
 from members.importing.reading import read_sheet
-from members.importing.values import sector_key
+from members.importing.values import as_text, sector_key
 from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
 from members.services import snapshot_sectors_in_history
 
@@ -232,14 +232,17 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
         applied = {}
         for name, (old, new) in row.changes.items():
             if name == "sectors":
+                added = []
                 for key in row.sector_keys:
                     sector = sectors.get(key)
                     if sector and sector.pk not in current_sectors[member.pk]:
-                        new_links.append((member.pk, sector.pk))
+                        added.append(sector.pk)
                         current_sectors[member.pk].add(sector.pk)
-                applied[name] = (old, new)
+                new_links += [(member.pk, pk) for pk in added]
+                # The ids it added, for an undo; the names before and after are for people.
+                applied[name] = (old, new, added)
                 continue
-            if _text(getattr(member, name)) != old:
+            if as_text(getattr(member, name)) != old:
                 conflicts.append(
                     f"Row {row.number}: {member}'s {_label(name)} changed after the preview; "
                     "kept their value."
@@ -289,12 +292,6 @@ def _typed(name, value):
 
 def _json(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _label(name):
@@ -363,13 +360,12 @@ def _restore_updated(record, *, by, reason) -> list[str]:
     for row in rows:
         member = row.member
         restored = []
-        for name, (old, new) in row.changes.items():
+        for name, (old, new, *added) in row.changes.items():
             if name == "sectors":
-                added = set(_names(new)) - set(_names(old))
-                member.sectors.remove(*member.sectors.filter(name__in=added))
+                member.sectors.remove(*added[0])
                 restored.append(name)
                 continue
-            if _text(getattr(member, name)) != new:
+            if as_text(getattr(member, name)) != new:
                 conflicts.append(
                     f"Row {row.number}: {member}'s {_label(name)} was changed after the "
                     "import; kept the newer value."
@@ -383,10 +379,6 @@ def _restore_updated(record, *, by, reason) -> list[str]:
             member._change_reason = reason
             member.save()
     return conflicts
-
-
-def _names(text) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def rejected_rows(record):

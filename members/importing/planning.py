@@ -17,6 +17,7 @@ from members.duplicates import SAME_EMAIL, SAME_PHONE, find_duplicates_bulk
 from members.importing.columns import SYNONYMS, TARGETS, normalise_header
 from members.importing.values import (
     CellError,
+    as_text,
     parse_date,
     parse_email,
     parse_kind,
@@ -220,7 +221,7 @@ def _plan_update(row, sectors, unknown):
             continue
         if name in ("status", "joining_story_kind") and new == Member._meta.get_field(name).default:
             continue  # an empty cell parsed to the default is not a change
-        row.changes[name] = (_text(old), _text(new))
+        row.changes[name] = (as_text(old), as_text(new))
     current = {sector_key(s.name): s.name for s in member.sectors.all()}
     added = {
         key: sectors[key].name if key in sectors else unknown[key]
@@ -233,7 +234,10 @@ def _plan_update(row, sectors, unknown):
             ", ".join(sorted([*current.values(), *added.values()])),
         )
     if row.note and row.note not in member.note:
-        row.changes["note"] = (_text(member.note), "\n".join(filter(None, [member.note, row.note])))
+        row.changes["note"] = (
+            as_text(member.note),
+            "\n".join(filter(None, [member.note, row.note])),
+        )
     if not row.changes:
         row.action = SKIP
         row.reasons = [f"{member} is already up to date"]
@@ -243,14 +247,6 @@ def _same(old, new) -> bool:
     if isinstance(old, str) and isinstance(new, str):
         return old.strip().casefold() == new.strip().casefold()
     return old == new
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 def _mapping_warnings(plan: ImportPlan) -> list[str]:

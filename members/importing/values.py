@@ -53,6 +53,13 @@ LIST_SPLIT = re.compile(r"\s*[;,\n]\s*")
 LOOSE_SPLIT = re.compile(r"\s*[/|]\s*|\s+&\s+")
 
 
+def as_text(value) -> str:
+    """A field's value as the plan stores and compares it: dates in ISO, None as ""."""
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def unneutralise(text: str) -> str:
     """Undo the export's formula guard ("'=x" -> "=x") so an export imports back as it was."""
     if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):

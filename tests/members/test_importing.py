@@ -381,3 +381,18 @@ def test_dates_in_the_formats_people_write_them(written, expected):
     from members.importing.values import parse_date
 
     assert parse_date(written).isoformat() == expected
+
+
+def test_undo_removes_the_sectors_an_import_added_even_with_commas_in_their_names(organizer):
+    labor = Sector.objects.get(slug="labor")
+    arts = Sector.objects.create(name="Arts, culture", slug="arts-culture")
+    person = MemberFactory(email="p@x.org", sectors=[labor])
+    record = import_file(b"Name,Email,Sectors\nSomeone,p@x.org,Arts; housing\n", by=organizer)
+    # "Arts" is unknown; the organizer maps it to the existing "Arts, culture".
+    record = applying.preview_import(record, sector_choices={"arts": str(arts.pk)})
+    applying.apply_import(record, by=organizer)
+    assert {s.slug for s in person.sectors.all()} == {"labor", "arts-culture", "housing"}
+
+    applying.undo_import(record, by=organizer)
+
+    assert [s.slug for s in person.sectors.all()] == ["labor"]
