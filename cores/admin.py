@@ -20,6 +20,7 @@ from cores.models import (
 )
 from members.admin import MemberAdmin
 from members.models import Member
+from sos_tracker.admin_mixins import RecordAdmin
 from sos_tracker.permissions import can_manage_core, can_review_tendency
 
 
@@ -284,22 +285,13 @@ class MilestoneAdmin(CoreScopedAdmin):
 
 
 @admin.register(PhaseDecision)
-class PhaseDecisionAdmin(admin.ModelAdmin):
+class PhaseDecisionAdmin(RecordAdmin):
     """Decisions are appended by moving a core on (on the core's page); never edited."""
 
     list_display = ["core", "from_phase", "to_phase", "decided_by", "decided_at"]
     list_filter = ["core", "to_phase"]
     list_select_related = ["core", "decided_by"]
     readonly_fields = ["core", "from_phase", "to_phase", "decided_by", "decided_at", "reason"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReviewNoteInline(admin.StackedInline):

@@ -7,6 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from members.forms import VersionedMemberForm
 from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
 from members.text import fold
+from sos_tracker.admin_mixins import RecordAdmin
 
 
 @admin.register(Sector)
@@ -165,7 +166,7 @@ class ImportRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExportRecord)
-class ExportRecordAdmin(admin.ModelAdmin):
+class ExportRecordAdmin(RecordAdmin):
     """The trail of who took people out of the system; read-only."""
 
     list_display = [
@@ -177,12 +178,3 @@ class ExportRecordAdmin(admin.ModelAdmin):
     ]
     list_filter = ["file_format", "included_joining_story", "created_at"]
     list_select_related = ["exported_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
