@@ -72,6 +72,7 @@ class AlignmentInline(admin.TabularInline):
 
 class InvitationOfPersonInline(admin.TabularInline):
     model = Invitation
+    fk_name = "member"
     extra = 0
     fields = ["core", "stage", "identified_on", "invited_by"]
     readonly_fields = fields

@@ -1,12 +1,16 @@
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from members.history import HistoryKeepingQuerySet
-from members.models import Member
+from members.models import CAPACITY_FIELDS, Member
 
 
 class TendencyQuerySet(models.QuerySet):
@@ -50,6 +54,13 @@ class Phase(models.TextChoices):
         index = order.index(cls(phase))
         return order[index + 1] if index + 1 < len(order) else None
 
+    @classmethod
+    def before(cls, phase):
+        """The phase that comes before `phase`, or None before the first."""
+        order = list(cls)
+        index = order.index(cls(phase))
+        return order[index - 1] if index > 0 else None
+
 
 # Milestones every new core starts with, per phase; cores add their own in the admin.
 DEFAULT_MILESTONES = {
@@ -73,6 +84,22 @@ DEFAULT_MILESTONES = {
 }
 
 
+class AlignmentLevel(models.TextChoices):
+    """Where a person stands toward a tendency, from not yet clear to committed (in order)."""
+
+    NOT_YET_CLEAR = "not_yet_clear", "Not yet clear"
+    EXPLORING = "exploring", "Exploring"
+    LEANING = "leaning", "Leaning"
+    ALIGNED = "aligned", "Aligned"
+    COMMITTED = "committed", "Committed"
+
+    @classmethod
+    def at_least(cls, level) -> list[str]:
+        """The levels from `level` up, e.g. at_least("aligned") == ["aligned", "committed"]."""
+        order = list(cls)
+        return [choice.value for choice in order[order.index(cls(level)) :]]
+
+
 class CoreGroupQuerySet(models.QuerySet):
     def led_by(self, user):
         return self.filter(leads=user)
@@ -89,6 +116,8 @@ class CoreGroup(models.Model):
     leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_cores")
     members = models.ManyToManyField(Member, blank=True, related_name="cores")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by advance_phase when the core reaches "launched"; cleared if it steps back.
+    launched_on = models.DateField(null=True, blank=True, editable=False)
 
     objects = CoreGroupQuerySet.as_manager()
 
@@ -102,6 +131,9 @@ class CoreGroup(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("cores:core_detail", args=[self.slug])
+
 
 class Milestone(models.Model):
     core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="milestones")
@@ -113,6 +145,36 @@ class Milestone(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    # An optional readiness rule computed from the people (cores.readiness): "at least
+    # rule_min_people people aligned at rule_min_level or above, with rule_capacity at
+    # rule_capacity_min or more at their latest check-in". Shown as met or not; the lead
+    # still decides when the milestone is done.
+    rule_min_people = models.PositiveIntegerField(
+        "readiness: at least this many people",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+    )
+    rule_min_level = models.CharField(
+        "readiness: aligned at least at",
+        max_length=20,
+        choices=AlignmentLevel.choices,
+        default=AlignmentLevel.ALIGNED,
+    )
+    rule_capacity = models.CharField(
+        "readiness: with capacity",
+        max_length=40,
+        blank=True,
+        choices=[(name, name.replace("_", " ").capitalize()) for name in CAPACITY_FIELDS],
+    )
+    rule_capacity_min = models.PositiveSmallIntegerField(
+        "readiness: capacity score at least",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["core", "order", "pk"]
@@ -131,6 +193,22 @@ class Milestone(models.Model):
     @property
     def is_done(self):
         return self.done_on is not None
+
+    @property
+    def has_readiness_rule(self):
+        return self.rule_min_people is not None
+
+    def clean(self):
+        errors = {}
+        if self.done_on and self.done_on > timezone.localdate():
+            errors["done_on"] = "A milestone cannot be done in the future."
+        if bool(self.rule_capacity) != (self.rule_capacity_min is not None):
+            field = "rule_capacity_min" if self.rule_capacity else "rule_capacity"
+            errors[field] = "Give both the capacity and its lowest score, or neither."
+        if self.rule_capacity and self.rule_min_people is None:
+            errors["rule_min_people"] = "Say how many people the readiness rule needs."
+        if errors:
+            raise ValidationError(errors)
 
 
 class PhaseDecision(models.Model):
@@ -163,23 +241,51 @@ class PhaseDecision(models.Model):
             raise ValidationError({"reason": "Say why the core is moving on."})
 
 
-class AlignmentLevel(models.TextChoices):
-    NOT_YET_CLEAR = "not_yet_clear", "Not yet clear"
-    EXPLORING = "exploring", "Exploring"
-    LEANING = "leaning", "Leaning"
-    ALIGNED = "aligned", "Aligned"
-    COMMITTED = "committed", "Committed"
-
-
 class ReviewState(models.TextChoices):
     NEEDS_REVIEW = "needs_review", "Needs review"
     REVIEWED = "reviewed", "Reviewed"
 
 
+def review_stale_after() -> dt.timedelta:
+    """How long a review holds before the alignment comes back to the queue (settings)."""
+    return dt.timedelta(days=settings.REVIEW_STALE_AFTER_DAYS)
+
+
 class AlignmentQuerySet(HistoryKeepingQuerySet):
-    def review_queue(self, tendency):
-        return self.filter(tendency=tendency, review_state=ReviewState.NEEDS_REVIEW).order_by(
-            "stated_on", "pk"
+    def stale_q(self, now=None) -> Q:
+        """Reviewed, but longer ago than REVIEW_STALE_AFTER_DAYS."""
+        cutoff = (now or timezone.now()) - review_stale_after()
+        return Q(review_state=ReviewState.REVIEWED, reviewed_at__lt=cutoff)
+
+    def review_queue(self, tendency, *, now=None):
+        """The alignments toward `tendency` a lead should look at, oldest waiting first.
+
+        New or changed levels (needs review) wait since they entered the queue
+        (`queued_at`); a review older than REVIEW_STALE_AFTER_DAYS comes back marked
+        `is_stale` and waits since the day it went stale. Each row is annotated with
+        `waiting_since` (a datetime) and `is_stale` (bool), and comes with its member.
+        `tendency` is a Tendency or its id.
+        """
+        waiting = Q(review_state=ReviewState.NEEDS_REVIEW) | self.stale_q(now)
+        return (
+            self.filter(waiting, tendency=tendency)
+            .annotate(
+                waiting_since=Case(
+                    When(
+                        review_state=ReviewState.NEEDS_REVIEW,
+                        then=F("queued_at"),
+                    ),
+                    default=F("reviewed_at") + Value(review_stale_after()),
+                    output_field=models.DateTimeField(),
+                ),
+                is_stale=Case(
+                    When(review_state=ReviewState.NEEDS_REVIEW, then=Value(False)),
+                    default=Value(True),
+                    output_field=models.BooleanField(),
+                ),
+            )
+            .select_related("member", "tendency")
+            .order_by("waiting_since", "pk")
         )
 
 
@@ -199,6 +305,11 @@ class Alignment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # When the alignment last entered the review queue (new or changed level): the queue
+    # is worked oldest waiting first.
+    queued_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Optimistic locking: a review based on an older version is refused, not overwritten.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     history = HistoricalRecords()
     objects = AlignmentQuerySet.as_manager()
@@ -222,6 +333,9 @@ class Alignment(models.Model):
         ]
         indexes = [
             models.Index(fields=["tendency", "review_state"], name="alignment_queue_idx"),
+            models.Index(
+                fields=["tendency", "review_state", "queued_at"], name="alignment_waiting_idx"
+            ),
         ]
 
     def __str__(self):
@@ -292,6 +406,29 @@ class InvitationStage(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+# The stages an invitation still moves from; joined and declined are where it ends.
+OPEN_STAGES = (
+    InvitationStage.IDENTIFIED,
+    InvitationStage.INVITED,
+    InvitationStage.IN_CONVERSATION,
+)
+# The funnel, in order; declined stands beside it.
+FUNNEL_STAGES = (*OPEN_STAGES, InvitationStage.JOINED)
+
+
+def stalled_after() -> dt.timedelta:
+    """How long an open invitation may sit in one stage before it is flagged (settings)."""
+    return dt.timedelta(days=settings.INVITATION_STALLED_AFTER_DAYS)
+
+
+class InvitationQuerySet(HistoryKeepingQuerySet):
+    def stalled(self, *, today=None):
+        """Open invitations (not joined, not declined) that have not moved for
+        INVITATION_STALLED_AFTER_DAYS days."""
+        cutoff = (today or timezone.localdate()) - stalled_after()
+        return self.filter(stage__in=OPEN_STAGES, moved_on__lt=cutoff)
+
+
 # The date field stamped when an invitation reaches each stage.
 STAGE_DATE_FIELDS = {
     InvitationStage.IDENTIFIED: "identified_on",
@@ -315,15 +452,29 @@ class Invitation(models.Model):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    point_person = models.ForeignKey(
+        Member,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_followed",
+        help_text="The member of the core who follows up with this person.",
+    )
+    next_step_on = models.DateField(
+        "next step", null=True, blank=True, help_text="When the point person follows up next."
+    )
     identified_on = models.DateField(default=timezone.localdate)
     invited_on = models.DateField(null=True, blank=True)
     conversation_on = models.DateField(null=True, blank=True)
     joined_on = models.DateField(null=True, blank=True)
     declined_on = models.DateField(null=True, blank=True)
+    declined_reason = models.TextField("why they declined", blank=True)
+    # The day of the last move between stages: invitations that sit too long are flagged.
+    moved_on = models.DateField(default=timezone.localdate, editable=False)
     note = models.TextField(blank=True)
 
     history = HistoricalRecords()
-    objects = HistoryKeepingQuerySet.as_manager()
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["core", "-identified_on", "pk"]
@@ -337,10 +488,21 @@ class Invitation(models.Model):
                 condition=Q(stage__in=InvitationStage.values), name="invitation_stage_valid"
             ),
         ]
-        indexes = [models.Index(fields=["core", "stage"], name="invitation_funnel_idx")]
+        indexes = [
+            models.Index(fields=["core", "stage"], name="invitation_funnel_idx"),
+            models.Index(fields=["core", "stage", "moved_on"], name="invitation_stalled_idx"),
+        ]
 
     def __str__(self):
         return f"{self.member} — {self.core} ({self.get_stage_display()})"
+
+    @property
+    def is_open(self):
+        return self.stage in OPEN_STAGES
+
+    @property
+    def is_stalled(self):
+        return self.is_open and self.moved_on < timezone.localdate() - stalled_after()
 
     def clean(self):
         today = timezone.localdate()
@@ -351,6 +513,9 @@ class Invitation(models.Model):
                 errors[field] = "This date cannot be in the future."
             elif value and self.identified_on and value < self.identified_on:
                 errors[field] = "This date cannot be before the person was identified."
+        if self.point_person_id and self.core_id:
+            if not self.core.members.filter(pk=self.point_person_id).exists():
+                errors["point_person"] = "The point person must be a member of this core."
         if self.core_id and self.member_id:
             taken = Invitation.objects.filter(core_id=self.core_id, member_id=self.member_id)
             if taken.exclude(pk=self.pk).exists():

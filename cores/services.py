@@ -1,4 +1,11 @@
-"""Writes about cores, alignments and invitations: each one named, atomic and attributed."""
+"""Writes about cores, alignments and invitations: each one named, atomic and attributed.
+
+These are the one writer of each rule: the app's pages, the admin, the import and the
+seeder all call them. Each raises django.core.exceptions.ValidationError keyed by the
+form field it is about, and changes nothing when it raises.
+"""
+
+import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -6,8 +13,10 @@ from django.utils import timezone
 
 from cores.models import (
     DEFAULT_MILESTONES,
+    OPEN_STAGES,
     STAGE_DATE_FIELDS,
     Alignment,
+    AlignmentLevel,
     CoreGroup,
     Invitation,
     InvitationStage,
@@ -35,6 +44,10 @@ def add_default_milestones(core: CoreGroup) -> list[Milestone]:
 
 @transaction.atomic
 def create_core(*, name: str, slug: str, tendency: Tendency, leads=(), by=None) -> CoreGroup:
+    """A new core in the first phase, with its leads and the default milestones.
+
+    Raises ValidationError (name, slug) when either is taken or blank.
+    """
     core = CoreGroup(name=name, slug=slug, tendency=tendency)
     core.full_clean()
     core.save()
@@ -43,38 +56,157 @@ def create_core(*, name: str, slug: str, tendency: Tendency, leads=(), by=None) 
     return core
 
 
-@transaction.atomic
-def advance_phase(core: CoreGroup, *, by, reason: str, at=None) -> PhaseDecision:
-    """Move `core` to its next phase, recording who decided, when and why."""
+def _refresh_from(stale, fresh) -> None:
+    """Give the caller's instance the saved values, so it is never used stale afterwards."""
+    for field in fresh._meta.concrete_fields:
+        setattr(stale, field.attname, getattr(fresh, field.attname))
+
+
+def _locked_core(core: CoreGroup) -> CoreGroup:
+    return CoreGroup.objects.select_for_update().get(pk=core.pk)
+
+
+def _clean_reason(reason: str | None, message: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the core is moving on."})
-    core = CoreGroup.objects.select_for_update().get(pk=core.pk)
+        raise ValidationError({"reason": message})
+    return reason
+
+
+@transaction.atomic
+def advance_phase(
+    core: CoreGroup,
+    *,
+    by,
+    reason: str,
+    to_phase: str | None = None,
+    open_milestones_confirmed: bool = False,
+    at: dt.datetime | None = None,
+) -> PhaseDecision:
+    """Move `core` to its next phase, recording who decided, when and why.
+
+    `to_phase` is the phase the person saw on the form: when given it must still be the
+    next one (a stale form, or a skip, is refused on `to_phase`). Milestones of the current
+    phase still open refuse the move on `open_milestones_confirmed` unless it is True.
+    Reaching "launched" records the launch date (`core.launched_on`). Raises
+    ValidationError on `reason` (blank), `to_phase`, `open_milestones_confirmed` or
+    `phase` (already launched).
+    """
+    reason = _clean_reason(reason, "Say why the core is moving on.")
+    core = _locked_core(core)
     next_phase = Phase.after(core.phase)
     if next_phase is None:
         raise ValidationError({"phase": "This core has launched; there is no later phase."})
+    if to_phase is not None and to_phase != next_phase:
+        raise ValidationError(
+            {
+                "to_phase": f"The core is in “{core.get_phase_display()}”; it can only move "
+                f"on to “{next_phase.label}”, one phase at a time."
+            }
+        )
+    open_titles = list(
+        core.milestones.filter(phase=core.phase, done_on__isnull=True).values_list(
+            "title", flat=True
+        )
+    )
+    if open_titles and not open_milestones_confirmed:
+        raise ValidationError(
+            {
+                "open_milestones_confirmed": (
+                    f"{len(open_titles)} milestone(s) of this phase are still open "
+                    f"({', '.join(open_titles)}). Confirm that the core moves on anyway."
+                )
+            }
+        )
+    at = at or timezone.now()
     decision = PhaseDecision.objects.create(
         core=core,
         from_phase=core.phase,
         to_phase=next_phase,
         decided_by=by,
-        decided_at=at or timezone.now(),
+        decided_at=at,
         reason=reason,
     )
     core.phase = next_phase
-    core.save(update_fields=["phase"])
+    fields = ["phase"]
+    if next_phase == Phase.LAUNCHED:
+        core.launched_on = timezone.localdate(at)
+        fields.append("launched_on")
+    core.save(update_fields=fields)
     return decision
 
 
 @transaction.atomic
-def complete_milestone(milestone: Milestone, *, by, on=None, note: str = "") -> Milestone:
+def return_to_previous_phase(
+    core: CoreGroup,
+    *,
+    by,
+    reason: str,
+    from_phase: str | None = None,
+    at: dt.datetime | None = None,
+) -> PhaseDecision:
+    """Step `core` back one phase, recording who decided, when and why.
+
+    `from_phase` is the phase the person saw: when given it must still be the current one.
+    Leaving "launched" clears the launch date. Raises ValidationError on `reason` (blank),
+    `from_phase` (stale form) or `phase` (already in the first phase).
+    """
+    reason = _clean_reason(reason, "Say why the core is going back a phase.")
+    core = _locked_core(core)
+    if from_phase is not None and from_phase != core.phase:
+        raise ValidationError(
+            {"from_phase": f"The core is now in “{core.get_phase_display()}”; look again."}
+        )
+    previous = Phase.before(core.phase)
+    if previous is None:
+        raise ValidationError({"phase": "This core is in its first phase; there is none before."})
+    decision = PhaseDecision.objects.create(
+        core=core,
+        from_phase=core.phase,
+        to_phase=previous,
+        decided_by=by,
+        decided_at=at or timezone.now(),
+        reason=reason,
+    )
+    core.phase = previous
+    core.launched_on = None
+    core.save(update_fields=["phase", "launched_on"])
+    return decision
+
+
+@transaction.atomic
+def complete_milestone(
+    milestone: Milestone, *, by, on: dt.date | None = None, note: str = ""
+) -> Milestone:
+    """Tick `milestone` off as done on `on` (today by default) by `by`, with an optional note.
+
+    Raises ValidationError on `done_on` for a date in the future.
+    """
     milestone.done_on = on or timezone.localdate()
     milestone.done_by = by
-    if note:
-        milestone.note = note
+    if note.strip():
+        milestone.note = note.strip()
     milestone.full_clean()
+    milestone._history_user = by
     milestone.save(update_fields=["done_on", "done_by", "note"])
     return milestone
+
+
+@transaction.atomic
+def reopen_milestone(milestone: Milestone, *, by) -> Milestone:
+    """Mark a done milestone as not done again (its history keeps who had ticked it)."""
+    milestone.done_on = None
+    milestone.done_by = None
+    milestone._history_user = by
+    milestone.save(update_fields=["done_on", "done_by"])
+    return milestone
+
+
+def _enter_queue(alignment: Alignment, at=None) -> None:
+    alignment.review_state = ReviewState.NEEDS_REVIEW
+    alignment.reviewed_by = None
+    alignment.reviewed_at = None
+    alignment.queued_at = at or timezone.now()
 
 
 @transaction.atomic
@@ -82,8 +214,11 @@ def state_alignment(member, tendency: Tendency, level: str, *, by, on=None) -> A
     """Record the level a person states toward a tendency.
 
     A new or changed level goes (back) into that tendency's review queue; restating the
-    same level changes nothing.
+    same level changes nothing. `on` is the date stated (today by default). Raises
+    ValidationError on `level` (not a level) or `stated_on` (in the future).
     """
+    if level not in AlignmentLevel.values:
+        raise ValidationError({"level": "Choose one of the alignment levels."})
     alignment = (
         Alignment.objects.select_for_update().filter(member=member, tendency=tendency).first()
     )
@@ -91,33 +226,90 @@ def state_alignment(member, tendency: Tendency, level: str, *, by, on=None) -> A
         alignment = Alignment(member=member, tendency=tendency)
     elif alignment.level == level:
         return alignment
+    else:
+        alignment.version += 1
     alignment.level = level
     alignment.stated_on = on or timezone.localdate()
-    alignment.review_state = ReviewState.NEEDS_REVIEW
-    alignment.reviewed_by = None
-    alignment.reviewed_at = None
+    _enter_queue(alignment)
     alignment.full_clean()
     alignment._history_user = by
     alignment.save()
     return alignment
 
 
+class AlreadyReviewed(ValidationError):
+    """Someone else reviewed or restated the alignment since the reviewer's page opened."""
+
+
 @transaction.atomic
-def review_alignment(alignment: Alignment, *, by, note: str = "", at=None) -> Alignment:
-    """Mark an alignment reviewed by a lead of its tendency, with an optional private note."""
-    alignment.review_state = ReviewState.REVIEWED
-    alignment.reviewed_by = by
-    alignment.reviewed_at = at or timezone.now()
-    alignment._history_user = by
-    alignment.save(update_fields=["review_state", "reviewed_by", "reviewed_at"])
+def review_alignment(
+    alignment: Alignment,
+    *,
+    by,
+    level: str | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> Alignment:
+    """A lead of the tendency confirms (or adjusts to `level`) and marks it reviewed.
+
+    One step: the level, the review and the optional private note are saved together or
+    not at all. `expected_version` is the alignment's `version` when the lead's page
+    opened: if it has changed since (another lead just reviewed it, or a new level was
+    stated), AlreadyReviewed (a ValidationError on `level`) is raised and nothing is
+    written. Who may review is the caller's check (sos_tracker.permissions).
+    """
+    current = (
+        Alignment.objects.select_for_update().select_related("reviewed_by").get(pk=alignment.pk)
+    )
+    if expected_version is not None and current.version != expected_version:
+        if current.review_state == ReviewState.REVIEWED and current.reviewed_by:
+            who = current.reviewed_by.get_full_name() or current.reviewed_by.get_username()
+            message = (
+                f"{who} reviewed this alignment a moment ago "
+                f"({current.get_level_display()}); nothing of yours was saved."
+            )
+        else:
+            message = (
+                "This alignment changed since you opened it (now "
+                f"{current.get_level_display()}); nothing of yours was saved."
+            )
+        raise AlreadyReviewed({"level": message})
+    if level is not None:
+        if level not in AlignmentLevel.values:
+            raise ValidationError({"level": "Choose one of the alignment levels."})
+        current.level = level
+    current.review_state = ReviewState.REVIEWED
+    current.reviewed_by = by
+    current.reviewed_at = at or timezone.now()
+    current.version += 1
+    current._history_user = by
+    current.save(update_fields=["level", "review_state", "reviewed_by", "reviewed_at", "version"])
     if note.strip():
-        add_review_note(alignment, by=by, body=note, at=at)
+        add_review_note(current, by=by, body=note, at=at)
+    _refresh_from(alignment, current)
+    return current
+
+
+@transaction.atomic
+def reopen_review(alignment: Alignment, *, by) -> Alignment:
+    """Put a reviewed alignment back in its tendency's queue (the admin's "needs review")."""
+    _enter_queue(alignment)
+    alignment.version += 1
+    alignment._history_user = by
+    alignment.save(
+        update_fields=["review_state", "reviewed_by", "reviewed_at", "queued_at", "version"]
+    )
     return alignment
 
 
 def add_review_note(alignment: Alignment, *, by, body: str, at=None) -> ReviewNote:
+    """A private note of `by` on `alignment`, readable by that tendency's leads only.
+
+    Raises ValidationError on `body` when it is blank.
+    """
     note = ReviewNote(
-        alignment=alignment, author=by, body=body.strip(), created_at=at or timezone.now()
+        alignment=alignment, author=by, body=(body or "").strip(), created_at=at or timezone.now()
     )
     note.full_clean()
     note.save()
@@ -125,14 +317,118 @@ def add_review_note(alignment: Alignment, *, by, body: str, at=None) -> ReviewNo
 
 
 @transaction.atomic
-def move_invitation(invitation: Invitation, stage: str, *, by, on=None) -> Invitation:
-    """Move an invitation to `stage`, stamping that stage's date."""
-    stage = InvitationStage(stage)
-    invitation.stage = stage
-    date_field = STAGE_DATE_FIELDS[stage]
-    if getattr(invitation, date_field) is None or stage != InvitationStage.IDENTIFIED:
-        setattr(invitation, date_field, on or timezone.localdate())
+def invite_to_core(
+    core: CoreGroup,
+    member,
+    *,
+    by,
+    point_person=None,
+    next_step_on: dt.date | None = None,
+    note: str = "",
+    on: dt.date | None = None,
+) -> Invitation:
+    """Start following `member` as identified by `core`, optionally with a point person.
+
+    Raises ValidationError on `member` (the core already invited them), `point_person`
+    (not a member of the core) or a date field.
+    """
+    today = on or timezone.localdate()
+    invitation = Invitation(
+        core=core,
+        member=member,
+        stage=InvitationStage.IDENTIFIED,
+        invited_by=by,
+        point_person=point_person,
+        next_step_on=next_step_on,
+        note=(note or "").strip(),
+        identified_on=today,
+        moved_on=today,
+    )
     invitation.full_clean()
     invitation._history_user = by
     invitation.save()
+    return invitation
+
+
+def allowed_moves(stage: str) -> list[InvitationStage]:
+    """The stages an invitation in `stage` may move to.
+
+    Open stages move to any other stage, back or forward (a correction); joined the
+    process and declined are where an invitation ends, so nothing moves from them.
+    """
+    if stage not in OPEN_STAGES:
+        return []
+    return [choice for choice in InvitationStage if choice != stage]
+
+
+@transaction.atomic
+def move_invitation(
+    invitation: Invitation,
+    stage: str,
+    *,
+    by,
+    on: dt.date | None = None,
+    reason: str = "",
+    expected_stage: str | None = None,
+) -> Invitation:
+    """Move an invitation to `stage`, stamping that stage's date (`on`, today by default).
+
+    Each stage's date is kept when the invitation moves on. `reason` is kept as why a
+    person declined. `expected_stage` is the stage the person saw: a move made on a stale
+    page is refused. Raises ValidationError on `stage` (unknown, the same, a move out of
+    joined or declined, or a stale page) and on a date field.
+    """
+    if stage not in InvitationStage.values:
+        raise ValidationError({"stage": "Choose one of the invitation stages."})
+    stage = InvitationStage(stage)
+    current = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if expected_stage is not None and current.stage != expected_stage:
+        raise ValidationError(
+            {
+                "stage": f"Someone moved this invitation meanwhile: it is now "
+                f"“{current.get_stage_display()}”."
+            }
+        )
+    if stage == current.stage:
+        raise ValidationError({"stage": f"The invitation is already “{stage.label}”."})
+    if stage not in allowed_moves(current.stage):
+        raise ValidationError(
+            {
+                "stage": f"“{current.get_stage_display()}” is where this invitation ends; "
+                "it cannot move to another stage."
+            }
+        )
+    day = on or timezone.localdate()
+    current.stage = stage
+    setattr(current, STAGE_DATE_FIELDS[stage], day)
+    current.moved_on = day
+    if stage == InvitationStage.DECLINED:
+        current.declined_reason = (reason or "").strip()
+    current.full_clean()
+    current._history_user = by
+    current.save()
+    _refresh_from(invitation, current)
+    return current
+
+
+@transaction.atomic
+def update_follow_up(
+    invitation: Invitation,
+    *,
+    by,
+    point_person=None,
+    next_step_on: dt.date | None = None,
+    note: str | None = None,
+) -> Invitation:
+    """Change who follows up an invitation, when, and its note; the stage stays.
+
+    Raises ValidationError on `point_person` (not a member of the core) or `next_step_on`.
+    """
+    invitation.point_person = point_person
+    invitation.next_step_on = next_step_on
+    if note is not None:
+        invitation.note = note.strip()
+    invitation.full_clean()
+    invitation._history_user = by
+    invitation.save(update_fields=["point_person", "next_step_on", "note"])
     return invitation

@@ -131,6 +131,12 @@ LOGIN_URL = "login"
 # Two factors (TOTP) for core leads, staff and superusers (permissions.two_factor_required).
 # Off only on a demo or developer machine: `make demo` writes TWO_FACTOR_REQUIRED=false.
 TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
+
+# A reviewed alignment comes back to its tendency's review queue, marked stale, after this
+# many days (about six months); an open invitation with no move for this many days is
+# flagged as stalled on its core's page.
+REVIEW_STALE_AFTER_DAYS = env.int("REVIEW_STALE_AFTER_DAYS", default=182)
+INVITATION_STALLED_AFTER_DAYS = env.int("INVITATION_STALLED_AFTER_DAYS", default=30)
 OTP_TOTP_ISSUER = "SOS Tracker"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from cores.urls import person_urlpatterns as core_person_urls
 from sos_tracker import views
 
 admin.site.site_header = "SOS Tracker administration"
@@ -16,5 +17,7 @@ urlpatterns = [
     path("account/two-factor/remove/", views.two_factor_remove, name="two_factor_remove"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("people/", include("members.urls")),
+    path("people/", include((core_person_urls, "cores"), namespace="core_people")),
+    path("cores/", include("cores.urls")),
     path("admin/", admin.site.urls),
 ]
