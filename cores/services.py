@@ -10,6 +10,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from cores.models import (
     DEFAULT_MILESTONES,
@@ -39,7 +40,8 @@ def add_default_milestones(core: CoreGroup) -> list[Milestone]:
         )
         if (phase, title) not in existing
     ]
-    return Milestone.objects.bulk_create(milestones)
+    # Milestones keep history (who ticked what); bulk_create alone would skip it.
+    return bulk_create_with_history(milestones, Milestone)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from cores.models import Alignment, CoreGroup, Invitation, Milestone
 from members.models import ImportRecord, Member
 from sos_tracker import settings as project_settings
 from tests.auth import log_in
@@ -27,6 +28,26 @@ ADMIN_PREFIXES = {
 # Our own pages whose pk is not a person's. On PostgreSQL the sequences of different
 # tables drift apart, so a person's pk is not an import's.
 PREFIXES = {**ADMIN_PREFIXES, "people/import/": ImportRecord}
+# A core's pages name the core by slug, and then one of its rows by pk.
+CORE_PARTS = {"milestones/": Milestone, "review/": Alignment, "invitations/": Invitation}
+
+
+def _core_path(route):
+    """A core's route filled with the first core and a row of that core."""
+    core = CoreGroup.objects.order_by("pk").first()
+    assert core is not None, f"no core to fill {route}"
+    model = next((model for part, model in CORE_PARTS.items() if part in route), CoreGroup)
+    rows = {
+        Milestone: Milestone.objects.filter(core=core),
+        Alignment: Alignment.objects.filter(tendency=core.tendency_id),
+        Invitation: Invitation.objects.filter(core=core),
+        CoreGroup: CoreGroup.objects.filter(pk=core.pk),
+    }[model]
+    obj = rows.order_by("pk").first()
+    assert obj is not None, f"no {model.__name__} of {core} to fill {route}"
+    path = route.replace("<slug:slug>", core.slug)
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", str(obj.pk), path)
+
 
 PASSWORD = "correct-horse-battery-staple"  # what tests.factories.UserFactory sets
 
@@ -59,6 +80,10 @@ def one_of_everything(db, core_a, lead_a):
 
 def concrete_path(route, pattern):
     """`route` with every parameter filled by the pk of a real object of the right model."""
+    if route.startswith("cores/") and "<" in route:
+        path = _core_path(route)
+        assert resolve(path).func == pattern.callback, f"{path} does not reach {route}"
+        return path
     model = next((model for prefix, model in PREFIXES.items() if route.startswith(prefix)), Member)
     obj = model._default_manager.order_by("pk").first()
     assert obj is not None, f"no {model.__name__} to fill {route}"
