@@ -1,0 +1,235 @@
+"""Counts over the whole network for the dashboard: a few grouped queries, never a loop.
+
+Every function here answers in a fixed number of queries however many people there are,
+and counts in the database (GROUP BY, conditional counts, correlated subqueries on
+indexed columns); nothing loads every person or every check-in into Python.
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from members.models import (
+    CAPACITY_FIELDS,
+    CapacityCheckIn,
+    JoiningStoryKind,
+    Member,
+    MemberStatus,
+    Sector,
+)
+
+# A score is 1 to 5, so a change between two check-ins is -4 to +4.
+CHANGES = range(-4, 5)
+TIMELINE_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Row:
+    """One bar's worth: a stable key, its label and how many people (or check-ins)."""
+
+    key: str
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class PeopleCounts:
+    """Everyone, by status and by joining-story kind, each in the order of its choices."""
+
+    total: int
+    by_status: list[Row]
+    by_story: list[Row]
+    without_sector: int
+
+
+def people_counts() -> PeopleCounts:
+    """People by status and by joining-story kind, and how many have no sector.
+
+    One query: a single pass over the people table with a conditional count per status,
+    per kind, and one for "no sector" (a NOT EXISTS on the sectors link table, so the
+    many-valued relation is never joined and nobody is counted twice). Every choice is
+    listed, with 0 where nobody has it.
+    """
+    no_sector = ~Exists(Member.sectors.through.objects.filter(member_id=OuterRef("pk")))
+    aggregates = {"total": Count("pk"), "without_sector": Count("pk", filter=no_sector)}
+    for status in MemberStatus:
+        aggregates[f"status_{status.value}"] = Count("pk", filter=Q(status=status))
+    for kind in JoiningStoryKind:
+        aggregates[f"story_{kind.value}"] = Count("pk", filter=Q(joining_story_kind=kind))
+    counts = Member.objects.order_by().aggregate(**aggregates)
+    return PeopleCounts(
+        total=counts["total"],
+        by_status=[Row(s.value, s.label, counts[f"status_{s.value}"]) for s in MemberStatus],
+        by_story=[Row(k.value, k.label, counts[f"story_{k.value}"]) for k in JoiningStoryKind],
+        without_sector=counts["without_sector"],
+    )
+
+
+def people_by_sector() -> list[Row]:
+    """Each sector with how many people organize in it, most people first, then by name.
+
+    One query grouped over the sectors link table. Active sectors are listed even at 0
+    (a gap is worth seeing); a retired sector only while people still carry it. A person
+    in two sectors counts once in each, so the rows add up to more than the people.
+    """
+    sectors = (
+        Sector.objects.annotate(people=Count("members"))
+        .filter(Q(active=True) | Q(people__gt=0))
+        .order_by("-people", "name")
+        .values_list("slug", "name", "people")
+    )
+    return [Row(slug, name, people) for slug, name, people in sectors]
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month (`start` is its first day) and how many check-ins were dated in it."""
+
+    start: dt.date
+    check_ins: int
+    people: int
+
+
+def check_ins_per_month(*, months: int = TIMELINE_MONTHS, today: dt.date | None = None):
+    """Check-ins dated in each of the last `months` calendar months, oldest first.
+
+    The current month counts as one (so the default is this month and the 23 before).
+    Each Month carries the check-ins and the distinct people checked in that month.
+    Months without a check-in are listed with 0. One query, grouped by month in the
+    database; `today` (a date) defaults to the local date.
+    """
+    today = today or timezone.localdate()
+    first = _add_months(today.replace(day=1), -(months - 1))
+    grouped = (
+        CapacityCheckIn.objects.filter(checked_on__gte=first, checked_on__lte=today)
+        .annotate(month=TruncMonth("checked_on"))
+        .order_by()
+        .values("month")
+        .annotate(check_ins=Count("pk"), people=Count("member", distinct=True))
+    )
+    by_month = {_as_date(row["month"]): row for row in grouped}
+    result = []
+    for i in range(months):
+        start = _add_months(first, i)
+        row = by_month.get(start, {})
+        result.append(Month(start, row.get("check_ins", 0), row.get("people", 0)))
+    return result
+
+
+@dataclass
+class CapacityGrowth:
+    """How one capacity moved across the network, from each person's first check-in to
+    their latest (people with two check-ins or more).
+
+    `histogram` maps each change -4..+4 to how many people changed by that much.
+    """
+
+    field: str
+    label: str
+    histogram: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def people(self) -> int:
+        return sum(self.histogram.values())
+
+    @property
+    def median(self) -> Decimal | None:
+        """The median change, a whole or half point (an even count averages the middle
+        two), or None when nobody has two check-ins."""
+        return median_from_histogram(self.histogram)
+
+    @property
+    def grew(self) -> int:
+        return sum(n for change, n in self.histogram.items() if change > 0)
+
+    @property
+    def unchanged(self) -> int:
+        return self.histogram.get(0, 0)
+
+    @property
+    def declined(self) -> int:
+        return sum(n for change, n in self.histogram.items() if change < 0)
+
+
+def capacity_growth() -> list[CapacityGrowth]:
+    """For each capacity, the distribution and median of the change in each person's
+    score from their first check-in to their latest, over people with 2+ check-ins.
+
+    One query. Each person with check-ins is annotated with correlated subqueries (served
+    by the (member, checked_on) index) that pick the first and latest check-in's score
+    per capacity; the four differences are grouped in the database, so at most 9**4 rows
+    come back (in practice a few hundred), never one per person or per check-in. The
+    medians are then read off each capacity's histogram. "First" and "latest" are by
+    date, then by the order they were entered.
+    """
+    check_ins = CapacityCheckIn.objects.filter(member=OuterRef("pk")).order_by()
+    first = check_ins.order_by("checked_on", "pk")
+    latest = check_ins.order_by("-checked_on", "-pk")
+    changes = {
+        f"change_{name}": Subquery(latest.values(name)[:1], output_field=IntegerField())
+        - Subquery(first.values(name)[:1], output_field=IntegerField())
+        for name in CAPACITY_FIELDS
+    }
+    # Two check-ins or more: a second row exists (OFFSET 1), found on the index alone.
+    has_two = Exists(check_ins.values("pk")[1:2])
+    grouped = (
+        Member.objects.order_by()
+        .filter(has_two)
+        .annotate(**changes)
+        .values(*changes)
+        .annotate(people=Count("pk"))
+    )
+    histograms = {name: Counter() for name in CAPACITY_FIELDS}
+    for row in grouped:
+        for name in CAPACITY_FIELDS:
+            histograms[name][row[f"change_{name}"]] += row["people"]
+    return [
+        CapacityGrowth(
+            field=name,
+            label=CapacityCheckIn._meta.get_field(name).verbose_name.capitalize(),
+            histogram={change: histograms[name][change] for change in CHANGES},
+        )
+        for name in CAPACITY_FIELDS
+    ]
+
+
+def median_from_histogram(histogram: dict[int, int]) -> Decimal | None:
+    """The median of the values a histogram counts ({value: how many}), or None if empty.
+
+    With an even count it is the mean of the two middle values, so it may end in .5.
+    """
+    total = sum(histogram.values())
+    if not total:
+        return None
+    # 1-based positions of the middle value(s): the same one twice when total is odd.
+    wanted = [(total + 1) // 2, total // 2 + 1]
+    middle, seen = [], 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        while wanted and wanted[0] <= seen:
+            middle.append(value)
+            wanted.pop(0)
+    return Decimal(middle[0] + middle[1]) / 2
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` after (or before) `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _as_date(value) -> dt.date:
+    # TruncMonth of a DateField gives a date; a datetime on some backends: take its day.
+    return value.date() if isinstance(value, dt.datetime) else value
