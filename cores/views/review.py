@@ -1,15 +1,333 @@
-"""Placeholder until this module is written in this session; replaced, never shipped."""
+"""A core's review queue: the list, one item at a time, review in one step, skip for now.
 
-from django.http import Http404
+Only the core's leads with the review permission (and superusers) work a queue:
+someone without the permission gets 403, a lead of another tendency 404 (the queue is
+outside their scope). Alignments are always loaded through the core's tendency, so an
+edited URL pointing at the other tendency's alignment answers 404 as well.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cores import services
+from cores.forms.review import ReviewForm
+from cores.models import (
+    Alignment,
+    AlignmentLevel,
+    CoreGroup,
+    ReviewNote,
+    ReviewState,
+    review_stale_after,
+)
+from members.charts import capacity_charts
+from members.paging import countless_page
+from sos_tracker.permissions import can_review_tendency
+
+PAGE_SIZE = 25
+# Skipped items are remembered per core for the session; a bound keeps the cookie small.
+MAX_SKIPPED = 500
 
 
-def review_queue(request, **kwargs):
-    raise Http404
+def _reviewable_core(request, slug: str) -> CoreGroup:
+    """The core `slug` if `request.user` may work its queue.
+
+    Raises PermissionDenied (403) without the review permission at all, Http404 for an
+    unknown core or one of a tendency the user does not lead.
+    """
+    user = request.user
+    if not (user.is_superuser or user.has_perm("cores.review_alignment")):
+        raise PermissionDenied
+    core = get_object_or_404(CoreGroup.objects.select_related("tendency"), slug=slug)
+    if not can_review_tendency(user, core.tendency_id):
+        raise Http404("No such review queue.")
+    return core
 
 
-def review_item(request, **kwargs):
-    raise Http404
+def _skip_key(core: CoreGroup) -> str:
+    return f"cores.review.skipped.{core.pk}"
 
 
-def review_skip(request, **kwargs):
-    raise Http404
+def _skipped(request, core: CoreGroup) -> list[int]:
+    """Ids of the alignments the lead skipped in this session, for this core."""
+    return list(request.session.get(_skip_key(core), []))
+
+
+def _set_skipped(request, core: CoreGroup, ids: list[int]) -> None:
+    if ids:
+        request.session[_skip_key(core)] = ids[-MAX_SKIPPED:]
+    else:
+        request.session.pop(_skip_key(core), None)
+
+
+def _item_url(core: CoreGroup, pk: int) -> str:
+    return reverse("cores:review_item", args=[core.slug, pk])
+
+
+def _next_item_pk(queue, *, skipped: list[int], after: Alignment | None = None) -> int | None:
+    """The id of the item to show after `after`, or None when nothing is left to work.
+
+    The next one in queue order (oldest waiting first, then id) not skipped in this
+    session; when there is none after it, the first one not skipped from the start (an
+    item that turned stale meanwhile may wait from earlier). `after` is a queue row
+    (with `waiting_since`), read before it was reviewed, or None to start from the top.
+    """
+    rest = queue.exclude(pk__in=skipped)
+    if after is not None:
+        since = after.waiting_since
+        later = rest.filter(Q(waiting_since__gt=since) | Q(waiting_since=since, pk__gt=after.pk))
+        pk = later.values_list("pk", flat=True).first()
+        if pk is not None:
+            return pk
+        rest = rest.exclude(pk=after.pk)
+    return rest.values_list("pk", flat=True).first()
+
+
+def _go_on(request, core: CoreGroup, queue, *, after=None) -> HttpResponseRedirect:
+    """Redirect to the next item, or back to the queue saying it is done."""
+    skipped = _skipped(request, core)
+    pk = _next_item_pk(queue, skipped=skipped, after=after)
+    if pk is not None:
+        return redirect(_item_url(core, pk))
+    if skipped:
+        messages.info(
+            request,
+            f"Queue done, apart from {len(skipped)} skipped for now. Clear the skips to "
+            "see them again.",
+        )
+    else:
+        messages.success(request, "Queue done: nothing else is waiting for review.")
+    return redirect("cores:review_queue", slug=core.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def review_queue(request, slug):
+    """The queue of a core: its size, the items oldest waiting first, a start button.
+
+    GET shows it (`?page=N`, pages of PAGE_SIZE read without counting past the page);
+    POST with `clear_skips` forgets the items skipped in this session.
+    """
+    core = _reviewable_core(request, slug)
+    if request.method == "POST":
+        if "clear_skips" in request.POST:
+            _set_skipped(request, core, [])
+            messages.success(request, "Skipped items are back in the queue.")
+        return redirect("cores:review_queue", slug=core.slug)
+
+    queue = Alignment.objects.review_queue(core.tendency)
+    skipped = _skipped(request, core)
+    # One count for the whole queue (its size and the stale share); the list itself
+    # pages by reading one row more than it shows.
+    totals = queue.aggregate(size=Count("pk"), stale=Count("pk", filter=Q(is_stale=True)))
+    page = countless_page(queue, request, size=PAGE_SIZE)
+    return render(
+        request,
+        "cores/review_queue.html",
+        {
+            "core": core,
+            "totals": totals,
+            "page": page,
+            "skipped": set(skipped),
+            "skipped_count": len(skipped),
+            "start_pk": _next_item_pk(queue, skipped=skipped),
+            "stale_after_days": review_stale_after().days,
+        },
+    )
+
+
+@dataclass
+class LevelEvent:
+    """One line of an alignment's history: a level stated or changed, a review, a requeue."""
+
+    when: object
+    who: str
+    event: str
+    level: str
+    level_label: str
+    detail: str = ""
+
+
+def alignment_history(alignment: Alignment) -> list[LevelEvent]:
+    """The alignment's levels and reviews, newest first, from its change history.
+
+    One query whatever the length. Saves that changed nothing a reader would see (such
+    as a version bump alone) are left out.
+    """
+    records = list(
+        alignment.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    labels = dict(AlignmentLevel.choices)
+    events = []
+    previous = None
+    for record in records:
+        name, detail = _level_event(previous, record, labels)
+        if name:
+            events.append(
+                LevelEvent(
+                    when=record.history_date,
+                    who=_user_name(record.history_user),
+                    event=name,
+                    level=record.level,
+                    level_label=labels.get(record.level, record.level),
+                    detail=detail,
+                )
+            )
+        previous = record
+    events.reverse()
+    return events
+
+
+def _level_event(previous, record, labels) -> tuple[str, str]:
+    """What one history record did, as (event, detail); ("", "") for nothing visible."""
+    if previous is None:
+        return "Stated", ""
+    level_changed = record.level != previous.level
+    was = labels.get(previous.level, previous.level)
+    if record.review_state == ReviewState.REVIEWED and (
+        previous.review_state != ReviewState.REVIEWED or record.reviewed_at != previous.reviewed_at
+    ):
+        return "Reviewed", f"adjusted from {was}" if level_changed else "confirmed"
+    if level_changed:
+        return "Level changed", f"was {was}"
+    if (
+        record.review_state == ReviewState.NEEDS_REVIEW
+        and previous.review_state == ReviewState.REVIEWED
+    ):
+        return "Back in the queue", ""
+    return "", ""
+
+
+def _user_name(user) -> str:
+    if user is None:
+        return "the system"
+    return user.get_full_name() or user.get_username()
+
+
+def _item_context(request, core: CoreGroup, alignment: Alignment, form: ReviewForm) -> dict:
+    """Everything the item page shows about one alignment: a fixed number of queries."""
+    member = alignment.member
+    check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))
+    charts, axis = capacity_charts(check_ins)
+    notes = (
+        ReviewNote.objects.visible_to(request.user)
+        .filter(alignment=alignment)
+        .select_related("author")
+        .order_by("-created_at", "-pk")
+    )
+    # Levels are visible to everyone; the other tendency's notes never are, so only its
+    # level is read here.
+    elsewhere = member.alignments.exclude(tendency_id=core.tendency_id).select_related("tendency")
+    return {
+        "core": core,
+        "alignment": alignment,
+        "member": member,
+        "form": form,
+        "sectors": list(member.sectors.all()),
+        "check_ins": check_ins[::-1],
+        "charts": charts,
+        "axis": axis,
+        "history": alignment_history(alignment),
+        "notes": list(notes),
+        "elsewhere": list(elsewhere),
+        "invitation": core.invitations.filter(member=member).first(),
+        "in_core": core.members.filter(pk=member.pk).exists(),
+        "queue_size": Alignment.objects.review_queue(core.tendency).count(),
+        "skipped": alignment.pk in _skipped(request, core),
+        "stale_after_days": review_stale_after().days,
+    }
+
+
+def _load_item(core: CoreGroup, pk: int) -> Alignment:
+    """The alignment `pk` of the core's tendency, with its queue standing.
+
+    Annotated `waiting_since` and `is_stale` when it waits in the queue; when it does not
+    (reviewed recently), `waiting_since` is None. Raises Http404 for any other alignment.
+    """
+    alignment = Alignment.objects.review_queue(core.tendency).filter(pk=pk).first()
+    if alignment is None:
+        alignment = get_object_or_404(
+            Alignment.objects.filter(tendency=core.tendency).select_related("member", "tendency"),
+            pk=pk,
+        )
+        alignment.waiting_since = None
+        alignment.is_stale = False
+    return alignment
+
+
+@require_http_methods(["GET", "POST"])
+def review_item(request, slug, pk):
+    """One alignment of the queue: GET shows it, POST reviews it and goes to the next.
+
+    POST takes `level` (an AlignmentLevel value), `note` (optional, private to this
+    tendency's leads) and `expected_version`; it calls services.review_alignment once, so
+    the level, the review and the note are saved together or not at all. A review made
+    on an out-of-date page re-renders with the error on `level`, the typed note kept and
+    the alignment as it now is.
+    """
+    core = _reviewable_core(request, slug)
+    alignment = _load_item(core, pk)
+    if request.method == "GET":
+        form = ReviewForm(alignment=alignment)
+        return render(
+            request, "cores/review_item.html", _item_context(request, core, alignment, form)
+        )
+
+    form = ReviewForm(request.POST, alignment=alignment)
+    if form.is_valid():
+        try:
+            services.review_alignment(
+                alignment,
+                by=request.user,
+                level=form.cleaned_data["level"],
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ValidationError as error:
+            # Show the alignment as it now is; the lead's level and note stay as typed,
+            # and the form now carries the fresh version, so a second submit is deliberate.
+            alignment = _load_item(core, pk)
+            data = request.POST.copy()
+            data["expected_version"] = alignment.version
+            form = ReviewForm(data, alignment=alignment)
+            form.is_valid()
+            form.errors_from(error)
+        else:
+            skipped = _skipped(request, core)
+            if alignment.pk in skipped:
+                _set_skipped(request, core, [i for i in skipped if i != alignment.pk])
+            note = " with a note" if form.cleaned_data["note"] else ""
+            messages.success(
+                request,
+                f"Reviewed {alignment.member}: {alignment.get_level_display()}{note}.",
+            )
+            queue = Alignment.objects.review_queue(core.tendency)
+            return _go_on(request, core, queue, after=_queue_row(alignment))
+    return render(request, "cores/review_item.html", _item_context(request, core, alignment, form))
+
+
+def _queue_row(alignment: Alignment) -> Alignment | None:
+    """`alignment` as a position in the queue (None when it was not waiting in it)."""
+    return alignment if getattr(alignment, "waiting_since", None) is not None else None
+
+
+@require_POST
+def review_skip(request, slug, pk):
+    """Skip for now: the item stays in the queue; the lead goes on to the next one.
+
+    Skips are remembered in the session per core until cleared on the queue page.
+    """
+    core = _reviewable_core(request, slug)
+    alignment = _load_item(core, pk)
+    skipped = _skipped(request, core)
+    if alignment.pk not in skipped:
+        skipped.append(alignment.pk)
+    _set_skipped(request, core, skipped)
+    messages.info(request, f"Skipped {alignment.member} for now; it stays in the queue.")
+    queue = Alignment.objects.review_queue(core.tendency)
+    return _go_on(request, core, queue, after=_queue_row(alignment))
