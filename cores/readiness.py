@@ -1,0 +1,151 @@
+"""A milestone's readiness rule, computed from the people: met or not, and who is closest.
+
+A rule reads "at least N people aligned at LEVEL or above toward the core's tendency,
+with CAPACITY at MIN or more at their latest check-in" (the capacity part is optional).
+The lead still decides when the milestone is done; this only shows where things stand.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
+
+from cores.models import Alignment, AlignmentLevel, Milestone
+from members.models import CapacityCheckIn, Member, MemberStatus
+
+# How many of the people closest to meeting a rule the core page names.
+CLOSEST_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone one step short of counting toward a rule, and what they lack.
+
+    `member` is the Member; `level` their alignment level value; `capacity` their latest
+    score in the rule's capacity (None without a capacity rule or without a check-in);
+    `short_of` says in words what is missing ("organization building skills 2 of 3").
+    """
+
+    member: Member
+    level: str
+    capacity: int | None
+    short_of: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The result of a milestone's rule: `count` people meet it of `required`, `met` when
+    count >= required, and `closest`: up to CLOSEST_LIMIT people one step short."""
+
+    milestone: Milestone
+    required: int
+    count: int
+    closest: list[Candidate]
+
+    @property
+    def met(self) -> bool:
+        return self.count >= self.required
+
+    @property
+    def missing(self) -> int:
+        return max(self.required - self.count, 0)
+
+
+def rule_text(milestone: Milestone) -> str:
+    """The rule in words: "at least 12 people aligned or above, organization building
+    skills 3 or more at their latest check-in"; "" for a milestone without a rule."""
+    if not milestone.has_readiness_rule:
+        return ""
+    level = AlignmentLevel(milestone.rule_min_level)
+    levels = AlignmentLevel.at_least(level)
+    who = level.label.lower() + (" or above" if len(levels) > 1 else "")
+    text = f"at least {milestone.rule_min_people} people {who}"
+    if milestone.rule_capacity:
+        capacity = milestone.get_rule_capacity_display().lower()
+        text += f", {capacity} {milestone.rule_capacity_min} or more at their latest check-in"
+    return text
+
+
+def latest_capacity(capacity: str) -> Subquery:
+    """The person's score in `capacity` (a CAPACITY_FIELDS name) at their latest check-in
+    (by date, then by pk for two on one day), as a subquery on an Alignment row; NULL for
+    a person without a check-in."""
+    latest = CapacityCheckIn.objects.filter(member_id=OuterRef("member_id")).order_by(
+        "-checked_on", "-pk"
+    )
+    return Subquery(latest.values(capacity)[:1], output_field=IntegerField())
+
+
+def _aligned(milestone: Milestone) -> QuerySet:
+    # Former members are not building the new formation, so they never count.
+    return Alignment.objects.filter(tendency_id=milestone.core.tendency_id).exclude(
+        member__status=MemberStatus.FORMER
+    )
+
+
+def evaluate(milestone: Milestone) -> Readiness | None:
+    """Evaluate `milestone`'s readiness rule; None when it has none.
+
+    Two queries whatever the number of people: the count of people meeting the rule,
+    then the few closest to it. With a capacity rule, "closest" is someone aligned
+    enough whose latest score is one below the minimum, or someone whose latest score is
+    enough but who stands one level below; without one, someone one level below.
+    Needs `milestone.core` (select_related it to save a query).
+    """
+    if not milestone.has_readiness_rule:
+        return None
+    min_level = AlignmentLevel(milestone.rule_min_level)
+    enough = AlignmentLevel.at_least(min_level)
+    order = list(AlignmentLevel)
+    below = order[order.index(min_level) - 1] if order.index(min_level) > 0 else None
+    aligned = _aligned(milestone)
+
+    capacity = milestone.rule_capacity
+    if capacity:
+        minimum = milestone.rule_capacity_min
+        scored = aligned.annotate(score=latest_capacity(capacity))
+        count = scored.filter(level__in=enough, score__gte=minimum).count()
+        close = Q(level__in=enough, score=minimum - 1)
+        if below is not None:
+            close |= Q(level=below, score__gte=minimum)
+        rows = (
+            scored.filter(close)
+            .select_related("member")
+            .order_by("-score", "member__name", "pk")[:CLOSEST_LIMIT]
+        )
+    else:
+        count = aligned.filter(level__in=enough).count()
+        rows = []
+        if below is not None:
+            rows = (
+                aligned.filter(level=below)
+                .select_related("member")
+                .order_by("member__name", "pk")[:CLOSEST_LIMIT]
+            )
+    closest = [_candidate(milestone, row, enough) for row in rows]
+    return Readiness(
+        milestone=milestone, required=milestone.rule_min_people, count=count, closest=closest
+    )
+
+
+def _candidate(milestone: Milestone, alignment: Alignment, enough: list[str]) -> Candidate:
+    score = getattr(alignment, "score", None)
+    if alignment.level not in enough:
+        needed = milestone.get_rule_min_level_display().lower()
+        short_of = f"{alignment.get_level_display()}, not yet {needed}"
+    else:
+        capacity = milestone.get_rule_capacity_display().lower()
+        short_of = f"{capacity} {score} of {milestone.rule_capacity_min}"
+    return Candidate(
+        member=alignment.member, level=alignment.level, capacity=score, short_of=short_of
+    )
+
+
+def evaluate_all(milestones) -> dict[int, Readiness]:
+    """{milestone pk: Readiness} for those of `milestones` that carry a rule (two queries
+    per such milestone; none for the others)."""
+    results = {}
+    for milestone in milestones:
+        result = evaluate(milestone)
+        if result is not None:
+            results[milestone.pk] = result
+    return results
