@@ -74,12 +74,9 @@ def person_add(request):
 @permission_required("members.view_member", raise_exception=True)
 def person_detail(request, pk):
     member = get_object_or_404(
-        Member.objects.select_related("added_by").prefetch_related(
-            "sectors",
-            # members never imports cores; these reverse relations are read by name.
-            "alignments__tendency",
-            "invitations__core",
-        ),
+        # The cores' part of the page (alignments, notes, invitations) is read by the
+        # cores app's template tag: members never imports cores, nor names its relations.
+        Member.objects.select_related("added_by").prefetch_related("sectors"),
         pk=pk,
     )
     check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))

@@ -1,19 +1,509 @@
-"""Placeholder until this module is written in this session; replaced, never shipped."""
+"""A core's invitations: the list, inviting someone (found or new), and one invitation's page.
 
-from django.http import Http404
+Everyone with `cores.view_invitation` reads a core's invitations; only those who manage
+the core (its leads, superusers: sos_tracker.permissions.can_manage_core) invite, move
+and follow up. A write by anyone else is refused: 403 without the role's permission,
+404 for a core they do not lead.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from cores import services
+from cores.forms.invitations import (
+    FollowUpForm,
+    InvitationFilterForm,
+    MoveForm,
+    PersonSearchForm,
+)
+from cores.models import (
+    FUNNEL_STAGES,
+    OPEN_STAGES,
+    STAGE_DATE_FIELDS,
+    CoreGroup,
+    Invitation,
+    InvitationStage,
+    stalled_after,
+)
+from members.duplicates import find_duplicates
+from members.forms import PersonForm
+from members.models import Member, MemberStatus
+from members.paging import countless_page
+from members.services import create_member
+from sos_tracker.permissions import can_manage_core, led_core_ids
+
+PAGE_SIZE = 50
+SEARCH_LIMIT = 20
 
 
-def invitation_list(request, **kwargs):
-    raise Http404
+# --- reads -------------------------------------------------------------------------------
 
 
-def invitation_add(request, **kwargs):
-    raise Http404
+def managed_cores(user):
+    """The cores `user` may invite into and work the invitations of, by name.
+
+    All cores for a superuser; the cores they lead for a user whose role may change
+    cores (the leads); none for anyone else. A QuerySet, not yet read.
+    """
+    if not (user.is_authenticated and user.is_active):
+        return CoreGroup.objects.none()
+    if user.is_superuser:
+        return CoreGroup.objects.order_by("name")
+    if not user.has_perm("cores.change_coregroup"):
+        return CoreGroup.objects.none()
+    return CoreGroup.objects.filter(pk__in=led_core_ids(user)).order_by("name")
 
 
-def invitation_detail(request, **kwargs):
-    raise Http404
+def also_in_conversation():
+    """An annotation: True when this invitation is in conversation and so is another core's.
+
+    Says only that: the other core's name, stage dates and notes stay on its own pages.
+    """
+    other = Invitation.objects.filter(
+        member=OuterRef("member"), stage=InvitationStage.IN_CONVERSATION
+    ).exclude(core=OuterRef("core"))
+    return Case(
+        When(Q(stage=InvitationStage.IN_CONVERSATION) & Exists(other), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
-def invite_person(request, **kwargs):
-    raise Http404
+def stage_counts(core: CoreGroup, *, today=None) -> dict:
+    """How many of the core's invitations are at each stage, and how many are stalled.
+
+    One grouped query. Returns {"by_stage": {stage value: count}, "stalled": n, "total": n}.
+    """
+    cutoff = (today or timezone.localdate()) - stalled_after()
+    rows = core.invitations.values("stage").annotate(
+        n=Count("pk"),
+        stalled=Count("pk", filter=Q(stage__in=OPEN_STAGES, moved_on__lt=cutoff)),
+    )
+    by_stage = dict.fromkeys(InvitationStage.values, 0)
+    stalled = 0
+    for row in rows.order_by():
+        by_stage[row["stage"]] = row["n"]
+        stalled += row["stalled"]
+    return {"by_stage": by_stage, "stalled": stalled, "total": sum(by_stage.values())}
+
+
+@dataclass
+class StageStep:
+    label: str
+    value: str
+    on: object  # the date it reached this stage, or None
+    current: bool
+
+
+def stage_steps(invitation: Invitation) -> list[StageStep]:
+    """The funnel's stages and declined, each with the date this invitation reached it."""
+    return [
+        StageStep(
+            label=stage.label,
+            value=stage.value,
+            on=getattr(invitation, STAGE_DATE_FIELDS[stage]),
+            current=invitation.stage == stage,
+        )
+        for stage in (*FUNNEL_STAGES, InvitationStage.DECLINED)
+    ]
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    when: object
+    who: str
+    action: str
+    changes: list[Change] = field(default_factory=list)
+
+
+# The fields an invitation's history shows, in order; the note and the reason for
+# declining only to those who manage the core.
+HISTORY_FIELDS = ("stage", "point_person", "next_step_on", *STAGE_DATE_FIELDS.values())
+PRIVATE_HISTORY_FIELDS = ("declined_reason", "note")
+
+
+def invitation_history(invitation: Invitation, *, private: bool) -> list[HistoryEntry]:
+    """Who changed what on `invitation`, newest first. Two queries whatever its length.
+
+    `private`: include changes to the core's note and the reason for declining.
+    """
+    records = list(
+        invitation.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    names = dict(
+        Member.objects.filter(
+            pk__in={r.point_person_id for r in records if r.point_person_id}
+        ).values_list("pk", "name")
+    )
+    fields = HISTORY_FIELDS + (PRIVATE_HISTORY_FIELDS if private else ())
+    entries = []
+    previous = None
+    for record in records:
+        user = record.history_user
+        entry = HistoryEntry(
+            when=record.history_date,
+            who=(user.get_full_name() or user.get_username()) if user else "the system",
+            action={"+": "started following this person", "~": "changed", "-": "deleted"}[
+                record.history_type
+            ],
+        )
+        if previous is not None:
+            for name in fields:
+                model_field = Invitation._meta.get_field(name)
+                before = getattr(previous, model_field.attname)
+                after = getattr(record, model_field.attname)
+                if before != after:
+                    entry.changes.append(
+                        Change(
+                            label=str(model_field.verbose_name).capitalize(),
+                            old=_display(model_field, before, names),
+                            new=_display(model_field, after, names),
+                        )
+                    )
+            if not entry.changes and record.history_type == "~":
+                previous = record
+                continue  # nothing this reader may see changed
+        previous = record
+        entries.append(entry)
+    entries.reverse()
+    return entries
+
+
+def _display(model_field, value, names) -> str:
+    if value in (None, ""):
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if model_field.is_relation:
+        return names.get(value, f"person #{value}")
+    if hasattr(value, "strftime"):
+        return value.strftime("%b %-d, %Y")
+    return str(value)
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def _load_core(slug: str) -> CoreGroup:
+    return get_object_or_404(CoreGroup.objects.select_related("tendency"), slug=slug)
+
+
+def _require_manager(user, core: CoreGroup, permission: str) -> None:
+    """403 without the role's `permission`; 404 for a core `user` does not manage."""
+    if not user.has_perm(permission):
+        raise PermissionDenied
+    if not can_manage_core(user, core.pk):
+        raise Http404("No such core among the ones you lead.")
+
+
+def _person_name(member: Member) -> str:
+    return member.preferred_name or member.name
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@permission_required("cores.view_invitation", raise_exception=True)
+def invitation_list(request, slug):
+    """The core's invitations, most recently moved first, 50 a page.
+
+    `?stage=<stage>` keeps one stage; `?stalled=1` only open invitations that have not
+    moved for INVITATION_STALLED_AFTER_DAYS days (oldest move first). Each row says
+    whether it is stalled and whether another core is in conversation with the person.
+    """
+    core = _load_core(slug)
+    filters = InvitationFilterForm(request.GET)
+    invitations = core.invitations.select_related("member", "point_person").annotate(
+        also_in_conversation=also_in_conversation()
+    )
+    stalled_only = False
+    if filters.is_valid():
+        if filters.cleaned_data["stage"]:
+            invitations = invitations.filter(stage=filters.cleaned_data["stage"])
+        stalled_only = filters.cleaned_data["stalled"]
+    else:
+        invitations = invitations.none()
+    if stalled_only:
+        invitations = invitations.stalled().order_by("moved_on", "pk")
+    else:
+        invitations = invitations.order_by("-moved_on", "-pk")
+    page = countless_page(invitations, request, size=PAGE_SIZE)
+    counts = stage_counts(core)
+    return render(
+        request,
+        "cores/invitation_list.html",
+        {
+            "core": core,
+            "filters": filters,
+            "invitations": page.rows,
+            "page": page,
+            "counts": counts,
+            "stage_tabs": [
+                (stage, counts["by_stage"][stage.value])
+                for stage in (*FUNNEL_STAGES, InvitationStage.DECLINED)
+            ],
+            "stalled_days": stalled_after().days,
+            "can_manage": can_manage_core(request.user, core.pk)
+            and request.user.has_perm("cores.add_invitation"),
+            "query_string": urlencode(
+                [(k, v) for k, values in request.GET.lists() for v in values if k != "page"]
+            ),
+        },
+    )
+
+
+@permission_required("cores.view_invitation", raise_exception=True)
+def invitation_detail(request, slug, pk):
+    """One invitation: its stages with their dates, moves, follow-up and history.
+
+    POST `action=move` (stage, on, reason, expected_stage) calls services.move_invitation;
+    `action=follow_up` (point_person, next_step_on, note) calls services.update_follow_up.
+    A refused move or follow-up comes back with the error on its field and the input kept.
+    """
+    core = _load_core(slug)
+    invitation = get_object_or_404(
+        core.invitations.select_related("member", "point_person", "invited_by").annotate(
+            also_in_conversation=also_in_conversation()
+        ),
+        pk=pk,
+    )
+    can_manage = can_manage_core(request.user, core.pk) and request.user.has_perm(
+        "cores.change_invitation"
+    )
+    move_form = MoveForm(invitation=invitation) if can_manage else None
+    follow_up_form = FollowUpForm(core=core, invitation=invitation) if can_manage else None
+    if request.method == "POST":
+        _require_manager(request.user, core, "cores.change_invitation")
+        action = request.POST.get("action")
+        if action == "move":
+            move_form = MoveForm(request.POST, invitation=invitation)
+            if move_form.is_valid():
+                data = move_form.cleaned_data
+                try:
+                    services.move_invitation(
+                        invitation,
+                        data["stage"],
+                        by=request.user,
+                        on=data["on"],
+                        reason=data["reason"],
+                        expected_stage=data["expected_stage"],
+                    )
+                except ValidationError as error:
+                    move_form.errors_from(error)
+                    # The page now shows the current stage: a second try is judged on it.
+                    move_form.data = move_form.data.copy()
+                    move_form.data["expected_stage"] = invitation.stage
+                else:
+                    messages.success(
+                        request,
+                        f"{_person_name(invitation.member)} is now "
+                        f"“{invitation.get_stage_display()}” for {core}.",
+                    )
+                    return redirect("cores:invitation_detail", core.slug, invitation.pk)
+        elif action == "follow_up":
+            follow_up_form = FollowUpForm(request.POST, core=core, invitation=invitation)
+            if follow_up_form.is_valid():
+                data = follow_up_form.cleaned_data
+                try:
+                    services.update_follow_up(
+                        invitation,
+                        by=request.user,
+                        point_person=data["point_person"],
+                        next_step_on=data["next_step_on"],
+                        note=data["note"],
+                    )
+                except ValidationError as error:
+                    follow_up_form.errors_from(error)
+                    invitation.refresh_from_db()  # the form's values stay; the facts don't
+                else:
+                    messages.success(request, "Saved the follow-up.")
+                    return redirect("cores:invitation_detail", core.slug, invitation.pk)
+        else:
+            return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
+    return render(
+        request,
+        "cores/invitation_detail.html",
+        {
+            "core": core,
+            "invitation": invitation,
+            "steps": stage_steps(invitation),
+            "can_manage": can_manage,
+            "move_form": move_form,
+            "follow_up_form": follow_up_form,
+            "history": invitation_history(invitation, private=can_manage),
+            "stalled_days": stalled_after().days,
+        },
+    )
+
+
+@permission_required("cores.add_invitation", raise_exception=True)
+def invitation_add(request, slug):
+    """Invite into the core someone already here (search) or a new prospect (quick add).
+
+    GET `?q=` searches people (Member.objects.search), best matches first, each marked
+    if this core invited them already. POST `action=invite` with `member` invites that
+    person; POST `action=add` with the quick-add fields shows likely duplicates first
+    (as People → Add does), then creates the person and invites them in one transaction.
+    """
+    core = _load_core(slug)
+    _require_manager(request.user, core, "cores.add_invitation")
+    search = PersonSearchForm(request.GET)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action not in (None, "invite", "add"):
+        return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
+
+    if action == "invite":
+        member = get_object_or_404(Member, pk=request.POST.get("member") or 0)
+        return _invite_and_redirect(request, core, member)
+
+    person_form = PersonForm(
+        request.POST if action == "add" else None,
+        quick=True,
+        initial={"status": MemberStatus.PROSPECT, "name": query},
+    )
+    if action != "add":
+        # The search box comes first on this page; the quick-add name waits its turn.
+        person_form.fields["name"].widget.attrs.pop("autofocus", None)
+    duplicates = []
+    if action == "add":
+        valid = person_form.is_valid()
+        duplicates = find_duplicates(**person_form.contact_details())
+        confirmed = request.POST.get("confirm_different") == "yes"
+        if valid and (not duplicates or confirmed):
+            try:
+                with transaction.atomic():
+                    member = create_member(
+                        by=request.user,
+                        confirmed_different_from=[match.member for match in duplicates],
+                        **person_form.person_fields(),
+                    )
+                    invitation = services.invite_to_core(core, member, by=request.user)
+            except ValidationError as error:
+                person_form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    f"Added {member} and started following them for {core}: "
+                    "choose a point person and a next step here.",
+                )
+                return redirect("cores:invitation_detail", core.slug, invitation.pk)
+
+    matches = []
+    if query:
+        matches = list(
+            Member.objects.search(query).annotate(
+                invitation_here=Subquery(
+                    core.invitations.filter(member=OuterRef("pk")).values("pk")[:1]
+                )
+            )[:SEARCH_LIMIT]
+        )
+    return render(
+        request,
+        "cores/invitation_add.html",
+        {
+            "core": core,
+            "search": search,
+            "query": query,
+            "matches": matches,
+            "search_limit": SEARCH_LIMIT,
+            "form": person_form,
+            "duplicates": duplicates,
+            "invited": _invitations_of(core, [match.member for match in duplicates]),
+        },
+    )
+
+
+def _invitations_of(core: CoreGroup, people) -> dict[int, int]:
+    """{member id: invitation id} for those of `people` the core already follows."""
+    if not people:
+        return {}
+    return dict(core.invitations.filter(member__in=people).values_list("member_id", "pk"))
+
+
+def _invite_and_redirect(request, core: CoreGroup, member: Member):
+    existing = core.invitations.filter(member=member).first()
+    if existing is not None:
+        messages.info(request, f"{core} already follows {member}; here is that invitation.")
+        return redirect("cores:invitation_detail", core.slug, existing.pk)
+    try:
+        invitation = services.invite_to_core(core, member, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("cores:invitation_add", core.slug)
+    messages.success(
+        request,
+        f"{member} is now identified by {core}: choose a point person and a next step here.",
+    )
+    return redirect("cores:invitation_detail", core.slug, invitation.pk)
+
+
+@permission_required("cores.add_invitation", raise_exception=True)
+def invite_person(request, pk):
+    """“Invite to <core>” from the person page: one of the cores the user manages.
+
+    `?core=<slug>` (POST: `core`) picks the core; without it, the page lists the user's
+    cores that have not invited the person yet (or goes straight on when there is one).
+    POST takes the follow-up fields (point person, next step, note) and calls
+    services.invite_to_core; a core that already follows the person sends the user to
+    that invitation. 404 for a person who does not exist or a core the user does not lead.
+    """
+    member = get_object_or_404(Member, pk=pk)
+    cores = list(managed_cores(request.user))
+    invited = dict(
+        Invitation.objects.filter(member=member, core__in=cores).values_list("core_id", "pk")
+    )
+    slug = request.POST.get("core") if request.method == "POST" else request.GET.get("core")
+    open_cores = [core for core in cores if core.pk not in invited]
+    if not slug and len(open_cores) == 1:
+        slug = open_cores[0].slug
+    if not slug:
+        return render(
+            request,
+            "cores/invitation_invite.html",
+            {"member": member, "core": None, "open_cores": open_cores, "cores": cores},
+        )
+    core = next((core for core in cores if core.slug == slug), None)
+    if core is None:
+        raise Http404("No such core among the ones you lead.")
+    if core.pk in invited:
+        messages.info(request, f"{core} already follows {member}; here is that invitation.")
+        return redirect("cores:invitation_detail", core.slug, invited[core.pk])
+    form = FollowUpForm(request.POST if request.method == "POST" else None, core=core)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.invite_to_core(
+                core,
+                member,
+                by=request.user,
+                point_person=data["point_person"],
+                next_step_on=data["next_step_on"],
+                note=data["note"],
+            )
+        except ValidationError as error:
+            form.errors_from(error)
+        else:
+            messages.success(request, f"{member} is now identified by {core}.")
+            return redirect(member.get_absolute_url() + "#invitations")
+    return render(
+        request,
+        "cores/invitation_invite.html",
+        {"member": member, "core": core, "form": form, "open_cores": open_cores},
+    )

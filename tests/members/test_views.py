@@ -116,10 +116,11 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
         person.save()
     many = count_queries(client, url)
     # session, user, user's groups (two-factor check), user's permissions, group
-    # permissions, person + added_by, sectors, alignments, tendencies, invitations, cores,
-    # check-ins + assessors, history records + users, history sectors (the added_by names
-    # come with the person)
-    assert few == many == 14
+    # permissions, person + added_by, sectors, check-ins + assessors, history records +
+    # users, history sectors (the added_by names come with the person); the cores' tag
+    # (tests/cores/test_person_page_cores.py): alignments + tendencies, invitations +
+    # cores, the tendencies of the stated-level form
+    assert few == many == 13
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):

@@ -1,0 +1,65 @@
+"""Recording the level a person states toward a tendency (an organizer's job)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cores.models import AlignmentLevel, Tendency
+
+
+class StatedAlignmentForm(forms.Form):
+    """Tendency, level and the date the person stated it (today unless given).
+
+    `errors_from(error)` files a services.state_alignment ValidationError under these
+    fields (the model's `stated_on` is this form's `stated_on`; `tendency` stays).
+    """
+
+    tendency = forms.ModelChoiceField(
+        queryset=Tendency.objects.all(),
+        empty_label=None,
+        error_messages={
+            "required": "Choose the tendency the person spoke about.",
+            "invalid_choice": "Choose one of the tendencies.",
+        },
+    )
+    level = forms.ChoiceField(
+        label="Level they state",
+        choices=AlignmentLevel.choices,
+        error_messages={
+            "required": "Choose the level the person states.",
+            "invalid_choice": "Choose one of the alignment levels.",
+        },
+    )
+    stated_on = forms.DateField(
+        label="Stated on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Give the date the person stated it.",
+            "invalid": "Enter a date like 2025-03-14.",
+        },
+    )
+
+    def __init__(self, data=None, *, tendencies=None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("stated_on", timezone.localdate())
+        super().__init__(data, **kwargs)
+        if tendencies is not None:
+            # The caller's list (already read for the page): no second query for choices.
+            field = self.fields["tendency"]
+            field.queryset = Tendency.objects.filter(pk__in=[t.pk for t in tendencies])
+            field.choices = [(t.pk, t.name) for t in tendencies]
+
+    def clean_stated_on(self):
+        stated_on = self.cleaned_data["stated_on"]
+        if stated_on > timezone.localdate():
+            raise ValidationError("The date stated cannot be in the future.", code="future")
+        return stated_on
+
+    def errors_from(self, error: ValidationError) -> None:
+        """File a service's ValidationError under this form's fields (unknown: form-wide)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, errors in error.error_dict.items():
+            self.add_error(name if name in self.fields else None, errors)
