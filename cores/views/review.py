@@ -252,7 +252,9 @@ def _load_item(core: CoreGroup, pk: int) -> Alignment:
     alignment = Alignment.objects.review_queue(core.tendency).filter(pk=pk).first()
     if alignment is None:
         alignment = get_object_or_404(
-            Alignment.objects.filter(tendency=core.tendency).select_related("member", "tendency"),
+            Alignment.objects.filter(tendency=core.tendency).select_related(
+                "member", "tendency", "reviewed_by"
+            ),
             pk=pk,
         )
         alignment.waiting_since = None
