@@ -3,40 +3,21 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.db.models import Count, Q
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from cores.models import CoreGroup, ReviewState
-from members.models import Member, MemberStatus
-from sos_tracker import two_factor
+from sos_tracker import dashboard, two_factor
 from sos_tracker.forms import CodeForm
 from sos_tracker.permissions import two_factor_required
 
 
 def home(request):
-    """The start page: the network at a glance and the cores the user leads."""
-    counts = Member.objects.aggregate(
-        members=Count("pk", filter=Q(status=MemberStatus.MEMBER)),
-        prospects=Count("pk", filter=Q(status=MemberStatus.PROSPECT)),
-    )
-    cores = CoreGroup.objects.select_related("tendency").annotate(
-        queue=Count(
-            "tendency__alignments",
-            filter=Q(tendency__alignments__review_state=ReviewState.NEEDS_REVIEW),
-            distinct=True,
-        ),
-        member_count=Count("members", distinct=True),
-    )
-    led_ids = set(request.user.led_cores.values_list("pk", flat=True))
-    return render(
-        request,
-        "home.html",
-        {"counts": counts, "cores": cores, "led_ids": led_ids},
-    )
+    """The network dashboard: people by status, story and sector, the cores side by side,
+    check-ins per month and capacity growth (read by sos_tracker.dashboard)."""
+    return render(request, "home.html", dashboard.network_dashboard(request.user))
 
 
 def _next_url(request) -> str:

@@ -1,0 +1,425 @@
+"""The network dashboard (the home page): what it reads, and the geometry of its pictures.
+
+sos_tracker is the wiring layer that knows both apps, so the people counts come from
+members.stats and the cores' from cores.stats. Every read here is a fixed number of
+grouped or subquery counts, whatever the number of people: nothing joins two
+many-valued relations in one query (the old home page counted alignments against core
+members that way and planned 1.7 billion rows at 100,000 people).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from cores.models import CoreGroup, Milestone, Phase
+from cores.stats import Funnel, funnel_counts, queue_sizes
+from members import stats
+from members.stats import CapacityGrowth, Month
+from sos_tracker import charts
+from sos_tracker.permissions import can_review_tendency, led_core_ids
+
+# --- the cores, side by side ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MilestoneCount:
+    """Milestones of one phase of a core: how many are done of how many."""
+
+    phase: str
+    label: str
+    done: int
+    total: int
+
+
+@dataclass
+class CoreSummary:
+    """One core as the dashboard shows it.
+
+    `core` comes with its tendency and `people` (its members, counted in a subquery);
+    `milestones` lists every phase in order; `queue` is the size of its tendency's
+    review queue (stale reviews included); `funnel` its invitations (cores.stats.Funnel);
+    `led` whether the viewer leads it; `can_review` whether they may work its queue.
+    """
+
+    core: CoreGroup
+    milestones: list[MilestoneCount]
+    queue: int
+    funnel: Funnel
+    led: bool
+    can_review: bool
+
+    @cached_property
+    def funnel_chart(self) -> charts.BarChart:
+        """Invitations that reached each stage (with the conversion from the stage before),
+        declined beside them."""
+        bars = [
+            charts.Bar(
+                label=step.label,
+                value=step.reached,
+                note="" if step.conversion is None else f"{step.conversion} %",
+            )
+            for step in self.funnel.steps
+        ]
+        bars.append(charts.Bar(label="Declined", value=self.funnel.declined, css="declined"))
+        return charts.bar_chart(
+            bars,
+            title="Invitations, by stage reached",
+            slug=f"funnel-{self.core.slug}",
+            note_heading="Of the stage before",
+        )
+
+    @property
+    def open_invitations(self) -> str:
+        """Where the open invitations stand now: "3 identified, 2 invited, 0 in conversation"."""
+        return ", ".join(f"{step.current} {step.label.lower()}" for step in self.funnel.steps[:-1])
+
+    @property
+    def this_phase(self) -> MilestoneCount:
+        return next(m for m in self.milestones if m.phase == self.core.phase)
+
+    @property
+    def done(self) -> int:
+        return sum(m.done for m in self.milestones)
+
+    @property
+    def total(self) -> int:
+        return sum(m.total for m in self.milestones)
+
+
+def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]:
+    """Every core, by name, with its milestones, queue size and invitation funnel.
+
+    Everyone signed in sees these counts (a core's page is readable by all); nothing of
+    review notes is read. At most seven queries however many people or cores: the cores with their
+    tendency and member count (a subquery on the membership table), the milestones
+    grouped by core and phase, the queue sizes grouped by tendency, the funnel (two
+    grouped queries), plus the cores and tendencies `user` leads (sos_tracker.permissions,
+    cached on the user; a lead's tendencies only when the role may review). `now` is an
+    aware datetime (default: now).
+    """
+    now = now or timezone.now()
+    through = CoreGroup.members.through
+    members = (
+        through.objects.filter(coregroup=OuterRef("pk"))
+        .order_by()
+        .values("coregroup")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    cores = list(
+        CoreGroup.objects.select_related("tendency")
+        .annotate(people=Coalesce(Subquery(members, output_field=IntegerField()), 0))
+        .order_by("name")
+    )
+    if not cores:
+        return []
+    core_ids = [core.pk for core in cores]
+    milestones = defaultdict(dict)
+    grouped = (
+        Milestone.objects.filter(core_id__in=core_ids)
+        .order_by()
+        .values("core_id", "phase")
+        .annotate(total=Count("pk"), done=Count("pk", filter=Q(done_on__isnull=False)))
+    )
+    for row in grouped:
+        milestones[row["core_id"]][row["phase"]] = (row["done"], row["total"])
+    queues = queue_sizes({core.tendency_id for core in cores}, now=now)
+    funnels = funnel_counts(core_ids, today=timezone.localdate(now))
+    led = led_core_ids(user)
+    return [
+        CoreSummary(
+            core=core,
+            milestones=[
+                MilestoneCount(phase.value, phase.label, *milestones[core.pk].get(phase, (0, 0)))
+                for phase in Phase
+            ],
+            queue=queues[core.tendency_id],
+            funnel=funnels[core.pk],
+            led=core.pk in led,
+            can_review=can_review_tendency(user, core.tendency_id),
+        )
+        for core in cores
+    ]
+
+
+# --- people by status, story and sector -------------------------------------------------
+
+
+def people_charts(user) -> dict:
+    """The three bar charts of people (by status, joining story, sector) and the totals.
+
+    Three of the four queries of members.stats; each bar links to the people list with
+    that filter when `user` may see the list. Returns {"total", "without_sector",
+    "status", "story", "sector"} (the last three sos_tracker.charts.BarChart).
+    """
+    counts = stats.people_counts()
+    sectors = stats.people_by_sector()
+    linked = user.has_perm("members.view_member")
+
+    def bars(rows, param):
+        return [
+            charts.Bar(
+                label=row.label,
+                value=row.value,
+                href=_people_list({param: row.key}) if linked else "",
+            )
+            for row in rows
+        ]
+
+    return {
+        "total": counts.total,
+        "without_sector": counts.without_sector,
+        "status": charts.bar_chart(bars(counts.by_status, "status"), title="Status", slug="status"),
+        "story": charts.bar_chart(
+            bars(counts.by_story, "kind"), title="Joining story", slug="story"
+        ),
+        "sector": charts.bar_chart(bars(sectors, "sector"), title="Sector", slug="sector"),
+    }
+
+
+def _people_list(params: dict) -> str:
+    return f"{reverse('members:people_list')}?{urlencode(params)}"
+
+
+# --- check-ins per month: a timeline of vertical bars -----------------------------------
+
+TIMELINE_WIDTH, TIMELINE_HEIGHT = 480, 170
+TIMELINE_PAD_LEFT, TIMELINE_PAD_RIGHT, TIMELINE_PAD_TOP, TIMELINE_PAD_BOTTOM = 30, 6, 8, 34
+
+
+@dataclass
+class MonthBar:
+    month: Month
+    x: float
+    y: float
+    width: float
+    height: float
+    # A tick label under the bar: every January with its year, every quarter's first
+    # month ("major" ticks stay on a phone; "minor" ones are hidden there by the CSS).
+    tick: str = ""
+    tick_year: str = ""
+    major: bool = False
+
+    @property
+    def center(self) -> float:
+        return self.x + self.width / 2
+
+
+@dataclass
+class Timeline:
+    """Vertical bars of check-ins per month, oldest on the left, with a 0..top y axis."""
+
+    bars: list[MonthBar]
+    y_ticks: list[tuple[int, float]]
+    total: int
+    busiest: Month | None
+    width: int = TIMELINE_WIDTH
+    height: int = TIMELINE_HEIGHT
+    left: int = TIMELINE_PAD_LEFT
+    right: int = TIMELINE_WIDTH - TIMELINE_PAD_RIGHT
+    baseline: int = TIMELINE_HEIGHT - TIMELINE_PAD_BOTTOM
+
+    @property
+    def first(self) -> Month | None:
+        return self.bars[0].month if self.bars else None
+
+    @property
+    def last(self) -> Month | None:
+        return self.bars[-1].month if self.bars else None
+
+    @property
+    def summary(self) -> str:
+        """A sentence for screen readers, read before the table of numbers."""
+        if not self.total:
+            return "Check-ins per month: none in the last two years."
+        return (
+            f"Check-ins per month from {self.first.start:%B %Y} to {self.last.start:%B %Y}: "
+            f"{self.total} in all; the busiest month was {self.busiest.start:%B %Y} with "
+            f"{self.busiest.check_ins}."
+        )
+
+
+def timeline(months: list[Month]) -> Timeline:
+    """The geometry of the check-ins timeline for `months` (members.stats.Month, in order).
+
+    The y axis runs from 0 to a round top at or above the busiest month, with 2 to 5
+    whole-number ticks; each month is a bar of equal width with a small gap.
+    """
+    top = _round_top(max((m.check_ins for m in months), default=0))
+    plot_width = TIMELINE_WIDTH - TIMELINE_PAD_LEFT - TIMELINE_PAD_RIGHT
+    plot_height = TIMELINE_HEIGHT - TIMELINE_PAD_TOP - TIMELINE_PAD_BOTTOM
+    baseline = TIMELINE_HEIGHT - TIMELINE_PAD_BOTTOM
+    slot = plot_width / max(len(months), 1)
+    gap = min(2.0, slot * 0.2)
+    bars = []
+    for index, month in enumerate(months):
+        height = plot_height * month.check_ins / top
+        bar = MonthBar(
+            month=month,
+            x=TIMELINE_PAD_LEFT + index * slot + gap / 2,
+            y=baseline - height,
+            width=slot - gap,
+            height=height,
+        )
+        if month.start.month in (1, 4, 7, 10) or index == 0:
+            bar.tick = f"{month.start:%b}"
+            bar.major = month.start.month in (1, 7) or index == 0
+            if month.start.month == 1 or index == 0:
+                bar.tick_year = f"{month.start:%Y}"
+        bars.append(bar)
+    step = _tick_step(top)
+    y_ticks = [(value, baseline - plot_height * value / top) for value in range(0, top + 1, step)]
+    busiest = max(months, key=lambda m: (m.check_ins, m.start), default=None)
+    return Timeline(
+        bars=bars,
+        y_ticks=y_ticks,
+        total=sum(m.check_ins for m in months),
+        busiest=busiest if busiest and busiest.check_ins else None,
+    )
+
+
+def _round_top(largest: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … (times a power of ten) at or above `largest`."""
+    top = 1
+    while True:
+        for factor in (1, 2, 5):
+            if top * factor >= largest:
+                return top * factor
+        top *= 10
+
+
+def _tick_step(top: int) -> int:
+    # top is 1, 2 or 5 times a power of ten: 5, 4 or 5 steps of a round size.
+    if top <= 2:
+        return 1
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000):
+        if top / step <= 5:
+            return step
+    return top
+
+
+# --- capacity growth across the network ------------------------------------------------
+
+GROWTH_WIDTH, GROWTH_LABEL_WIDTH, GROWTH_ROW, GROWTH_BAR = 360, 150, 26, 16
+
+
+@dataclass
+class Segment:
+    """One part of a capacity's bar: the people who declined, stayed or grew."""
+
+    kind: str
+    label: str
+    people: int
+    x: float = 0.0
+    width: float = 0.0
+
+
+@dataclass
+class GrowthRow:
+    growth: CapacityGrowth
+    y: float
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def text_y(self) -> float:
+        return self.y + GROWTH_BAR / 2
+
+    @property
+    def median_text(self) -> str:
+        return signed(self.growth.median)
+
+
+@dataclass
+class GrowthChart:
+    """Per capacity, the share of people (2+ check-ins) whose score fell, stayed or rose
+    from their first check-in to their latest, as one stacked bar each."""
+
+    rows: list[GrowthRow]
+    width: int = GROWTH_WIDTH
+    height: int = 0
+    label_width: int = GROWTH_LABEL_WIDTH
+    bar_height: int = GROWTH_BAR
+
+    @property
+    def people(self) -> int:
+        # Everyone with two check-ins has a score for all four capacities.
+        return max((row.growth.people for row in self.rows), default=0)
+
+    @property
+    def summary(self) -> str:
+        if not self.people:
+            return "Capacity growth: nobody has two check-ins yet."
+        parts = [
+            f"{row.growth.label} median {row.median_text}, {row.growth.grew} grew, "
+            f"{row.growth.unchanged} unchanged, {row.growth.declined} declined"
+            for row in self.rows
+        ]
+        return f"Capacity growth of {self.people} people since their first check-in: " + (
+            "; ".join(parts) + "."
+        )
+
+
+def growth_chart(growth: list[CapacityGrowth]) -> GrowthChart:
+    """Stacked bars (declined, unchanged, grew) of `growth` (members.stats.capacity_growth),
+    each as wide as the bar area: the parts are shares of that capacity's people."""
+    plot = GROWTH_WIDTH - GROWTH_LABEL_WIDTH
+    rows = []
+    for index, item in enumerate(growth):
+        row = GrowthRow(growth=item, y=4 + index * GROWTH_ROW)
+        x = float(GROWTH_LABEL_WIDTH)
+        for kind, label, people in (
+            ("declined", "declined", item.declined),
+            ("unchanged", "unchanged", item.unchanged),
+            ("grew", "grew", item.grew),
+        ):
+            width = plot * people / item.people if item.people else 0.0
+            row.segments.append(Segment(kind, label, people, x=x, width=width))
+            x += width
+        rows.append(row)
+    return GrowthChart(rows=rows, height=8 + max(len(rows), 1) * GROWTH_ROW)
+
+
+MINUS, NO_VALUE = "\u2212", "\u2013"
+
+
+def signed(value: Decimal | None) -> str:
+    """A change as people read it: "+1", "0", "+1.5", with a true minus sign (U+2212)
+    for a fall; an en dash (U+2013) when there is none (None)."""
+    if value is None:
+        return NO_VALUE
+    text = f"{abs(value).normalize():f}"
+    if value > 0:
+        return f"+{text}"
+    if value < 0:
+        return f"{MINUS}{text}"
+    return "0"
+
+
+# --- the whole page ---------------------------------------------------------------------
+
+
+def network_dashboard(user, *, now: dt.datetime | None = None) -> dict:
+    """Everything the home page shows, as template context.
+
+    At most eleven queries on top of the request's own (session, user, permissions):
+    people by status and story (1), by sector (1), check-ins per month (1), capacity
+    growth (1), the cores (up to 7, see core_summaries).
+    """
+    now = now or timezone.now()
+    months = stats.check_ins_per_month(today=timezone.localdate(now))
+    return {
+        "people": people_charts(user),
+        "cores": core_summaries(user, now=now),
+        "timeline": timeline(months),
+        "growth": growth_chart(stats.capacity_growth()),
+        "stalled_days": settings.INVITATION_STALLED_AFTER_DAYS,
+    }

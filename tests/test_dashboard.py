@@ -1,0 +1,315 @@
+"""The network dashboard (the home page): its numbers against hand-computed fixtures, and
+the same queries at 10 and 500 people who are in cores, aligned, invited and checked in."""
+
+import datetime as dt
+import random
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cores.models import (
+    Alignment,
+    AlignmentLevel,
+    Invitation,
+    InvitationStage,
+    Milestone,
+    Phase,
+    ReviewState,
+)
+from members.models import CAPACITY_FIELDS, CapacityCheckIn, JoiningStoryKind, Member, MemberStatus
+from sos_tracker import dashboard
+from sos_tracker.bench_data import make_people
+from tests.auth import log_in
+from tests.factories import (
+    AlignmentFactory,
+    CapacityCheckInFactory,
+    InvitationFactory,
+    MemberFactory,
+    SectorFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def bars(chart):
+    return {bar.label: bar.value for bar in chart.bars}
+
+
+def test_home_shows_people_by_status_story_and_sector_with_numbers(as_user, organizer):
+    housing = SectorFactory(name="Housing", slug="housing")
+    MemberFactory.create_batch(
+        3,
+        status=MemberStatus.MEMBER,
+        joining_story_kind=JoiningStoryKind.MIDDLE_GENERATION,
+        sectors=[housing],
+    )
+    MemberFactory(status=MemberStatus.FORMER, joining_story_kind=JoiningStoryKind.NCM_VETERAN)
+    MemberFactory(status=MemberStatus.PROSPECT, joining_story_kind=JoiningStoryKind.OTHER)
+
+    response = as_user(organizer).get(reverse("home"))
+
+    people = response.context["people"]
+    assert people["total"] == 5
+    assert bars(people["status"]) == {"Prospect": 1, "Member": 3, "Former member": 1}
+    assert bars(people["story"]) == {
+        "Social-movement leftist": 0,
+        "New Communist Movement veteran": 1,
+        "Middle generation": 3,
+        "Other / not yet stated": 1,
+    }
+    assert bars(people["sector"])["Housing"] == 3
+    assert people["without_sector"] == 2
+    html = response.content.decode()
+    # Each bar links to the people list with that filter; the numbers are in a table.
+    assert f"{reverse('members:people_list')}?status=former" in html
+    assert f"{reverse('members:people_list')}?kind=middle_generation" in html
+    assert f"{reverse('members:people_list')}?sector=housing" in html
+    assert '<table class="table compact numbers bar-numbers">' in html
+
+
+def test_cores_side_by_side_with_milestones_queue_and_funnel(as_user, lead_a, core_a, core_b):
+    now = timezone.now()
+    today = timezone.localdate()
+    core_a.members.add(*MemberFactory.create_batch(3))
+    core_b.members.add(MemberFactory())
+    # core_a is cohering with 2 of its 4 cohering milestones done (11 in all phases);
+    # core_b is engaging with all 4 cohering and 1 of 3 engaging milestones done.
+    for title in ("Core members committed", "Strategy drafted"):
+        Milestone.objects.filter(core=core_a, title=title).update(done_on=today)
+    core_b.phase = Phase.ENGAGING
+    core_b.save(update_fields=["phase"])
+    Milestone.objects.filter(core=core_b, phase=Phase.COHERING).update(done_on=today)
+    Milestone.objects.filter(core=core_b, title="Invitation list identified").update(done_on=today)
+    # tendency_a's queue: 2 new, 1 reviewed long ago (stale); 1 reviewed recently stays out.
+    AlignmentFactory.create_batch(2, tendency=core_a.tendency)
+    AlignmentFactory(
+        tendency=core_a.tendency,
+        review_state=ReviewState.REVIEWED,
+        reviewed_at=now - dt.timedelta(days=400),
+    )
+    AlignmentFactory(
+        tendency=core_a.tendency,
+        review_state=ReviewState.REVIEWED,
+        reviewed_at=now - dt.timedelta(days=3),
+    )
+    # core_a's funnel: one in each stage, and one who declined after being invited.
+    for stage in (
+        InvitationStage.IDENTIFIED,
+        InvitationStage.INVITED,
+        InvitationStage.IN_CONVERSATION,
+        InvitationStage.JOINED,
+    ):
+        InvitationFactory(core=core_a, stage=stage)
+    InvitationFactory(core=core_a, stage=InvitationStage.DECLINED, invited_on=today)
+
+    response = as_user(lead_a).get(reverse("home"))
+
+    a, b = response.context["cores"]
+    assert (a.core, b.core) == (core_a, core_b)
+    assert (a.core.people, b.core.people) == (3, 1)
+    assert (a.this_phase.done, a.this_phase.total, a.done, a.total) == (2, 4, 2, 11)
+    assert (b.this_phase.done, b.this_phase.total, b.done, b.total) == (1, 3, 5, 11)
+    assert (a.queue, b.queue) == (3, 0)
+    assert (a.led, b.led) == (True, False)
+    assert (a.can_review, b.can_review) == (True, False)
+    # reached at least: identified 5, invited 4 (3 open or joined + the declined one
+    # who had been invited), in conversation 2, joined 1; declined beside the funnel
+    assert [(bar.label, bar.value, bar.note) for bar in a.funnel_chart.bars] == [
+        ("Identified", 5, ""),
+        ("Invited", 4, "80 %"),
+        ("In conversation", 2, "50 %"),
+        ("Joined the process", 1, "50 %"),
+        ("Declined", 1, ""),
+    ]
+    assert a.open_invitations == "1 identified, 1 invited, 1 in conversation"
+    assert b.funnel.total == 0
+    html = response.content.decode()
+    assert core_a.get_absolute_url() in html
+    assert core_b.get_absolute_url() in html
+    # lead_a may work core_a's queue, not core_b's
+    assert reverse("cores:review_queue", args=[core_a.slug]) in html
+    assert reverse("cores:review_queue", args=[core_b.slug]) not in html
+    assert "you lead" in html
+    assert "2 of 4 milestones done" in html
+
+
+def test_organizer_sees_both_cores_read_only_without_queue_links(as_user, organizer, core_a):
+    AlignmentFactory(tendency=core_a.tendency)
+    response = as_user(organizer).get(reverse("home"))
+    (summary,) = response.context["cores"]
+    assert summary.queue == 1
+    assert not summary.led
+    assert not summary.can_review
+    assert reverse("cores:review_queue", args=[core_a.slug]) not in response.content.decode()
+
+
+def test_timeline_counts_check_ins_per_month_over_two_years(as_user, organizer):
+    today = timezone.localdate()
+    person = MemberFactory()
+    CapacityCheckInFactory(member=person, checked_on=today)
+    CapacityCheckInFactory(member=MemberFactory(), checked_on=today)
+    CapacityCheckInFactory(member=person, checked_on=today - dt.timedelta(days=800))  # too old
+
+    response = as_user(organizer).get(reverse("home"))
+
+    timeline = response.context["timeline"]
+    assert len(timeline.bars) == 24
+    assert timeline.total == 2
+    assert timeline.bars[-1].month.start == today.replace(day=1)
+    assert (timeline.bars[-1].month.check_ins, timeline.bars[-1].month.people) == (2, 2)
+    assert timeline.busiest.start == today.replace(day=1)
+    # the busiest month fills the plot; an empty month has no height
+    assert timeline.bars[-1].y == pytest.approx(dashboard.TIMELINE_PAD_TOP)
+    assert timeline.bars[0].height == 0
+    assert "2 in all" in timeline.summary
+
+
+def test_growth_shows_the_median_change_and_how_many_people(as_user, organizer):
+    # strategic skills: +2, +1, 0, -1 -> median (0 + 1) / 2 = +0.5 over 4 people;
+    # the person with one check-in is left out.
+    changes = [2, 1, 0, -1]
+    for change in changes:
+        person = MemberFactory()
+        CapacityCheckInFactory(member=person, checked_on=dt.date(2024, 1, 1), strategic_skills=3)
+        CapacityCheckInFactory(
+            member=person, checked_on=dt.date(2024, 6, 1), strategic_skills=3 + change
+        )
+    CapacityCheckInFactory(member=MemberFactory(), strategic_skills=5)
+
+    response = as_user(organizer).get(reverse("home"))
+
+    growth = response.context["growth"]
+    strategic = growth.rows[0]
+    assert strategic.growth.label == "Strategic skills"
+    assert (strategic.median_text, strategic.growth.people) == ("+0.5", 4)
+    assert [(part.kind, part.people) for part in strategic.segments] == [
+        ("declined", 1),
+        ("unchanged", 1),
+        ("grew", 2),
+    ]
+    # the three parts fill the bar area exactly
+    assert sum(part.width for part in strategic.segments) == pytest.approx(
+        dashboard.GROWTH_WIDTH - dashboard.GROWTH_LABEL_WIDTH
+    )
+    assert growth.rows[1].median_text == "0"
+    assert growth.people == 4
+    assert "<strong>+0.5</strong>" in response.content.decode()
+
+
+def test_an_empty_network_shows_empty_pictures_and_no_errors(as_user, organizer):
+    response = as_user(organizer).get(reverse("home"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "No core groups yet" in html
+    assert "Nobody has two check-ins yet" in html
+    assert "none in the last two years" in html
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "\u2013"),
+        (0, "0"),
+        (1, "+1"),
+        ("1.5", "+1.5"),
+        ("-0.5", "\u22120.5"),
+        (-2, "\u22122"),
+    ],
+)
+def test_signed_changes_read_as_people_write_them(value, text):
+    from decimal import Decimal
+
+    assert dashboard.signed(None if value is None else Decimal(value)) == text
+
+
+def test_timeline_axis_rounds_up_to_a_readable_top():
+    assert [dashboard._round_top(n) for n in (0, 1, 3, 7, 11, 60, 120, 4321)] == [
+        1,
+        1,
+        5,
+        10,
+        20,
+        100,
+        200,
+        5000,
+    ]
+
+
+# --- the query budget -------------------------------------------------------------------
+
+
+def populate(n, core_a, core_b):
+    """`n` more people, each in a core, aligned toward both tendencies, some invited by
+    each core, with two or three check-ins: a join of two of these many-valued relations
+    would multiply rows and show in the count if any query of the page made one."""
+    random.seed(n)
+    make_people(n)
+    people = list(Member.objects.order_by("-pk")[:n])
+    core_a.members.add(*people[::2])
+    core_b.members.add(*people[1::2])
+    levels = list(AlignmentLevel)
+    states = list(ReviewState)
+    Alignment.objects.bulk_create(
+        Alignment(
+            member=person,
+            tendency=tendency,
+            level=random.choice(levels),
+            review_state=random.choice(states),
+            reviewed_at=timezone.now() - dt.timedelta(days=random.randint(1, 400)),
+        )
+        for person in people
+        for tendency in (core_a.tendency, core_b.tendency)
+    )
+    stages = list(InvitationStage)
+    Invitation.objects.bulk_create(
+        Invitation(
+            core=core,
+            member=person,
+            stage=random.choice(stages),
+            moved_on=timezone.localdate() - dt.timedelta(days=random.randint(0, 90)),
+        )
+        for i, person in enumerate(people)
+        for core in (core_a, core_b)
+        if i % 3
+    )
+    today = timezone.localdate()
+    CapacityCheckIn.objects.bulk_create(
+        CapacityCheckIn(
+            member=person,
+            checked_on=today - dt.timedelta(days=30 * months_ago),
+            **{name: random.randint(1, 5) for name in CAPACITY_FIELDS},
+        )
+        for person in people
+        for months_ago in (20, 9, 1)[: 2 + person.pk % 2]
+    )
+
+
+def test_home_query_count_is_the_same_at_10_and_500_people(
+    client, lead_a, organizer, core_a, core_b, django_assert_num_queries
+):
+    # Request: the session, the user, then the two-factor check: a lead's device (a lead
+    # must use one) or an organizer's groups.
+    # Dashboard: check-ins per month (1), people by status and story (1), by sector (1),
+    # the user's permissions and group permissions (2, then cached for the navigation),
+    # the cores with tendency and member count (1), milestones grouped by core and phase
+    # (1), queue sizes grouped by tendency (1), the funnel's stalled and stage counts (2),
+    # the cores the user leads (1), capacity growth (1); for a lead, who may review, the
+    # tendencies they lead (1, for the queue link).
+    expected = {lead_a: 16, organizer: 15}
+    results = {}
+    for n in (10, 490):
+        populate(n, core_a, core_b)
+        for user, queries in expected.items():
+            log_in(client, user)
+            with django_assert_num_queries(queries):
+                results[user, n] = client.get(reverse("home"))
+    few, many = results[lead_a, 10], results[lead_a, 490]
+    assert few.context["people"]["total"] == 10
+    assert many.context["people"]["total"] == 500
+    a, b = many.context["cores"]
+    assert a.core.people + b.core.people == 500
+    assert a.queue > 0
+    assert a.funnel.total > 0
+    assert many.context["growth"].people == 500
+    assert many.context["timeline"].total > 500
