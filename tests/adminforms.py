@@ -23,7 +23,12 @@ def changeform_data(response, **changes):
         forms.extend(formset.forms)
     for form in forms:
         for bound in form:
-            data.update(_posted(bound))
+            posted = _posted(bound)
+            data.update(posted)
+            if bound.field.show_hidden_initial:
+                # A field with a callable default carries the value shown in a hidden
+                # input too, which the browser posts back: without it, it seems changed.
+                data[bound.html_initial_name] = posted[bound.html_name]
     data.update(changes)
     return data
 

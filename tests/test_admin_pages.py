@@ -95,9 +95,10 @@ PINNED = {
         "changelist": 8,
         # tendencies for the select
         "add": 4,
-        # core, its leads, its members, milestones, decisions, invitations (one joined
-        # query per inline), tendencies (select), chosen leads and members (autocomplete)
-        "change": 12,
+        # core, its leads, its members, this phase's open milestones (named beside the
+        # confirm box), milestones, decisions, invitations (one joined query per inline),
+        # tendencies (select), chosen leads and members (autocomplete)
+        "change": 13,
     },
     Milestone: {
         # core filter, count, full count, rows joined to core and done_by
@@ -133,11 +134,11 @@ PINNED = {
     Invitation: {
         # core filter, count, rows joined to core, member and inviter
         "changelist": 6,
-        # cores (select), the inviter filled in for you (autocomplete)
-        "add": 5,
-        # invitation, its member and core (title), cores (select), member and inviter
-        # (autocomplete)
-        "change": 9,
+        # cores (select)
+        "add": 4,
+        # invitation joined to its member, core, inviter and point person (all shown
+        # read-only or in the title; no point person chosen, so no autocomplete query)
+        "change": 4,
     },
 }
 

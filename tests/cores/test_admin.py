@@ -232,6 +232,7 @@ def test_lead_moves_their_core_on_in_the_admin_with_a_recorded_reason(
     form = changeform_data(
         client.get(change_url(core_a)),
         move_to_next_phase="on",
+        open_milestones_confirmed="on",
         decision_reason="Structure, strategy and program drafts adopted.",
     )
 
