@@ -1,27 +1,375 @@
-"""Placeholder until this module is written in this session; replaced, never shipped."""
+"""The core's own page: phases, milestones, queue, alignment, sectors and the funnel.
 
+Everyone signed in with `cores.view_coregroup` reads any core's page; only the core's
+own leads and superusers (sos_tracker.permissions.can_manage_core) move its phase and
+tick its milestones. Those writes answer 403 to a role without the permission and 404
+to a lead of another core. Nothing of review notes is read here.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cores import readiness, services, stats
+from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseForm
+from cores.models import CoreGroup, InvitationStage, Milestone, Phase
+from sos_tracker.charts import Bar, bar_chart
+from sos_tracker.permissions import can_manage_core, can_review_tendency
+
+PHASES = list(Phase)
 
 
-def core_list(request, **kwargs):
-    raise Http404
+# --- loading in scope -------------------------------------------------------------------
 
 
-def core_detail(request, **kwargs):
-    raise Http404
+def _viewable_core(request, slug) -> CoreGroup:
+    if not request.user.has_perm("cores.view_coregroup"):
+        raise PermissionDenied
+    return get_object_or_404(CoreGroup.objects.select_related("tendency"), slug=slug)
 
 
-def phase_advance(request, **kwargs):
-    raise Http404
+def _managed_core(request, slug, *perms) -> CoreGroup:
+    """The core `slug` if the user may change it: 403 without the role's permissions,
+    404 for a core they do not lead (superusers manage every core)."""
+    if not request.user.has_perms(["cores.change_coregroup", *perms]):
+        raise PermissionDenied
+    core = get_object_or_404(CoreGroup.objects.select_related("tendency"), slug=slug)
+    if not can_manage_core(request.user, core.pk):
+        raise Http404("No core group matches the given query.")
+    return core
 
 
-def phase_back(request, **kwargs):
-    raise Http404
+# --- the list of cores ------------------------------------------------------------------
 
 
-def milestone_done(request, **kwargs):
-    raise Http404
+def _subquery_count(queryset, key: str):
+    """A correlated count of `queryset` rows per `key`, 0 when none: each count is its own
+    subquery, so the list never joins two many-valued relations."""
+    counted = queryset.order_by().values(key).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def milestone_reopen(request, **kwargs):
-    raise Http404
+def core_list(request):
+    """Every core with its phase, people, milestones and queue; a fixed number of queries."""
+    if not request.user.has_perm("cores.view_coregroup"):
+        raise PermissionDenied
+    through = CoreGroup.members.through
+    cores = list(
+        CoreGroup.objects.select_related("tendency")
+        .prefetch_related("leads")
+        .annotate(
+            member_count=_subquery_count(
+                through.objects.filter(coregroup=OuterRef("pk")), "coregroup"
+            ),
+            milestones_open=_subquery_count(
+                Milestone.objects.filter(
+                    core=OuterRef("pk"), phase=OuterRef("phase"), done_on__isnull=True
+                ),
+                "core",
+            ),
+            milestones_total=_subquery_count(
+                Milestone.objects.filter(core=OuterRef("pk"), phase=OuterRef("phase")), "core"
+            ),
+        )
+    )
+    queues = stats.queue_sizes({core.tendency_id for core in cores})
+    funnels = stats.funnel_counts([core.pk for core in cores])
+    for core in cores:
+        core.queue_size = queues[core.tendency_id]
+        core.funnel = funnels[core.pk]
+        core.milestones_done = core.milestones_total - core.milestones_open
+    return render(request, "cores/core_list.html", {"cores": cores})
+
+
+# --- the core page ----------------------------------------------------------------------
+
+
+@dataclass
+class PhaseStep:
+    """One phase on the timeline: `state` is "done", "current" or "ahead"; `since` the
+    latest decision that brought the core into it (None for the first, never entered)."""
+
+    phase: Phase
+    state: str
+    since: object = None
+
+
+@dataclass
+class FunnelRow:
+    """One funnel bar in SVG units (see _funnel_chart)."""
+
+    stage: str
+    label: str
+    count: int
+    conversion: int | None
+    x: float
+    y: float
+    width: float
+    text_y: float
+
+
+@dataclass
+class FunnelChart:
+    width: int
+    height: int
+    rows: list
+    label_x: int
+    value_x: int
+    declined: int
+    declined_x: int
+    declined_y: float
+    declined_height: float
+    divider_x: int
+    summary: str
+
+
+# SVG geometry of the funnel picture, in user units (scaled to the width it gets).
+FUNNEL_WIDTH = 430
+FUNNEL_LEFT = 114
+FUNNEL_AREA = 180
+FUNNEL_ROW = 30
+FUNNEL_BAR = 22
+FUNNEL_TOP = 6
+
+
+def _funnel_chart(funnel: stats.Funnel) -> FunnelChart:
+    """Bars per stage, centred and narrowing, sized by how many reached at least that
+    stage (so they never widen); declined as its own column beside them, on the scale."""
+    largest = max(funnel.total, funnel.declined, 1)
+    rows = []
+    for index, step in enumerate(funnel.steps):
+        width = max(FUNNEL_AREA * step.reached / largest, 1.0)
+        y = FUNNEL_TOP + index * FUNNEL_ROW
+        rows.append(
+            FunnelRow(
+                stage=step.stage,
+                label=step.label,
+                count=step.reached,
+                conversion=step.conversion,
+                x=FUNNEL_LEFT + (FUNNEL_AREA - width) / 2,
+                y=y,
+                width=width,
+                text_y=y + FUNNEL_BAR / 2,
+            )
+        )
+    height = FUNNEL_TOP * 2 + len(rows) * FUNNEL_ROW
+    # The declined column stands on the same baseline, its height on the same scale.
+    column = height - FUNNEL_TOP * 2 - 18
+    declined_height = max(column * funnel.declined / largest, 1.0)
+    joined = funnel.reached.get(InvitationStage.JOINED, 0)
+    summary = (
+        f"Invitation funnel: {funnel.total} identified, "
+        + ", ".join(f"{step.reached} reached {step.label.lower()}" for step in funnel.steps[1:])
+        + f"; {funnel.declined} declined; {joined} joined."
+    )
+    return FunnelChart(
+        width=FUNNEL_WIDTH,
+        height=height,
+        rows=rows,
+        label_x=FUNNEL_LEFT - 6,
+        value_x=FUNNEL_LEFT + FUNNEL_AREA + 6,
+        declined=funnel.declined,
+        declined_x=382,
+        declined_y=height - FUNNEL_TOP - declined_height,
+        declined_height=declined_height,
+        divider_x=362,
+        summary=summary,
+    )
+
+
+def _phase_steps(core, decisions) -> list[PhaseStep]:
+    current = PHASES.index(Phase(core.phase))
+    entered = {}
+    for decision in decisions:
+        entered[decision.to_phase] = decision.decided_at
+    steps = []
+    for index, phase in enumerate(PHASES):
+        state = "done" if index < current else "current" if index == current else "ahead"
+        since = entered.get(phase.value) if index <= current else None
+        steps.append(PhaseStep(phase, state, since))
+    return steps
+
+
+def core_detail(request, slug):
+    """The core at a glance. The query count does not grow with people or invitations:
+
+    the core, its decisions, milestones, each readiness rule (two per rule), the queue
+    (two), alignment levels (one), sector coverage (three) and the funnel (two).
+    """
+    core = _viewable_core(request, slug)
+    user = request.user
+    decisions = list(core.phase_decisions.select_related("decided_by").order_by("decided_at", "pk"))
+    for decision in decisions:
+        decision.forward = PHASES.index(Phase(decision.to_phase)) > PHASES.index(
+            Phase(decision.from_phase)
+        )
+    milestones = list(core.milestones.select_related("done_by"))
+    next_phase = Phase.after(core.phase)
+    this_phase = [m for m in milestones if m.phase == core.phase]
+    next_milestones = [m for m in milestones if next_phase and m.phase == next_phase]
+    results = readiness.evaluate_all(this_phase + next_milestones)
+    for milestone in this_phase + next_milestones:
+        milestone.readiness = results.get(milestone.pk)
+        milestone.rule = readiness.rule_text(milestone)
+
+    levels = stats.alignment_levels(core.tendency_id)
+    coverage = stats.sector_coverage(core)
+    funnel = stats.funnel(core)
+    invitations_url = reverse("cores:invitation_list", args=[core.slug])
+    context = {
+        "core": core,
+        "steps": _phase_steps(core, decisions),
+        "decisions": decisions,
+        "next_phase": next_phase,
+        "previous_phase": Phase.before(core.phase),
+        "this_phase_milestones": this_phase,
+        "this_phase_done": sum(m.is_done for m in this_phase),
+        "next_milestones": next_milestones,
+        "queue": stats.queue_summary(core.tendency_id),
+        "levels_chart": bar_chart(
+            [Bar(level.label, level.count, css=f"level-{level.level}") for level in levels],
+            title=f"People by alignment toward {core.tendency.name}",
+            slug="levels",
+        ),
+        "aligned_total": sum(level.count for level in levels),
+        "coverage": coverage,
+        "sectors_chart": bar_chart(
+            [(item.sector.name, item.count) for item in coverage.covered],
+            title="Sectors the core's people organize in",
+            slug="sectors",
+        ),
+        "funnel": funnel,
+        "funnel_chart": _funnel_chart(funnel),
+        "invitations_url": invitations_url,
+        "stalled_url": f"{invitations_url}?stalled=1",
+        "stalled_days": settings.INVITATION_STALLED_AFTER_DAYS,
+        "can_manage": can_manage_core(user, core.pk),
+        "can_review": can_review_tendency(user, core.tendency_id),
+    }
+    return render(request, "cores/core_detail.html", context)
+
+
+# --- phases -----------------------------------------------------------------------------
+
+
+def _open_milestones(core):
+    return list(core.milestones.filter(phase=core.phase, done_on__isnull=True))
+
+
+def phase_advance(request, slug):
+    """Move the core on one phase: GET shows the form, POST calls advance_phase."""
+    core = _managed_core(request, slug, "cores.add_phasedecision")
+    next_phase = Phase.after(core.phase)
+    if next_phase is None:
+        messages.info(request, f"{core} has launched; there is no later phase.")
+        return redirect(core)
+    open_milestones = _open_milestones(core)
+    form = AdvancePhaseForm(
+        request.POST or None, next_phase=next_phase, open_milestones=open_milestones
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision = services.advance_phase(
+                core,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                to_phase=form.cleaned_data["to_phase"],
+                open_milestones_confirmed=form.cleaned_data.get("open_milestones_confirmed", False),
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+            form.point_at(next_phase)
+        else:
+            message = f"{core} moved on to “{decision.get_to_phase_display()}”."
+            if decision.to_phase == Phase.LAUNCHED:
+                message += f" Launch date recorded: {core.launched_on:%b %-d, %Y}."
+            messages.success(request, message)
+            return redirect(core)
+    return render(
+        request,
+        "cores/phase_advance.html",
+        {"core": core, "form": form, "next_phase": next_phase, "open_milestones": open_milestones},
+    )
+
+
+def phase_back(request, slug):
+    """Step the core back one phase: GET shows the form, POST calls return_to_previous_phase."""
+    core = _managed_core(request, slug, "cores.add_phasedecision")
+    previous = Phase.before(core.phase)
+    if previous is None:
+        messages.info(request, f"{core} is in its first phase; there is none before.")
+        return redirect(core)
+    form = ReturnPhaseForm(request.POST or None, current_phase=core.phase)
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision = services.return_to_previous_phase(
+                core,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                from_phase=form.cleaned_data["from_phase"],
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{core} went back to “{decision.get_to_phase_display()}”.")
+            return redirect(core)
+    return render(
+        request,
+        "cores/phase_back.html",
+        {"core": core, "form": form, "previous_phase": previous},
+    )
+
+
+# --- milestones -------------------------------------------------------------------------
+
+
+def milestone_done(request, slug, pk):
+    """Tick a milestone off: GET shows the date and note, POST calls complete_milestone."""
+    core = _managed_core(request, slug, "cores.change_milestone")
+    milestone = get_object_or_404(core.milestones.select_related("done_by"), pk=pk)
+    initial = {"done_on": milestone.done_on, "note": milestone.note} if milestone.is_done else None
+    form = MilestoneDoneForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complete_milestone(
+                milestone,
+                by=request.user,
+                on=form.cleaned_data["done_on"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"“{milestone}” is done.")
+            return redirect(f"{core.get_absolute_url()}#milestones")
+    milestone.rule = readiness.rule_text(milestone)
+    milestone.core = core
+    return render(
+        request,
+        "cores/milestone_done.html",
+        {
+            "core": core,
+            "milestone": milestone,
+            "form": form,
+            "readiness": readiness.evaluate(milestone),
+        },
+    )
+
+
+@require_POST
+def milestone_reopen(request, slug, pk):
+    """Mark a done milestone as open again (its history keeps who had ticked it)."""
+    core = _managed_core(request, slug, "cores.change_milestone")
+    milestone = get_object_or_404(core.milestones, pk=pk)
+    if milestone.is_done:
+        services.reopen_milestone(milestone, by=request.user)
+        messages.success(request, f"“{milestone}” is open again.")
+    return redirect(f"{core.get_absolute_url()}#milestones")

@@ -1,0 +1,101 @@
+"""Forms for moving a core between phases and ticking its milestones off.
+
+They only shape the input; the rules (one phase at a time, a reason, confirming open
+milestones, no date in the future) are the services' (cores/services.py), whose
+ValidationErrors come back onto these forms through `add_service_error`.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cores.models import Phase
+
+
+class ServiceErrorsMixin:
+    """Put a service's ValidationError on the form, each message on the field it names.
+
+    Services key their errors by field name; a key the form has no field for (such as
+    "phase") becomes a form-wide error, so no message is ever lost.
+    """
+
+    def add_service_error(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, errors in error.error_dict.items():
+            self.add_error(name if name in self.fields else None, errors)
+
+
+class AdvancePhaseForm(ServiceErrorsMixin, forms.Form):
+    """Move on to the next phase: why, and (when milestones are open) an explicit yes.
+
+    `to_phase` is the phase the form was opened for, hidden: advance_phase refuses it
+    when the core is no longer one step before it (a stale form, or a URL edited to skip).
+    """
+
+    to_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Why the core is moving on",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why the core is moving on."},
+        help_text="Recorded with your name and the date; everyone who sees the core reads it.",
+    )
+    open_milestones_confirmed = forms.BooleanField(
+        label="Move on anyway, with the milestones above still open",
+        required=False,
+    )
+
+    def __init__(self, *args, next_phase: str, open_milestones=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["to_phase"].initial = next_phase
+        self.open_milestones = list(open_milestones)
+        if not self.open_milestones:
+            # Nothing to confirm: the box would only be noise.
+            del self.fields["open_milestones_confirmed"]
+
+    def point_at(self, next_phase: str) -> None:
+        """After a refused stale form, aim it at the phase that is next now, keeping what
+        was typed, so a second deliberate submit moves one step."""
+        data = self.data.copy()
+        data[self.add_prefix("to_phase")] = next_phase
+        self.data = data
+
+
+class ReturnPhaseForm(ServiceErrorsMixin, forms.Form):
+    """Go back one phase, with a reason. `from_phase` (hidden) is the phase the person saw."""
+
+    from_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Why the core is going back",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why the core is going back a phase."},
+        help_text="Recorded with your name and the date.",
+    )
+
+    def __init__(self, *args, current_phase: str, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["from_phase"].initial = current_phase
+
+
+class MilestoneDoneForm(ServiceErrorsMixin, forms.Form):
+    """Tick a milestone off: the day it was done (today by default) and an optional note."""
+
+    done_on = forms.DateField(
+        label="Done on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the day it was done.", "invalid": "Enter a date."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: what was decided, where the document lives.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["done_on"].initial = timezone.localdate
