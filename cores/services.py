@@ -95,7 +95,7 @@ def advance_phase(
     `phase` (already launched).
     """
     reason = _clean_reason(reason, "Say why the core is moving on.")
-    core = _locked_core(core)
+    given, core = core, _locked_core(core)
     next_phase = Phase.after(core.phase)
     if next_phase is None:
         raise ValidationError({"phase": "This core has launched; there is no later phase."})
@@ -135,6 +135,7 @@ def advance_phase(
         core.launched_on = timezone.localdate(at)
         fields.append("launched_on")
     core.save(update_fields=fields)
+    _refresh_from(given, core)
     return decision
 
 
@@ -154,7 +155,7 @@ def return_to_previous_phase(
     `from_phase` (stale form) or `phase` (already in the first phase).
     """
     reason = _clean_reason(reason, "Say why the core is going back a phase.")
-    core = _locked_core(core)
+    given, core = core, _locked_core(core)
     if from_phase is not None and from_phase != core.phase:
         raise ValidationError(
             {"from_phase": f"The core is now in “{core.get_phase_display()}”; look again."}
@@ -173,6 +174,7 @@ def return_to_previous_phase(
     core.phase = previous
     core.launched_on = None
     core.save(update_fields=["phase", "launched_on"])
+    _refresh_from(given, core)
     return decision
 
 
@@ -295,14 +297,20 @@ def review_alignment(
 
 @transaction.atomic
 def reopen_review(alignment: Alignment, *, by) -> Alignment:
-    """Put a reviewed alignment back in its tendency's queue (the admin's "needs review")."""
-    _enter_queue(alignment)
-    alignment.version += 1
-    alignment._history_user = by
-    alignment.save(
+    """Put a reviewed alignment back in its tendency's queue (the admin's "needs review").
+
+    Reads the saved row under a lock: a version counted from a stale copy could go back
+    to one a reviewer's page still holds, and that review would then pass.
+    """
+    current = Alignment.objects.select_for_update().get(pk=alignment.pk)
+    _enter_queue(current)
+    current.version += 1
+    current._history_user = by
+    current.save(
         update_fields=["review_state", "reviewed_by", "reviewed_at", "queued_at", "version"]
     )
-    return alignment
+    _refresh_from(alignment, current)
+    return current
 
 
 def add_review_note(alignment: Alignment, *, by, body: str, at=None) -> ReviewNote:
@@ -375,7 +383,8 @@ def move_invitation(
 ) -> Invitation:
     """Move an invitation to `stage`, stamping that stage's date (`on`, today by default).
 
-    Each stage's date is kept when the invitation moves on. `reason` is kept as why a
+    Each stage's date is kept when the invitation moves on; moving back to "identified"
+    keeps the day the person was identified unless `on` is given. `reason` is kept as why a
     person declined. `expected_stage` is the stage the person saw: a move made on a stale
     page is refused. Raises ValidationError on `stage` (unknown, the same, a move out of
     joined or declined, or a stale page) and on a date field.
@@ -402,7 +411,10 @@ def move_invitation(
         )
     day = on or timezone.localdate()
     current.stage = stage
-    setattr(current, STAGE_DATE_FIELDS[stage], day)
+    if stage != InvitationStage.IDENTIFIED or on is not None:
+        # Going back to "identified" (a correction) keeps the day they were identified,
+        # which every later stage's date is checked against, unless a day is given.
+        setattr(current, STAGE_DATE_FIELDS[stage], day)
     current.moved_on = day
     if stage == InvitationStage.DECLINED:
         current.declined_reason = (reason or "").strip()
