@@ -40,6 +40,7 @@ class ReviewForm(forms.Form):
 
     def __init__(self, data=None, *, alignment: Alignment, **kwargs):
         initial = {"level": alignment.level, "expected_version": alignment.version}
+        kwargs.setdefault("label_suffix", "")
         super().__init__(data, initial=initial, **kwargs)
         self.fields[
             "note"

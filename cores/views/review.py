@@ -212,7 +212,7 @@ def _user_name(user) -> str:
 def _item_context(request, core: CoreGroup, alignment: Alignment, form: ReviewForm) -> dict:
     """Everything the item page shows about one alignment: a fixed number of queries."""
     member = alignment.member
-    check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))
+    check_ins = list(member.check_ins.order_by("checked_on", "pk"))
     charts, axis = capacity_charts(check_ins)
     notes = (
         ReviewNote.objects.visible_to(request.user)

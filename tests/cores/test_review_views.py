@@ -469,7 +469,7 @@ def test_item_page_query_count_is_the_same_at_10_and_500_people(
     url = item_url(core_a, crowd_item)
     # session, user, the verified two-factor device, user's permissions, group
     # permissions, the core + tendency, led tendencies, the alignment as a queue row +
-    # member + tendency, check-ins + assessors, sectors, history + users, notes + authors
+    # member + tendency, check-ins, sectors, history + users, notes + authors
     # (visible_to), the alignment toward the other tendency + tendency, this core's
     # invitation, core membership, the queue's size
     with django_assert_num_queries(16):
