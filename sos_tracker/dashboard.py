@@ -193,7 +193,7 @@ def _people_list(params: dict) -> str:
 # --- check-ins per month: a timeline of vertical bars -----------------------------------
 
 TIMELINE_WIDTH, TIMELINE_HEIGHT = 480, 170
-TIMELINE_PAD_LEFT, TIMELINE_PAD_RIGHT, TIMELINE_PAD_TOP, TIMELINE_PAD_BOTTOM = 30, 6, 8, 34
+TIMELINE_PAD_LEFT, TIMELINE_PAD_RIGHT, TIMELINE_PAD_TOP, TIMELINE_PAD_BOTTOM = 36, 6, 8, 34
 
 
 @dataclass
@@ -203,8 +203,9 @@ class MonthBar:
     y: float
     width: float
     height: float
-    # A tick label under the bar: every January with its year, every quarter's first
-    # month ("major" ticks stay on a phone; "minor" ones are hidden there by the CSS).
+    # A tick label under the first month of each quarter, with the year under January
+    # (and under the first tick). On a phone the CSS keeps only the years and the
+    # "major" tick marks (January, July).
     tick: str = ""
     tick_year: str = ""
     major: bool = False
@@ -270,10 +271,11 @@ def timeline(months: list[Month]) -> Timeline:
             width=slot - gap,
             height=height,
         )
-        if month.start.month in (1, 4, 7, 10) or index == 0:
+        if month.start.month in (1, 4, 7, 10):
             bar.tick = f"{month.start:%b}"
-            bar.major = month.start.month in (1, 7) or index == 0
-            if month.start.month == 1 or index == 0:
+            bar.major = month.start.month in (1, 7)
+            # The year under each January, and under the first tick if it comes earlier.
+            if month.start.month == 1 or not any(b.tick for b in bars):
                 bar.tick_year = f"{month.start:%Y}"
         bars.append(bar)
     step = _tick_step(top)
@@ -309,7 +311,9 @@ def _tick_step(top: int) -> int:
 
 # --- capacity growth across the network ------------------------------------------------
 
-GROWTH_WIDTH, GROWTH_LABEL_WIDTH, GROWTH_ROW, GROWTH_BAR = 360, 150, 26, 16
+# Each capacity is a label line (name, median) over a bar as wide as the picture, so the
+# names stay readable when the picture shrinks to a phone's width.
+GROWTH_WIDTH, GROWTH_ROW, GROWTH_LABEL_LINE, GROWTH_BAR = 320, 44, 16, 16
 
 
 @dataclass
@@ -331,7 +335,11 @@ class GrowthRow:
 
     @property
     def text_y(self) -> float:
-        return self.y + GROWTH_BAR / 2
+        return self.y + GROWTH_LABEL_LINE - 4
+
+    @property
+    def bar_y(self) -> float:
+        return self.y + GROWTH_LABEL_LINE
 
     @property
     def median_text(self) -> str:
@@ -346,7 +354,6 @@ class GrowthChart:
     rows: list[GrowthRow]
     width: int = GROWTH_WIDTH
     height: int = 0
-    label_width: int = GROWTH_LABEL_WIDTH
     bar_height: int = GROWTH_BAR
 
     @property
@@ -371,21 +378,20 @@ class GrowthChart:
 def growth_chart(growth: list[CapacityGrowth]) -> GrowthChart:
     """Stacked bars (declined, unchanged, grew) of `growth` (members.stats.capacity_growth),
     each as wide as the bar area: the parts are shares of that capacity's people."""
-    plot = GROWTH_WIDTH - GROWTH_LABEL_WIDTH
     rows = []
     for index, item in enumerate(growth):
-        row = GrowthRow(growth=item, y=4 + index * GROWTH_ROW)
-        x = float(GROWTH_LABEL_WIDTH)
+        row = GrowthRow(growth=item, y=index * GROWTH_ROW)
+        x = 0.0
         for kind, label, people in (
             ("declined", "declined", item.declined),
             ("unchanged", "unchanged", item.unchanged),
             ("grew", "grew", item.grew),
         ):
-            width = plot * people / item.people if item.people else 0.0
+            width = GROWTH_WIDTH * people / item.people if item.people else 0.0
             row.segments.append(Segment(kind, label, people, x=x, width=width))
             x += width
         rows.append(row)
-    return GrowthChart(rows=rows, height=8 + max(len(rows), 1) * GROWTH_ROW)
+    return GrowthChart(rows=rows, height=max(len(rows), 1) * GROWTH_ROW - 8)
 
 
 MINUS, NO_VALUE = "\u2212", "\u2013"

@@ -189,9 +189,7 @@ def test_growth_shows_the_median_change_and_how_many_people(as_user, organizer):
         ("grew", 2),
     ]
     # the three parts fill the bar area exactly
-    assert sum(part.width for part in strategic.segments) == pytest.approx(
-        dashboard.GROWTH_WIDTH - dashboard.GROWTH_LABEL_WIDTH
-    )
+    assert sum(part.width for part in strategic.segments) == pytest.approx(dashboard.GROWTH_WIDTH)
     assert growth.rows[1].median_text == "0"
     assert growth.people == 4
     assert "<strong>+0.5</strong>" in response.content.decode()
