@@ -17,7 +17,9 @@ urlpatterns = [
     path("account/two-factor/remove/", views.two_factor_remove, name="two_factor_remove"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("people/", include("members.urls")),
-    path("people/", include((core_person_urls, "cores"), namespace="core_people")),
+    # Its own app namespace: sharing "cores" would make every {% url 'cores:…' %} on these
+    # pages look for the name among these two routes only (the current app) and fail.
+    path("people/", include((core_person_urls, "core_people"), namespace="core_people")),
     path("cores/", include("cores.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -37,8 +37,9 @@ class PointPersonField(forms.ModelChoiceField):
             error_messages={"invalid_choice": POINT_PERSON_NOT_IN_CORE},
             **kwargs,
         )
-        # Read the choices once, not once per rendering of the select.
-        self.choices = list(self.choices)
+        # Read the choices once, not once per rendering of the select; iter() first, as
+        # list() would ask the iterator its length (a COUNT query) before reading it.
+        self.choices = list(iter(self.choices))
 
     def label_from_instance(self, obj: Member) -> str:
         return obj.preferred_name or obj.name
