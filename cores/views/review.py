@@ -299,6 +299,10 @@ def review_item(request, slug, pk):
             form = ReviewForm(data, alignment=alignment)
             form.is_valid()
             form.errors_from(error)
+            if isinstance(error, services.AlreadyReviewed):
+                form.add_error(
+                    "level", "The page now shows it as it is; save again to record yours over it."
+                )
         else:
             skipped = _skipped(request, core)
             if alignment.pk in skipped:

@@ -260,6 +260,7 @@ def test_a_second_lead_a_moment_later_is_told_and_nothing_is_overwritten(
     assert response.status_code == 200
     form = response.context["form"]
     assert "Ann Other reviewed this alignment a moment ago (Committed)" in form.errors["level"][0]
+    assert "save again to record yours" in form.errors["level"][1]
     body = response.content.decode()
     assert "My careful note</textarea>" in body
     # The page shows the fresh state and the form now carries the fresh version.
@@ -279,7 +280,7 @@ def test_a_level_stated_meanwhile_refuses_the_review(as_user, organizer, lead_a,
     response = review(
         as_user(lead_a), core_a, first, level=AlignmentLevel.LEANING, version=seen_version
     )
-    (error,) = response.context["form"].errors["level"]
+    error = response.context["form"].errors["level"][0]
     assert "changed since you opened it (now Aligned)" in error
     first.refresh_from_db()
     assert first.review_state == ReviewState.NEEDS_REVIEW
