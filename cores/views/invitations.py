@@ -39,7 +39,7 @@ from members.forms import PersonForm
 from members.models import Member, MemberStatus
 from members.paging import countless_page
 from members.services import create_member
-from sos_tracker.permissions import can_manage_core, led_core_ids
+from sos_tracker.permissions import can_manage_core
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 20
@@ -60,7 +60,7 @@ def managed_cores(user):
         return CoreGroup.objects.order_by("name")
     if not user.has_perm("cores.change_coregroup"):
         return CoreGroup.objects.none()
-    return CoreGroup.objects.filter(pk__in=led_core_ids(user)).order_by("name")
+    return CoreGroup.objects.led_by(user).order_by("name")
 
 
 def also_in_conversation():
