@@ -206,6 +206,13 @@ def reopen_milestone(milestone: Milestone, *, by) -> Milestone:
     return milestone
 
 
+def _moment(day: dt.date) -> dt.datetime:
+    """A time on `day` for its history record: now if `day` is today, else midday then."""
+    if day >= timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
 def _enter_queue(alignment: Alignment, at=None) -> None:
     alignment.review_state = ReviewState.NEEDS_REVIEW
     alignment.reviewed_by = None
@@ -214,12 +221,15 @@ def _enter_queue(alignment: Alignment, at=None) -> None:
 
 
 @transaction.atomic
-def state_alignment(member, tendency: Tendency, level: str, *, by, on=None) -> Alignment:
+def state_alignment(
+    member, tendency: Tendency, level: str, *, by, on=None, at: dt.datetime | None = None
+) -> Alignment:
     """Record the level a person states toward a tendency.
 
     A new or changed level goes (back) into that tendency's review queue; restating the
-    same level changes nothing. `on` is the date stated (today by default). Raises
-    ValidationError on `level` (not a level) or `stated_on` (in the future).
+    same level changes nothing. `on` is the date stated (the date of `at`, or today, by
+    default); `at` is when it entered the queue (now by default; the seeder passes past
+    times). Raises ValidationError on `level` (not a level) or `stated_on` (in the future).
     """
     if level not in AlignmentLevel.values:
         raise ValidationError({"level": "Choose one of the alignment levels."})
@@ -233,10 +243,12 @@ def state_alignment(member, tendency: Tendency, level: str, *, by, on=None) -> A
     else:
         alignment.version += 1
     alignment.level = level
-    alignment.stated_on = on or timezone.localdate()
-    _enter_queue(alignment)
+    alignment.stated_on = on or timezone.localdate(at)
+    _enter_queue(alignment, at)
     alignment.full_clean()
     alignment._history_user = by
+    if at is not None:
+        alignment._history_date = at  # the level's history shows when it was stated
     alignment.save()
     return alignment
 
@@ -288,6 +300,8 @@ def review_alignment(
     current.reviewed_at = at or timezone.now()
     current.version += 1
     current._history_user = by
+    if at is not None:
+        current._history_date = at  # the history shows when the review happened
     current.save(update_fields=["level", "review_state", "reviewed_by", "reviewed_at", "version"])
     if note.strip():
         add_review_note(current, by=by, body=note, at=at)
@@ -356,6 +370,7 @@ def invite_to_core(
     )
     invitation.full_clean()
     invitation._history_user = by
+    invitation._history_date = _moment(today)  # a back-dated entry shows its own day
     invitation.save()
     return invitation
 
@@ -420,6 +435,7 @@ def move_invitation(
         current.declined_reason = (reason or "").strip()
     current.full_clean()
     current._history_user = by
+    current._history_date = _moment(day)  # a back-dated move shows its own day
     current.save()
     _refresh_from(invitation, current)
     return current

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import random
+import unicodedata
 
 import factory
 from django.contrib.auth import get_user_model
@@ -99,10 +100,183 @@ PRONOUNS = ["she/her", "he/him", "they/them", "she/they", "he/they", ""]
 
 # Mixed locales give names with accents (José, Nguyễn, François) as real lists have.
 NAME_FAKER = Faker(["en_US", "es_MX", "pt_BR", "fr_FR", "vi_VN"])
+# How often each locale's names appear: roughly a US membership list.
+NAME_LOCALE_WEIGHTS = {"en_US": 52, "es_MX": 24, "pt_BR": 7, "fr_FR": 6, "vi_VN": 11}
+# Faker's Vietnamese provider puts the family name last; real lists put it first
+# (Nguyễn Thị Lan) and the person goes by the given name, the last one.
+VIETNAMESE_FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ"]
+VIETNAMESE_MIDDLE_NAMES = {
+    "female": ["Thị", "Ngọc", "Thu", "Mai"],
+    "male": ["Văn", "Đức", "Minh", "Hữu"],
+}
+
+# Real nicknames, by the first name they come from. None is a cut-off of the first name
+# (Tom for Thomas would be): a preferred name is what people call someone, not an
+# abbreviation the list could have made up.
+NICKNAMES = {
+    # English
+    "Robert": ["Bobby", "Bob"],
+    "Elizabeth": ["Liz", "Beth", "Betsy"],
+    "Margaret": ["Peggy", "Maggie"],
+    "William": ["Bill", "Billy", "Liam"],
+    "Richard": ["Rick", "Richie"],
+    "James": ["Jim", "Jimmy"],
+    "John": ["Jack", "Johnny"],
+    "Michael": ["Mikey", "Mike"],
+    "Jennifer": ["Jenny"],
+    "Kimberly": ["Kimmie"],
+    "Christopher": ["Kit", "Topher"],
+    "Matthew": ["Matty"],
+    "Anthony": ["Tony"],
+    "Daniel": ["Danny"],
+    "Joseph": ["Joe", "Joey"],
+    "Timothy": ["Timmy"],
+    "Thomas": ["Tommy"],
+    "Samantha": ["Sammy"],
+    "Susan": ["Sue", "Suzy"],
+    "Patricia": ["Patty", "Trish"],
+    "Rebecca": ["Becky"],
+    "Katherine": ["Kate", "Kit", "Kathy"],
+    "Catherine": ["Cathy", "Kate"],
+    "Kathleen": ["Kathy", "Kay"],
+    "Stephanie": ["Stevie"],
+    "Deborah": ["Debbie"],
+    "Victoria": ["Tori", "Vicky"],
+    "Abigail": ["Abby"],
+    "Alexandra": ["Sasha", "Lexi"],
+    "Alexander": ["Sasha", "Xander"],
+    "Nicholas": ["Nick", "Nicky"],
+    "Edward": ["Ted", "Eddie", "Ned"],
+    "Theodore": ["Teddy"],
+    "Charles": ["Charlie", "Chuck"],
+    "Benjamin": ["Benji"],
+    "Samuel": ["Sammy"],
+    "Ronald": ["Ronnie"],
+    "Donald": ["Donnie"],
+    "Lawrence": ["Larry"],
+    "Gerald": ["Jerry"],
+    "Zachary": ["Zack"],
+    "Dorothy": ["Dot", "Dottie"],
+    "Barbara": ["Babs", "Barbie"],
+    "Frances": ["Frankie"],
+    "Francis": ["Frankie"],
+    "Frank": ["Frankie"],
+    "Harold": ["Hal"],
+    "Henry": ["Hank"],
+    "Kenneth": ["Kenny"],
+    "Steven": ["Stevie"],
+    "Stephen": ["Steve"],
+    "Cynthia": ["Cindy"],
+    "Christine": ["Tina"],
+    "Christina": ["Tina"],
+    "Melissa": ["Missy"],
+    "Theresa": ["Tess", "Terry"],
+    "Teresa": ["Terry"],
+    "Amanda": ["Mandy"],
+    "Andrew": ["Drew"],
+    "Sandra": ["Sandy"],
+    "Angela": ["Angie"],
+    "Natalie": ["Talia"],
+    # Spanish
+    "José": ["Pepe", "Chepe"],
+    "Jose": ["Pepe"],
+    "Francisco": ["Paco", "Pancho", "Chico"],
+    "Guadalupe": ["Lupe", "Lupita"],
+    "Jesús": ["Chuy", "Chucho"],
+    "Ignacio": ["Nacho"],
+    "Enrique": ["Quique"],
+    "Eduardo": ["Lalo"],
+    "Roberto": ["Beto"],
+    "Alberto": ["Beto"],
+    "Guillermo": ["Memo"],
+    "Antonio": ["Toño", "Tony"],
+    "Manuel": ["Manolo", "Manny"],
+    "Alejandro": ["Alex", "Jano"],
+    "Alejandra": ["Alex"],
+    "Concepción": ["Concha", "Conchita"],
+    "Dolores": ["Lola", "Loli"],
+    "Rosario": ["Charo", "Chayo"],
+    "Socorro": ["Coco"],
+    "Gerardo": ["Jerry"],
+    "Rodolfo": ["Fito"],
+    "Adolfo": ["Fito"],
+    "Ernesto": ["Neto"],
+    "Gilberto": ["Beto"],
+    "Humberto": ["Beto"],
+    "Fernando": ["Nando"],
+    "Ricardo": ["Richi"],
+    "Arturo": ["Turi"],
+    "Mercedes": ["Meche"],
+    "Graciela": ["Chela"],
+    "Josefina": ["Fina", "Pepa", "Chepina"],
+    "Margarita": ["Maggie", "Rita"],
+    "Guillermina": ["Mina"],
+    "Beatriz": ["Betty"],
+    "Isabel": ["Chabela"],
+    "Elena": ["Nena"],
+    "María José": ["Majo"],
+    "María Fernanda": ["Mafer"],
+    "Juan Carlos": ["Juanca"],
+    "José Luis": ["Joselo", "Pepe"],
+    "Luis Miguel": ["Luismi"],
+    "Santiago": ["Chago"],
+    # Portuguese
+    "João": ["Joãozinho"],
+    "Antônio": ["Toninho", "Tonho"],
+    "Luiz Felipe": ["Lipe"],
+    "Felipe": ["Lipe"],
+    "Eduarda": ["Duda"],
+    "Maria Eduarda": ["Duda"],
+    "Luiz": ["Lula"],
+    "Gabriela": ["Gabi"],
+    "Gabriel": ["Biel"],
+    # French
+    "Élisabeth": ["Babette", "Lisette"],
+    "Guillaume": ["Guy"],
+    "Jacqueline": ["Jackie"],
+    "Joséphine": ["Josie", "Fifi"],
+}
+
+
+def _fold(text):
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def fake_person_name():
+    """A full name as people write it on a sign-up sheet, and the name they go by.
+
+    Returns (name, preferred_name); preferred_name is "" for most people. Built from the
+    locales' first and last names, never from Faker's name(), which adds honorifics and
+    suffixes (Dr., Sra., MD, PhD) that nobody writes inside their own name.
+    """
+    locale = random.choices(list(NAME_LOCALE_WEIGHTS), weights=NAME_LOCALE_WEIGHTS.values())[0]
+    fake = NAME_FAKER[locale]
+    female = random.random() < 0.52
+    first = fake.first_name_female() if female else fake.first_name_male()
+    if locale == "vi_VN":
+        family = random.choice([name for name in VIETNAMESE_FAMILY_NAMES if name != first])
+        if random.random() < 0.35:
+            # Written the American way, given name first: no other name to go by.
+            return f"{first} {family}", ""
+        middle = random.choice(VIETNAMESE_MIDDLE_NAMES["female" if female else "male"])
+        name = f"{family} {middle} {first}"
+        return name, (first if random.random() < 0.7 else "")
+    last = fake.last_name()
+    if locale == "es_MX" and random.random() < 0.5:
+        last = f"{last} {fake.last_name()}"
+    elif locale == "fr_FR" and random.random() < 0.1:
+        last = f"{last}-{fake.last_name()}"
+    return f"{first} {last}", nickname_for(first) if random.random() < 0.45 else ""
+
+
+def nickname_for(first_name):
+    """A real nickname of `first_name` (Robert → Bobby, José → Pepe), or "" if none is known."""
+    options = NICKNAMES.get(first_name) or NICKNAMES.get(first_name.split()[0], [])
+    return random.choice(options) if options else ""
 
 
 def _fake_name():
-    return NAME_FAKER.name()
+    return fake_person_name()[0]
 
 
 def joining_story(kind, sector_name, city):

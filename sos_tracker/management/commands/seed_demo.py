@@ -15,20 +15,24 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.test.utils import override_settings
 from django.utils import timezone
 from faker import Faker
 from simple_history.utils import bulk_create_with_history
 
 from cores import services as core_services
 from cores.models import (
+    OPEN_STAGES,
     Alignment,
     AlignmentLevel,
     CoreGroup,
     Invitation,
     InvitationStage,
+    Milestone,
     Phase,
     ReviewNote,
+    ReviewState,
     Tendency,
 )
 from members.exporting import export_people
@@ -47,10 +51,12 @@ from members.services import snapshot_sectors_in_history
 from sos_tracker.roles import CORE_LEADS, ORGANIZERS
 from tests.factories import (
     NAME_FAKER,
+    VIETNAMESE_FAMILY_NAMES,
     CapacityCheckInFactory,
     MemberFactory,
     TendencyFactory,
     UserFactory,
+    fake_person_name,
     joining_story,
 )
 
@@ -89,13 +95,63 @@ SIGNUP_NAMES = [
     "Luz Marinescu",
 ]
 
-REVIEW_NOTES = [
-    "Talked after the study session: clear on the strategy draft, wants more on program.",
-    "Strong base-builder. Still weighing both tendencies; no pressure.",
-    "Committed in words; check capacity for the engaging phase before asking more.",
-    "Brought two people from the tenant union into the conversations.",
-    "Skeptical of the electoral arm; let us revisit after the retreat.",
+# Private review notes as a lead writes them: short, specific, about this person.
+# {name} is what the person goes by, {sector} their first sector, {city} their city.
+REVIEW_NOTES = {
+    None: [
+        "Coffee with {name}: wants to read the program draft before committing. Follow up "
+        "after the study session.",
+        "{name} is carrying a lot at work this season. Ask about capacity before asking for more.",
+        "Held the {city} meeting together when it got tense. A steady facilitator.",
+        "Brought two coworkers into the {sector} conversations. A natural base-builder.",
+        "{name} asked how the core makes decisions; send the structure draft.",
+        "Level confirmed. {name} said it plainly: wants to help build this, not just attend.",
+        "Quiet in big meetings, sharp one-on-one. Ask {name} directly rather than waiting.",
+        "Moved up after the retreat. Pair {name} with a core member for the next study.",
+        "Clear on the vision, less sure about discipline and accountability. Worth a longer talk.",
+        "{name} is still weighing both tendencies. No pressure; keep inviting to studies.",
+        "Did the reading and came with questions on the {sector} section. Good sign.",
+    ],
+    "democratic-front": [
+        "{name} knocked doors for the council slate and sees it as base-building, not an "
+        "end in itself. Good fit for the front work.",
+        "Worried the electoral work will swallow the movement work. Fair concern; {name} "
+        "should hear from the labor folks.",
+        "{name} has relationships with three {sector} groups in {city}: key for the front.",
+        "Wants the front to include the immigrant rights coalition. Raise it at the next "
+        "core meeting.",
+    ],
+    "dual-power": [
+        "{name} helped start the tenant union's repair fund and sees it as a seed of "
+        "people's power. Aligned.",
+        "Skeptical of running candidates, enthusiastic about the co-op network. Matches "
+        "the tendency.",
+        "{name} wants to tie the {sector} mutual aid network to the assembly. Talk "
+        "through the program draft together.",
+        "Asked how counter-institutions grow beyond {city}. A hard question, asked in good faith.",
+    ],
+}
+
+# Why people said no to an invitation, in the core's words; most leave it blank.
+DECLINED_REASONS = [
+    "Caring for a parent this year; asked us to come back in the spring.",
+    "Committed to the union drive through the contract fight. Open to talking after.",
+    "Does not want another organization right now; burned out after the last one.",
+    "Agrees with the vision, not with the pace. Stay friendly.",
+    "Moving out of state in the summer.",
 ]
+INVITATION_NOTES = [
+    "Met at the May Day assembly; runs the volunteer program at the food co-op.",
+    "Recommended by two core members who worked with them in the {sector} campaign.",
+    "Long history in {city} organizing; wants to know who else is in the room.",
+    "Asked for the strategy draft in Spanish before a first conversation.",
+    "",
+    "",
+]
+
+# How many core members each demo core has, and how many people it has invited, as a
+# share of the prospects: the engaging core has been inviting for months.
+CORE_SIZES = ((16, 22), (10, 14))
 
 
 def demo_usernames():
@@ -104,6 +160,180 @@ def demo_usernames():
 
 def demo_users_q():
     return Q(username__in=demo_usernames(), email__endswith="@" + DEMO_EMAIL_DOMAIN)
+
+
+def moment(day):
+    """A time of day on `day` (a date), in the current timezone: for back-dated history."""
+    at = dt.datetime.combine(day, dt.time(random.randint(9, 20), random.randint(0, 59)))
+    return min(timezone.make_aware(at), timezone.now())
+
+
+def called(member):
+    """What a lead calls the person in a note: their preferred name, else their given name."""
+    if member.preferred_name:
+        return member.preferred_name
+    words = member.name.split()
+    if words[0] in VIETNAMESE_FAMILY_NAMES and len(words) > 2:
+        return words[-1]
+    return words[0]
+
+
+# Each capacity has its own typical pace (points per year): people tend to grow fastest
+# in political organizing and slowest in social-emotional capacities.
+CAPACITY_PACE = {
+    "strategic_skills": 0.65,
+    "political_organizing_skills": 0.95,
+    "social_emotional_capacities": 0.35,
+    "organization_building_skills": 0.55,
+}
+
+
+def capacity_curve(field, years):
+    """A function from progress (0 to 1 across `years` of check-ins) to a score from 1 to 5.
+
+    Each person's pace in each capacity is drawn on its own, so one capacity can race
+    while another stays flat or slips; now and then a check-in dips (a hard season).
+    """
+    start = random.choices([1, 2, 3, 4], weights=[22, 40, 28, 10])[0]
+    pace = random.gauss(CAPACITY_PACE[field], 0.5)
+    if random.random() < 0.15:
+        pace = random.uniform(-0.4, 0.1)  # flat, or slipping
+    gain = pace * years
+
+    def score(progress):
+        dip = -1 if progress > 0 and random.random() < 0.1 else 0
+        value = start + gain * progress + dip + random.gauss(0, 0.2)
+        return max(1, min(5, round(value)))
+
+    return score
+
+
+def readiness_count(core, level, capacity, minimum):
+    """How many people a readiness rule would count now (as cores.readiness counts them):
+    aligned at `level` or above toward the core's tendency, not former members, with
+    `capacity` at `minimum` or more at their latest check-in."""
+    latest = CapacityCheckIn.objects.filter(member_id=OuterRef("member_id")).order_by(
+        "-checked_on", "-pk"
+    )
+    return (
+        Alignment.objects.filter(
+            tendency_id=core.tendency_id, level__in=AlignmentLevel.at_least(level)
+        )
+        .exclude(member__status=MemberStatus.FORMER)
+        .annotate(score=Subquery(latest.values(capacity)[:1]))
+        .filter(score__gte=minimum)
+        .count()
+    )
+
+
+def set_rule(milestone, people, level, capacity, minimum):
+    milestone.rule_min_people = people
+    milestone.rule_min_level = level
+    milestone.rule_capacity = capacity
+    milestone.rule_capacity_min = minimum
+    milestone.full_clean()
+    milestone.save(
+        update_fields=["rule_min_people", "rule_min_level", "rule_capacity", "rule_capacity_min"]
+    )
+
+
+def funnel_stages(count):
+    """The stages of `count` invitations in funnel proportions (each stage at least once
+    when there are five or more), in random order."""
+    stages = list(InvitationStage)
+    shares = [26, 24, 20, 16, 14]
+    counts = [1 if count >= len(stages) else 0 for _ in stages]
+    exact = [(count - sum(counts)) * share / 100 for share in shares]
+    counts = [n + int(part) for n, part in zip(counts, exact, strict=True)]
+    # Hand out what rounding down left over, largest remainder first.
+    by_remainder = sorted(range(len(stages)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    for i in by_remainder[: count - sum(counts)]:
+        counts[i] += 1
+    order = [stage for stage, n in zip(stages, counts, strict=True) for _ in range(n)]
+    random.shuffle(order)
+    return order
+
+
+class AlignmentWriter:
+    """Writes what state_alignment, review_alignment and add_review_note would, in bulk.
+
+    The seeder makes hundreds of alignments, each stated and reviewed a few times; one
+    service call per step costs seconds of `make demo`. This keeps the services' values
+    (version counting, queue and review fields, one history row per step with its user
+    and time, notes stamped with the review's time) and writes them in a few queries.
+    tests/test_seed_demo.py checks the result against the services.
+    """
+
+    def __init__(self):
+        self.alignments = []
+        self.steps = {}  # id(alignment) -> [(history type, date, user, field values)]
+        self.notes = {}  # id(alignment) -> [ReviewNote without its alignment]
+
+    def state(self, alignment, member, tendency, level, *, by, at):
+        """As state_alignment(member, tendency, level, by=by, at=at); `alignment` is the
+        one returned before for this person and tendency, or None."""
+        if alignment is None:
+            alignment = Alignment(member=member, tendency=tendency)
+            self.alignments.append(alignment)
+            self.steps[id(alignment)] = []
+        elif alignment.level == level:
+            return alignment
+        else:
+            alignment.version += 1
+        alignment.level = level
+        alignment.stated_on = timezone.localdate(at)
+        alignment.review_state = ReviewState.NEEDS_REVIEW
+        alignment.reviewed_by = None
+        alignment.reviewed_at = None
+        alignment.queued_at = at
+        self._step(alignment, by, at)
+        return alignment
+
+    def review(self, alignment, *, by, at, level=None, note=""):
+        """As review_alignment(alignment, by=by, level=level, note=note, at=at)."""
+        if level is not None:
+            alignment.level = level
+        alignment.review_state = ReviewState.REVIEWED
+        alignment.reviewed_by = by
+        alignment.reviewed_at = at
+        alignment.version += 1
+        self._step(alignment, by, at)
+        if note.strip():
+            self.notes.setdefault(id(alignment), []).append(
+                ReviewNote(author=by, body=note.strip(), created_at=at)
+            )
+
+    def _step(self, alignment, by, at):
+        steps = self.steps[id(alignment)]
+        fields = {
+            field.attname: getattr(alignment, field.attname)
+            for field in Alignment._meta.concrete_fields
+            if field.attname != "id"
+        }
+        steps.append(("~" if steps else "+", at, by, fields))
+
+    def save(self):
+        for alignment in self.alignments:
+            # The values; the one-per-person-and-tendency rule holds by construction.
+            alignment.clean_fields(exclude=["member", "tendency", "reviewed_by"])
+        Alignment.objects.bulk_create(self.alignments, batch_size=500)
+        history, notes = [], []
+        for alignment in self.alignments:
+            for kind, at, by, fields in self.steps[id(alignment)]:
+                history.append(
+                    Alignment.history.model(
+                        id=alignment.pk,
+                        history_type=kind,
+                        history_date=at,
+                        history_user=by,
+                        **fields,
+                    )
+                )
+            for note in self.notes.get(id(alignment), []):
+                note.alignment = alignment
+                notes.append(note)
+        Alignment.history.model.objects.bulk_create(history, batch_size=500)
+        ReviewNote.objects.bulk_create(notes, batch_size=500)
 
 
 class Command(BaseCommand):
@@ -152,16 +382,19 @@ class Command(BaseCommand):
             )
 
     def clear_demo_data(self):
-        ImportRecord.objects.all().delete()
-        ExportRecord.objects.all().delete()
-        ReviewNote.objects.all().delete()
-        Invitation.objects.all().delete()
-        Alignment.objects.all().delete()
-        CoreGroup.objects.all().delete()
-        Tendency.objects.all().delete()
-        CapacityCheckIn.objects.all().delete()
-        Member.objects.all().delete()
-        for model in (Member, CapacityCheckIn, Alignment, Invitation):
+        # The histories are deleted below: writing a "deleted" row for each object first
+        # would only cost seconds of every reseed.
+        with override_settings(SIMPLE_HISTORY_ENABLED=False):
+            ImportRecord.objects.all().delete()
+            ExportRecord.objects.all().delete()
+            ReviewNote.objects.all().delete()
+            Invitation.objects.all().delete()
+            Alignment.objects.all().delete()
+            CoreGroup.objects.all().delete()
+            Tendency.objects.all().delete()
+            CapacityCheckIn.objects.all().delete()
+            Member.objects.all().delete()
+        for model in (Member, CapacityCheckIn, Alignment, Invitation, Milestone):
             model.history.all().delete()
         get_user_model().objects.filter(demo_users_q()).delete()
 
@@ -205,10 +438,12 @@ class Command(BaseCommand):
         # About one in ten came in through an old sign-up sheet, imported for real.
         signups = min(12, people_count // 10)
         people = self.make_people(people_count - signups, sectors, by=organizer)
-        self.make_check_ins(people, staff)
-        cores = self.make_cores(tendencies, leads, admin)
-        self.make_alignments(people, tendencies, cores, leads)
-        self.make_invitations(people, cores, leads)
+        latest = self.make_check_ins(people, staff)
+        cores = self.make_cores(tendencies, leads)
+        levels = self.make_alignments(people, tendencies, leads)
+        self.choose_core_members(cores, people, levels, latest)
+        self.add_readiness_rules(cores)
+        self.make_invitations(people, cores, tendencies, leads)
         self.make_import_and_export(signups, by=organizer, admin=admin)
         return passwords
 
@@ -251,7 +486,10 @@ class Command(BaseCommand):
         for n in range(count):
             chosen = random.sample(sectors, k=random.choice([1, 1, 2, 2, 3]))
             kind = random.choices(kinds, weights=[45, 15, 25, 15])[0]
+            name, preferred_name = fake_person_name()
             member = MemberFactory.build(
+                name=name,
+                preferred_name=preferred_name,
                 email=f"person{n}@{DEMO_EMAIL_DOMAIN}" if random.random() < 0.9 else "",
                 status=random.choice(statuses),
                 joining_story_kind=kind,
@@ -259,10 +497,11 @@ class Command(BaseCommand):
                 added_by=by,
             )
             member.joining_story = joining_story(kind, chosen[0].name, member.city)
-            if random.random() < 0.15:
-                member.preferred_name = member.name.split()[0][:3]
             if member.status == MemberStatus.PROSPECT:
                 member.joined_on = None
+            # The person's history starts when they were added, not when the demo was made.
+            added = member.joined_on or today - dt.timedelta(days=random.randint(5, 300))
+            member._history_date = moment(max(added, today - dt.timedelta(days=3 * 365)))
             member.refresh_derived_fields()
             people.append(member)
             chosen_sectors.append(chosen)
@@ -277,126 +516,354 @@ class Command(BaseCommand):
             batch_size=1000,
         )
         snapshot_sectors_in_history([member.pk for member in people])
+        for member, chosen in zip(people, chosen_sectors, strict=True):
+            member.demo_sector = chosen[0].name
         return people
 
     def make_check_ins(self, people, staff):
+        """Two years of check-ins in which each capacity grows at its own pace.
+
+        Returns {member pk: {capacity: latest score}} for the people with check-ins.
+        """
         today = timezone.localdate()
-        check_ins = []
+        check_ins, latest = [], {}
         for member in people:
             if member.status == MemberStatus.PROSPECT or random.random() < 0.25:
                 continue
-            count = random.randint(2, 8)
-            start = {field: random.randint(1, 3) for field in CAPACITY_FIELDS}
-            growth = random.choice([0, 0.5, 1, 1, 1.5, 2])
-            for i in range(count):
-                days_ago = int(730 * (count - 1 - i) / max(count - 1, 1)) + random.randint(0, 20)
-                progress = i / max(count - 1, 1)
-                wobble = random.choice([-0.4, 0, 0, 0, 0.4])
-                scores = {
-                    field: max(1, min(5, round(base + growth * progress + wobble)))
-                    for field, base in start.items()
-                }
-                check_ins.append(
-                    CapacityCheckInFactory.build(
-                        member=member,
-                        checked_on=today - dt.timedelta(days=days_ago),
-                        assessed_by=random.choice(staff),
-                        **scores,
-                    )
-                )
-        bulk_create_with_history(check_ins, CapacityCheckIn, batch_size=1000)
-
-    def make_cores(self, tendencies, leads, admin):
-        now = timezone.now()
-        cores = []
-        for tendency, lead in zip(tendencies, leads, strict=True):
-            cores.append(
-                core_services.create_core(
-                    name=f"{tendency.name} core",
-                    slug=f"{tendency.slug}-core",
-                    tendency=tendency,
-                    leads=[lead],
-                )
+            first_day = today - dt.timedelta(days=random.randint(420, 730))
+            if member.joined_on and member.joined_on > first_day:
+                first_day = member.joined_on + dt.timedelta(days=random.randint(3, 15))
+            span = (today - first_day).days
+            count = random.choices([1, 2, 3, 4, 5, 6, 7, 8], weights=[4, 10, 16, 18, 16, 12, 8, 6])[
+                0
+            ]
+            count = max(1, min(count, span // 45 + 1))
+            days = sorted(
+                first_day
+                + dt.timedelta(days=round(span * i / max(count - 1, 1)))
+                + dt.timedelta(days=random.randint(-10, 10) if 0 < i < count - 1 else 0)
+                for i in range(count)
             )
-        # The first core has cohered and is engaging the Left; the second is still cohering.
+            years = span / 365
+            curves = {field: capacity_curve(field, years) for field in CAPACITY_FIELDS}
+            for i, day in enumerate(days):
+                progress = i / max(count - 1, 1)
+                scores = {field: curve(progress) for field, curve in curves.items()}
+                check_in = CapacityCheckInFactory.build(
+                    member=member, checked_on=day, assessed_by=random.choice(staff), **scores
+                )
+                check_in._history_date = moment(day)
+                check_ins.append(check_in)
+                latest[member.pk] = scores
+        bulk_create_with_history(check_ins, CapacityCheckIn, batch_size=1000)
+        return latest
+
+    def make_cores(self, tendencies, leads):
+        """Two cores at different points: one engaging the Left, one still cohering."""
+        now = timezone.now()
+        today = timezone.localdate()
+
+        def ago(days):
+            return today - dt.timedelta(days=days)
+
+        cores = [
+            core_services.create_core(
+                name=f"{tendency.name} core",
+                slug=f"{tendency.slug}-core",
+                tendency=tendency,
+                leads=[lead],
+                by=lead,
+            )
+            for tendency, lead in zip(tendencies, leads, strict=True)
+        ]
         engaging, cohering = cores
-        for milestone in engaging.milestones.filter(phase=Phase.COHERING):
+        engaging_lead, cohering_lead = leads
+        # Made long before the demo; only the page's "since" reads it.
+        CoreGroup.objects.filter(pk=engaging.pk).update(created_at=now - dt.timedelta(days=610))
+        CoreGroup.objects.filter(pk=cohering.pk).update(created_at=now - dt.timedelta(days=250))
+
+        notes = {
+            "Core members committed": "Nine of us signed the commitment at the March retreat.",
+            "Strategy drafted": "Draft 4 adopted; the electoral section stays open for study.",
+        }
+        cohering_milestones = engaging.milestones.filter(phase=Phase.COHERING).order_by("order")
+        for offset, milestone in enumerate(cohering_milestones):
             core_services.complete_milestone(
                 milestone,
-                by=leads[0],
-                on=(now - dt.timedelta(days=random.randint(300, 500))).date(),
+                by=engaging_lead,
+                on=ago(520 - 45 * offset),
+                note=notes.get(milestone.title, ""),
             )
         core_services.advance_phase(
             engaging,
-            by=leads[0],
-            at=now - dt.timedelta(days=270),
+            by=engaging_lead,
+            at=now - dt.timedelta(days=330),
             reason="Structure, strategy and program drafts adopted at the spring retreat; "
             "the core is ready to invite others in.",
         )
+        core_services.return_to_previous_phase(
+            engaging,
+            by=engaging_lead,
+            at=now - dt.timedelta(days=304),
+            reason="Two founding members stepped back over the summer. We recommit as a "
+            "core before inviting anyone else in.",
+        )
+        core_services.advance_phase(
+            engaging,
+            by=engaging_lead,
+            at=now - dt.timedelta(days=270),
+            reason="Recommitted at the September meeting, eleven of us now. The invitation "
+            "list is ready; time to engage the Left.",
+        )
         first_engaging = engaging.milestones.filter(phase=Phase.ENGAGING).order_by("order").first()
         core_services.complete_milestone(
-            first_engaging, by=leads[0], on=(now - dt.timedelta(days=200)).date()
+            first_engaging,
+            by=engaging_lead,
+            on=ago(230),
+            note="Sixty names across eight sectors; labor and climate are thin.",
         )
-        for milestone in cohering.milestones.filter(phase=Phase.COHERING).order_by("order")[:2]:
-            core_services.complete_milestone(
-                milestone, by=leads[1], on=(now - dt.timedelta(days=random.randint(60, 200))).date()
-            )
+        done = cohering.milestones.filter(
+            phase=Phase.COHERING, title__in=["Foundational structure drafted", "Strategy drafted"]
+        ).order_by("order")
+        for milestone, days in zip(done, (150, 45), strict=True):
+            core_services.complete_milestone(milestone, by=cohering_lead, on=ago(days))
         return [CoreGroup.objects.get(pk=core.pk) for core in cores]
 
-    def make_alignments(self, people, tendencies, cores, leads):
-        levels = list(AlignmentLevel)
-        now = timezone.now()
-        members = [p for p in people if p.status != MemberStatus.PROSPECT]
-        for member in members:
-            roll = random.random()
-            if roll < 0.2:
-                continue
-            chosen = tendencies if roll > 0.85 else [random.choice(tendencies)]
-            for tendency in chosen:
-                index = tendencies.index(tendency)
-                lead = leads[index]
-                level = random.choice(levels)
-                alignment = core_services.state_alignment(
-                    member,
-                    tendency,
-                    level,
-                    by=lead,
-                    on=(now - dt.timedelta(days=random.randint(1, 400))).date(),
-                )
-                if random.random() < 0.6:
-                    note = random.choice(REVIEW_NOTES) if random.random() < 0.4 else ""
-                    core_services.review_alignment(alignment, by=lead, note=note)
-                if level in (AlignmentLevel.ALIGNED, AlignmentLevel.COMMITTED):
-                    cores[index].members.add(member)
+    def make_alignments(self, people, tendencies, leads):
+        """Stated levels with their history of reviews, notes and restatements.
 
-    def make_invitations(self, people, cores, leads):
+        Each alignment ends waiting in the queue (new or changed, from days to months
+        ago), reviewed recently, or reviewed 7 to 10 months ago so that it comes back
+        stale. Returns {(member pk, tendency index): level}.
+        """
+        now = timezone.now()
+        weights = dict(zip(AlignmentLevel, [12, 24, 22, 24, 18], strict=True))
+        levels = {}
+        writer = AlignmentWriter()
+        for member in people:
+            if member.status == MemberStatus.PROSPECT:
+                continue
+            roll = random.random()
+            if roll < 0.18:
+                continue
+            chosen = range(len(tendencies)) if roll > 0.86 else [random.randrange(len(tendencies))]
+            for index in chosen:
+                level = random.choices(list(weights), weights=weights.values())[0]
+                levels[member.pk, index] = self.align(
+                    writer, member, tendencies[index], level, lead=leads[index], now=now
+                )
+        writer.save()
+        return levels
+
+    def align(self, writer, member, tendency, level, *, lead, now):
+        """One person's alignment toward `tendency`: the levels they stated over time, each
+        reviewed or not. Returns the level it ends at."""
+        earliest = now - dt.timedelta(days=700)
+        if member.joined_on:
+            earliest = max(earliest, moment(member.joined_on))
+        outcome = random.choices(["waiting", "reviewed", "stale"], weights=[14, 77, 9])[0]
+        if outcome == "waiting":
+            days = random.choice([(1, 14), (15, 60), (61, 170)])
+            last_stated = now - dt.timedelta(days=random.uniform(*days))
+            review_at = None
+        else:
+            days = (210, 300) if outcome == "stale" else (2, 170)
+            review_at = now - dt.timedelta(days=random.uniform(*days))
+            last_stated = review_at - dt.timedelta(days=random.uniform(1, 40))
+        if last_stated < earliest:
+            # Joined too recently for that story: their level waits in the queue.
+            last_stated = earliest + (now - earliest) * random.uniform(0.2, 0.95)
+            review_at = None
+        # Most people state one level; some moved up (rarely down) on the way.
+        order = list(AlignmentLevel)
+        path = [level]
+        for _ in range(random.choices([0, 1, 2], weights=[55, 33, 12])[0]):
+            step = -1 if random.random() < 0.1 else 1
+            earlier = order.index(path[0]) - step
+            if 0 <= earlier < len(order):
+                path.insert(0, order[earlier])
+        stated_at = [last_stated]
+        for _ in path[:-1]:
+            stated_at.insert(0, stated_at[0] - dt.timedelta(days=random.uniform(40, 150)))
+        while stated_at[0] < earliest:
+            stated_at.pop(0)
+            path.pop(0)
+
+        say = {"name": called(member), "sector": member.demo_sector, "city": member.city}
+        notes = REVIEW_NOTES[None] + REVIEW_NOTES[tendency.slug]
+        alignment = None
+        for step, (stated_level, at) in enumerate(zip(path, stated_at, strict=True)):
+            alignment = writer.state(alignment, member, tendency, stated_level, by=lead, at=at)
+            if step == len(path) - 1:
+                at_review = review_at
+            elif random.random() < 0.85:
+                at_review = at + (stated_at[step + 1] - at) * random.uniform(0.05, 0.5)
+            else:
+                continue
+            if at_review is None:
+                continue
+            note = random.choice(notes).format(**say) if random.random() < 0.35 else ""
+            # Now and then the lead hears a level one notch lower than the one stated.
+            index = order.index(alignment.level)
+            adjusted = order[index - 1] if index > 0 and random.random() < 0.08 else None
+            writer.review(alignment, level=adjusted, by=lead, note=note, at=at_review)
+        return alignment.level
+
+    def choose_core_members(self, cores, people, levels, latest):
+        """10 to 25 members per core: people aligned or committed to its tendency, the
+        more experienced first, never in both cores."""
+        taken = set()
+        for index, (core, (low, high)) in enumerate(zip(cores, CORE_SIZES, strict=True)):
+            candidates = [
+                person
+                for person in people
+                if person.status == MemberStatus.MEMBER
+                and person.pk not in taken
+                and levels.get((person.pk, index))
+                in (AlignmentLevel.ALIGNED, AlignmentLevel.COMMITTED)
+            ]
+
+            def weight(person, index=index):
+                committed = levels[person.pk, index] == AlignmentLevel.COMMITTED
+                scores = latest.get(person.pk, {})
+                return 2 * committed + sum(scores.values()) / 4 + random.uniform(0, 2.5)
+
+            candidates.sort(key=weight, reverse=True)
+            chosen = candidates[: random.randint(low, high)]
+            core.members.add(*chosen)
+            taken.update(person.pk for person in chosen)
+
+    def add_readiness_rules(self, cores):
+        """A readiness rule per core: the engaging core's is met, the cohering one's not."""
+        engaging, cohering = cores
+        orientation = engaging.milestones.get(
+            phase=Phase.ENGAGING, title="Orientation conversations held"
+        )
+        count = readiness_count(engaging, AlignmentLevel.ALIGNED, "organization_building_skills", 3)
+        set_rule(
+            orientation,
+            min(12, max(count, 1)),
+            AlignmentLevel.ALIGNED,
+            "organization_building_skills",
+            3,
+        )
+        committed = cohering.milestones.get(phase=Phase.COHERING, title="Core members committed")
+        count = readiness_count(cohering, AlignmentLevel.COMMITTED, "strategic_skills", 4)
+        set_rule(committed, max(15, count + 3), AlignmentLevel.COMMITTED, "strategic_skills", 4)
+
+    def make_invitations(self, people, cores, tendencies, leads):
+        """Each core's funnel, every stage filled, a few stalled; one person in conversation
+        with both cores."""
         prospects = [p for p in people if p.status == MemberStatus.PROSPECT]
         random.shuffle(prospects)
+        if len(prospects) < 3:
+            return
         today = timezone.localdate()
-        stages = list(InvitationStage)
         engaging, cohering = cores
-        for i, person in enumerate(prospects):
-            core, lead = (engaging, leads[0]) if i % 4 else (cohering, leads[1])
-            stage = stages[i % len(stages)] if core == engaging else InvitationStage.IDENTIFIED
-            identified = today - dt.timedelta(days=random.randint(60, 250))
-            invitation = Invitation(
-                core=core, member=person, invited_by=lead, identified_on=identified
+        point_people = {core.pk: list(core.members.all()) for core in cores}
+        shared, rest = prospects[0], prospects[1:]
+        split = round(len(rest) * 0.65)
+        plans = [(engaging, leads[0], rest[:split]), (cohering, leads[1], rest[split:])]
+        for index, (core, lead) in enumerate(zip(cores, leads, strict=True)):
+            # Exploring both tendencies and talking with both cores: each core sees only
+            # its own stages and notes.
+            conversation = today - dt.timedelta(days=random.randint(3, 20))
+            self.invite(
+                core,
+                shared,
+                InvitationStage.IN_CONVERSATION,
+                last=conversation,
+                lead=lead,
+                point_people=point_people[core.pk],
+                stalled=False,
             )
-            day = identified
-            path = {
-                InvitationStage.IDENTIFIED: [],
-                InvitationStage.INVITED: ["invited_on"],
-                InvitationStage.IN_CONVERSATION: ["invited_on", "conversation_on"],
-                InvitationStage.JOINED: ["invited_on", "conversation_on", "joined_on"],
-                InvitationStage.DECLINED: ["invited_on", "declined_on"],
-            }[stage]
-            for field in path:
-                day = min(today, day + dt.timedelta(days=random.randint(5, 25)))
-                setattr(invitation, field, day)
-            invitation.stage = stage
-            invitation.full_clean()
-            invitation._history_user = lead
-            invitation.save()
+            core_services.state_alignment(
+                shared,
+                tendencies[index],
+                AlignmentLevel.EXPLORING,
+                by=lead,
+                at=moment(conversation),
+            )
+        for core, lead, invitees in plans:
+            stages = funnel_stages(len(invitees))
+            open_count = sum(stage in OPEN_STAGES for stage in stages)
+            stalled = max(1, round(open_count * 0.15)) if open_count >= 3 else 0
+            reasons = 1  # at least one declined invitation says why
+            for person, stage in zip(invitees, stages, strict=True):
+                is_stalled = stage in OPEN_STAGES and stalled > 0
+                stalled -= is_stalled
+                give_reason = stage == InvitationStage.DECLINED and reasons > 0
+                reasons -= give_reason
+                if stage in OPEN_STAGES:
+                    back = random.randint(35, 110) if is_stalled else random.randint(0, 27)
+                else:
+                    back = random.randint(4, 200)
+                self.invite(
+                    core,
+                    person,
+                    stage,
+                    last=today - dt.timedelta(days=back),
+                    lead=lead,
+                    point_people=point_people[core.pk],
+                    stalled=is_stalled,
+                    give_reason=give_reason,
+                )
+
+    def invite(self, core, person, stage, *, last, lead, point_people, stalled, give_reason=False):
+        """Identify `person` for `core` and move them through the funnel to `stage`,
+        reaching it on `last`, each earlier stage some days before."""
+        path = {
+            InvitationStage.IDENTIFIED: [],
+            InvitationStage.INVITED: [InvitationStage.INVITED],
+            InvitationStage.IN_CONVERSATION: [
+                InvitationStage.INVITED,
+                InvitationStage.IN_CONVERSATION,
+            ],
+            InvitationStage.JOINED: [
+                InvitationStage.INVITED,
+                InvitationStage.IN_CONVERSATION,
+                InvitationStage.JOINED,
+            ],
+            InvitationStage.DECLINED: random.choice(
+                [
+                    [InvitationStage.INVITED, InvitationStage.DECLINED],
+                    [
+                        InvitationStage.INVITED,
+                        InvitationStage.IN_CONVERSATION,
+                        InvitationStage.DECLINED,
+                    ],
+                ]
+            ),
+        }[stage]
+        days = [last]
+        for _ in path:
+            days.insert(0, days[0] - dt.timedelta(days=random.randint(4, 35)))
+        today = timezone.localdate()
+        next_step = None
+        if stage in OPEN_STAGES and random.random() < (0.35 if stalled else 0.7):
+            # Mostly in the coming weeks; some already overdue.
+            ahead = random.randint(-10, -1) if random.random() < 0.2 else random.randint(1, 21)
+            next_step = today + dt.timedelta(days=ahead)
+        point_person = (
+            random.choice(point_people) if point_people and random.random() < 0.85 else None
+        )
+        note = random.choice(INVITATION_NOTES).format(
+            sector=person.demo_sector.lower(), city=person.city or "the city"
+        )
+        invitation = core_services.invite_to_core(
+            core,
+            person,
+            by=lead,
+            point_person=point_person,
+            next_step_on=next_step,
+            note=note,
+            on=days[0],
+        )
+        for move, day in zip(path, days[1:], strict=True):
+            reason = ""
+            if move == InvitationStage.DECLINED and (give_reason or random.random() < 0.5):
+                reason = random.choice(DECLINED_REASONS)
+            core_services.move_invitation(invitation, move, by=lead, on=day, reason=reason)
 
     def print_logins(self, passwords, people_count, url):
         w = self.stdout.write
