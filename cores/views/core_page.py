@@ -22,7 +22,7 @@ from cores import readiness, services, stats
 from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseForm
 from cores.models import CoreGroup, InvitationStage, Milestone, Phase
 from sos_tracker.charts import Bar, bar_chart
-from sos_tracker.permissions import can_manage_core, can_review_tendency
+from sos_tracker.permissions import can_manage_core, can_review_tendency, led_core_ids
 
 PHASES = list(Phase)
 
@@ -86,7 +86,8 @@ def core_list(request):
         core.queue_size = queues[core.tendency_id]
         core.funnel = funnels[core.pk]
         core.milestones_done = core.milestones_total - core.milestones_open
-    return render(request, "cores/core_list.html", {"cores": cores})
+    context = {"cores": cores, "led_ids": led_core_ids(request.user)}
+    return render(request, "cores/core_list.html", context)
 
 
 # --- the core page ----------------------------------------------------------------------
@@ -132,8 +133,8 @@ class FunnelChart:
 
 
 # SVG geometry of the funnel picture, in user units (scaled to the width it gets).
-FUNNEL_WIDTH = 430
-FUNNEL_LEFT = 114
+FUNNEL_WIDTH = 436
+FUNNEL_LEFT = 130
 FUNNEL_AREA = 180
 FUNNEL_ROW = 30
 FUNNEL_BAR = 22
@@ -177,10 +178,10 @@ def _funnel_chart(funnel: stats.Funnel) -> FunnelChart:
         label_x=FUNNEL_LEFT - 6,
         value_x=FUNNEL_LEFT + FUNNEL_AREA + 6,
         declined=funnel.declined,
-        declined_x=382,
+        declined_x=FUNNEL_WIDTH - 46,
         declined_y=height - FUNNEL_TOP - declined_height,
         declined_height=declined_height,
-        divider_x=362,
+        divider_x=FUNNEL_WIDTH - 62,
         summary=summary,
     )
 
@@ -236,14 +237,14 @@ def core_detail(request, slug):
         "queue": stats.queue_summary(core.tendency_id),
         "levels_chart": bar_chart(
             [Bar(level.label, level.count, css=f"level-{level.level}") for level in levels],
-            title=f"People by alignment toward {core.tendency.name}",
+            title="Alignment level",
             slug="levels",
         ),
         "aligned_total": sum(level.count for level in levels),
         "coverage": coverage,
         "sectors_chart": bar_chart(
             [(item.sector.name, item.count) for item in coverage.covered],
-            title="Sectors the core's people organize in",
+            title="Sector",
             slug="sectors",
         ),
         "funnel": funnel,
