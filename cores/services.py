@@ -275,8 +275,12 @@ def review_alignment(
     stated), AlreadyReviewed (a ValidationError on `level`) is raised and nothing is
     written. Who may review is the caller's check (sos_tracker.permissions).
     """
+    # Lock the alignment row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+    # the outer join to the reviewer.
     current = (
-        Alignment.objects.select_for_update().select_related("reviewed_by").get(pk=alignment.pk)
+        Alignment.objects.select_for_update(of=("self",))
+        .select_related("reviewed_by")
+        .get(pk=alignment.pk)
     )
     if expected_version is not None and current.version != expected_version:
         if current.review_state == ReviewState.REVIEWED and current.reviewed_by:
