@@ -1,44 +1,175 @@
-"""`manage.py bench` runs end to end and prints its tables. Timings are never asserted."""
+"""`manage.py bench`: builds a database per size, measures every page at each, prints its
+tables, and leaves the developer's database alone. Timings are never asserted."""
 
 import io
+import os
+import re
+import time
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.conf import settings
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+
+from members.models import Member
+from sos_tracker.management.commands.bench import (
+    PageResult,
+    Site,
+    _lift_time_limit,
+    _limit_time,
+    summary_table,
+)
 
 pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "people list",
+    "list, sector",
+    'search "ana"',
+    'search "da"',
+    'search "nguyen"',
+    'search "detroit"',
+    "person page",
+    "core page",
+    "review queue",
+    "review item",
+    "invitations",
+    "dashboard",
+]
+LABEL_WIDTH = 29  # a page's label, padded, and a space
 
 
 def bench(*args):
     out = io.StringIO()
-    call_command("bench", "--quick", "--use-current-db", *args, stdout=out)
+    call_command("bench", "--quick", *args, stdout=out)
     return out.getvalue()
 
 
-def test_quick_bench_prints_page_and_import_tables():
-    output = bench("--sizes", "30,90", "--import-sizes", "40,120", "--repeat", "2")
+def rows_of(output, header_start):
+    """The rows of the table whose header starts with `header_start`, up to a blank line."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2 :]:  # past the header and its rule
+        if not line.strip():
+            break
+        rows.append(line)
+    return rows
 
-    assert "page                             people    found  median ms   p95 ms" in output
-    for label in ["people list", 'search "nguyen"', 'search "detroit"', "person page"]:
-        assert [line for line in output.splitlines() if line.startswith(label)], label
-    # Both sizes are measured; the second carries the ratio to the first.
-    list_lines = [line.split() for line in output.splitlines() if line.startswith("people list")]
-    assert [line[2] for line in list_lines] == ["30", "90"]
-    assert len(list_lines[1]) == len(list_lines[0]) + 1
 
-    assert "rows  existing  file MB  preview s   rows/s  apply s   rows/s" in output
-    import_lines = [line.split() for line in output.splitlines() if line.endswith(")")]
-    assert [line[0] for line in import_lines if line[1] == "rows:"] == ["40", "120"]
-    assert "Peak memory of the process (ru_maxrss):" in output
+def row_for(rows, label):
+    matches = [row for row in rows if row.startswith(label)]
+    assert matches, f"no row for {label!r}"
+    return matches
+
+
+def test_quick_bench_measures_every_page_at_both_sizes_and_leaves_the_database_alone():
+    original = connections[DEFAULT_DB_ALIAS]
+    name = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
+
+    output = bench("--sizes", "40,120", "--import-sizes", "60", "--repeat", "1")
+
+    # Every page answered 200 at both sizes (anything else is printed as FAILED) and has
+    # a query count, a median and a ratio to the people list at each size, and a growth.
+    summary = rows_of(output, "page                           queries       ms @40")
+    assert "ratio @40     ratio @120  growth" in output
+    for label in PAGES:
+        (row,) = row_for(summary, label)
+        assert "FAILED" not in row, row
+        numbers = row[LABEL_WIDTH:].split()
+        assert re.fullmatch(r"\d+/\d+", numbers[0]), row
+        assert len([float(n) for n in numbers[1:6]]) == 5, row
+    # The detail table: each page at both sizes, with what it covers.
+    detail = rows_of(output, "page                           people    found  median ms")
+    for label in PAGES:
+        sizes = [row[LABEL_WIDTH:].split()[0] for row in row_for(detail, label)]
+        assert sizes[-2:] == ["40", "120"], label
+    (people_at_120,) = [row for row in detail if row.startswith("people list") and " 120 " in row]
+    assert people_at_120.split()[3] == "120"  # found: everyone, in the grown copy
+
+    # Both sizes were built with what people carry, the larger as a grown copy.
+    assert "Built 40 people (now 40)" in output
+    assert "Copied the 40-people database" in output
+    assert "Built 80 people (now 120)" in output
+    for kind in ["alignments", "review notes", "core members", "invitations", "check-ins"]:
+        assert f" {kind}" in output, kind
+
+    assert re.search(r"^\s+60 rows: ", output, re.MULTILINE)
+    assert "Imported 60 rows against 120 people" in output
     assert "Total time:" in output
 
+    # The developer's connection is back, nothing was written to it, the files are gone.
+    assert connections[DEFAULT_DB_ALIAS] is original
+    assert settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"] == name
+    assert Member.objects.count() == 0
+    if connection.vendor == "sqlite":
+        made = re.search(r"Creating the throwaway database (\S+) ", output).group(1)
+        assert not os.path.exists(os.path.dirname(made))
 
-def test_refuses_a_database_that_is_not_a_test_database(settings):
-    from django.db import connection
 
-    name = connection.settings_dict["NAME"]
-    connection.settings_dict["NAME"] = "/home/someone/db.sqlite3"
+def result(label, people, *seconds, error=""):
+    return PageResult(
+        label=label, who="organizer", people=people, found=None, times=list(seconds), error=error
+    )
+
+
+def test_summary_gives_ratios_to_the_people_list_and_marks_pages_not_flat_or_failed():
+    results = [
+        result("people list", 1000, 0.010, 0.012, 0.011),
+        result("people list", 100_000, 0.012, 0.011, 0.013),
+        result("dashboard", 1000, 0.020, 0.022, 0.021),
+        result("dashboard", 100_000, 0.060, 0.058, 0.062),
+        result("core page", 1000, 0.030),
+        result("core page", 100_000, error="stopped after 20 s (GET /cores/a/)"),
+        result("review queue", 1000, 0.020),
+        result("review queue", 100_000, 0.025),
+    ]
+
+    header, _rule, *rows = summary_table(results, [1000, 100_000])
+
+    assert header.split() == [
+        "page",
+        "queries",
+        "ms",
+        "@1,000",
+        "ms",
+        "@100,000",
+        "ratio",
+        "@1,000",
+        "ratio",
+        "@100,000",
+        "growth",
+    ]
+    people, dashboard, core, queue = rows
+    assert people.split()[-5:] == ["11.0", "12.0", "1.0", "1.0", "1.09"]
+    # 21 ms against the list's 11 ms; 60 against 12: five lists' worth, 2.86x its size.
+    assert dashboard.split()[-7:] == ["21.0", "60.0", "1.9", "5.0", "2.86", "not", "flat"]
+    assert dashboard.endswith("  not flat")
+    assert core.endswith("  FAILED at 100,000")
+    assert "failed" in core.split()
+    assert queue.split()[-1] == "1.25"  # within FLAT_LIMIT: no mark
+
+
+def test_a_query_past_the_time_limit_is_interrupted():
+    site = Site(size=1, wrapper=connections[DEFAULT_DB_ALIAS])
+    _limit_time(site, 0.2)
+    site.deadline = time.perf_counter() - 1  # already past: SQLite stops at its next check
+    # Counting to fifty million: many seconds on either database.
+    endless = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) "
+        "SELECT count(*) FROM c"
+    )
     try:
-        with pytest.raises(CommandError, match="not a test database"):
-            bench()
+        started = time.perf_counter()
+        with (
+            pytest.raises(OperationalError),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(endless)
+        assert time.perf_counter() - started < 5
     finally:
-        connection.settings_dict["NAME"] = name
+        _lift_time_limit(site)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)

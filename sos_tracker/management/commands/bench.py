@@ -1,30 +1,48 @@
-"""Server times of the main pages as the list grows, and import speed: `make bench`.
+"""Server times of the main pages as the network grows, and import speed: `make bench`.
 
-    manage.py bench                    # 1,000 then 100,000 people; imports of 1,000 and 50,000
-    manage.py bench --quick            # a smoke run in a few seconds
+    manage.py bench                    # 1,000 and 100,000 people; imports of 1,000 and 50,000
+    manage.py bench --quick            # a smoke run in well under a minute
     DATABASE_URL=postgres://… manage.py bench
 
 A measurement that prints figures; it asserts nothing about them. It never touches the
-developer's database: Django's test machinery creates a throwaway one (a file in a new
-temporary folder on SQLite, `test_<name>_bench` on PostgreSQL) and drops it at the end,
-also on Ctrl-C.
+developer's database: each size gets a throwaway database made with Django's test
+machinery (files in a new temporary folder on SQLite, `test_<name>_bench` and its copies
+on PostgreSQL), and all of them are dropped at the end, also on Ctrl-C.
 
-Pages are served through Django's test Client, so a figure is the whole server side of a
-request (middleware, session, view, queries, template) for a signed-in organizer, without
-the network. Each measurement is warmed up, then repeated; the median and 95th percentile
-are printed with the query count of one request. People are seeded once and grown:
-the smallest size is measured, the difference is added, the next size is measured.
+Each database holds a network as real use leaves it (sos_tracker.bench_data): people in
+sectors, two cores with member lists, phases and milestones, alignments toward both
+tendencies with review queues, stale reviews and private notes, invitations in every
+stage, check-ins over two years. The smallest is built first; each larger one is a copy
+of the one before, grown, so every share (queue, funnel, members) grows with the people.
+
+The sizes are measured in alternation, request by request: a page at 1,000 people, the
+same page at 100,000, the next page, and so on, round after round. The machine is shared:
+a load that comes and goes then weighs on every size and every page alike (measured
+minutes apart, ratios swung from 0.4 to 8.4; issue 11). Pages are served through Django's
+test Client without the test runner's template instrumentation, so a figure is the whole
+server side of a request (middleware, session, view, queries, template) without the
+network: the organizer's pages as a signed-in organizer, the core's pages and the
+dashboard as the lead of the core. Each page is warmed up, then timed `--repeat` times
+per size. The summary gives the median per size, the ratio to the people list at the same
+size (what a page costs in people lists: the machine's speed mostly cancels out) and the
+growth from the smallest size to the largest, which should stay at or below 1.3. For a
+page that grows more, or fails, the slowest queries are printed at both sizes, with the
+database's plan of the slowest. A request is stopped after `--time-limit` seconds (its
+query is interrupted) and the page reported failed at that size.
 
 Imports read a realistic CSV made here (messy dates and sectors, about 2% people already
 saved, some rows repeated in the file, a few broken rows) and go through the same
 functions as the import pages: start_import + preview_import (read, plan, duplicate
-checks, store the plan), then apply_import (one transaction, with history).
+checks, store the plan), then apply_import (one transaction, with history). They run on
+the largest database, after the pages.
 """
 
 import contextlib
+import copy
 import csv
 import datetime as dt
 import io
+import logging
 import math
 import os
 import platform
@@ -43,33 +61,37 @@ from dataclasses import dataclass, field
 
 import django
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
-from django.test.utils import (
-    override_settings,
-    setup_test_environment,
-    teardown_test_environment,
-)
+from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from faker import Faker
 
+from cores.models import Alignment
 from members.importing import applying
 from members.importing.reading import MAX_UPLOAD_BYTES
 from members.models import Member, Sector
 from members.text import name_words
-from sos_tracker.bench_data import make_people
-from tests.factories import CapacityCheckInFactory, MemberFactory, OrganizerFactory
+from sos_tracker.bench_data import Cast, make_cast, make_network
+from tests.auth import log_in
+from tests.factories import CapacityCheckInFactory, MemberFactory
 
 DEFAULT_SIZES = "1000,100000"
 DEFAULT_IMPORT_SIZES = "1000,50000"
 DEFAULT_REPEAT = 30
+DEFAULT_TIME_LIMIT = 20.0
 QUICK = {"sizes": "100,400", "import_sizes": "50,200", "repeat": 3}
 WARM_UP = 3
+# Growth from the smallest size to the largest above which a page is "not flat".
+FLAT_LIMIT = 1.3
+# Slowest queries printed for a page that is not flat or failed.
+SLOW_QUERIES_SHOWN = 3
 # People whose page is measured: each gets check-ins and a few history rows, as a real
-# person page has; requests cycle through them.
+# person page has; requests cycle through them. As many review items are cycled through.
 PERSON_PAGE_PEOPLE = 10
 SEED = 20_240_601
 
@@ -125,14 +147,84 @@ BAD_CELLS = [
 ]
 
 
+class QueryRecorder:
+    """An execute wrapper kept on each bench database's connection.
+
+    Counts queries and remembers the one running (to name the query a stopped request was
+    in); while `timed` is a list, appends (seconds, sql, params) of each query to it.
+    """
+
+    def __init__(self):
+        self.count = 0
+        self.current = None
+        self.timed = None
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        self.current = (sql, None if many else params)
+        if self.timed is None:
+            return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.timed.append((time.perf_counter() - started, sql, None if many else params))
+
+
+@dataclass
+class Site:
+    """One size's throwaway database: its connection, cast and signed-in clients."""
+
+    size: int
+    wrapper: object  # a DatabaseWrapper, swapped in as the default connection when used
+    recorder: QueryRecorder = field(default_factory=QueryRecorder)
+    cast: Cast | None = None
+    clients: dict = field(default_factory=dict)
+    made: Counter = field(default_factory=Counter)
+    # perf_counter() after which the running query is interrupted (SQLite's progress
+    # handler reads it); infinite outside a measured request.
+    deadline: float = math.inf
+    guarded: object = None  # the raw connection the time limit is installed on
+
+
+@dataclass
+class Page:
+    """A page to measure: per size, the URLs cycled through and what the page covers."""
+
+    label: str
+    who: str  # "organizer" or "lead" (of the first core)
+    urls: dict  # size -> [url, ...]
+    found: dict  # size -> int or None
+
+
 @dataclass
 class PageResult:
     label: str
+    who: str
     people: int
     found: int | None
-    median_ms: float
-    p95_ms: float
-    queries: int
+    times: list = field(default_factory=list)
+    queries: int | None = None
+    # (seconds, sql, params) of each query of one request, in order.
+    profile: list = field(default_factory=list)
+    error: str = ""
+    failed_query: tuple | None = None  # (sql, params) a stopped request was running
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.times) * 1000 if self.times else None
+
+    @property
+    def p95_ms(self) -> float | None:
+        return _percentile(self.times, 95) * 1000 if self.times else None
+
+
+class PageFailed(Exception):
+    """A page answered something else than 200, raised, or ran past the time limit."""
+
+    def __init__(self, message, query=None):
+        super().__init__(message)
+        self.query = query
 
 
 @dataclass
@@ -162,8 +254,9 @@ class QueryCounter:
 
 class Command(BaseCommand):
     help = (
-        "Print server times of search, the people list and the person page at 1,000 and "
-        "100,000 people, and import rows per second, on a throwaway database."
+        "Print server times of the people list, search, the person page, a core's page, "
+        "its review queue and invitations, and the dashboard at 1,000 and 100,000 people "
+        "(measured in alternation), and import rows per second, on throwaway databases."
     )
 
     def add_arguments(self, parser):
@@ -181,24 +274,25 @@ class Command(BaseCommand):
             "--repeat",
             type=int,
             default=DEFAULT_REPEAT,
-            help=f"Requests per page measurement after the warm-up (default {DEFAULT_REPEAT}).",
+            help=f"Requests per page and size after the warm-up (default {DEFAULT_REPEAT}).",
+        )
+        parser.add_argument(
+            "--time-limit",
+            type=float,
+            default=DEFAULT_TIME_LIMIT,
+            help="Seconds after which a request's query is interrupted and the page "
+            f"reported failed at that size (default {DEFAULT_TIME_LIMIT:g}).",
         )
         parser.add_argument(
             "--quick",
             action="store_true",
-            help="Small sizes and few repetitions: a smoke run of a few seconds.",
+            help="Small sizes and few repetitions: a smoke run.",
         )
         parser.add_argument(
             "--trace-memory",
             action="store_true",
             help="Also report each import step's peak Python allocations (tracemalloc); "
             "slows the imports down, so their times are not comparable.",
-        )
-        parser.add_argument(
-            "--use-current-db",
-            action="store_true",
-            help="Run in the database already connected, which must be a test database "
-            "(the test suite passes this); by default a throwaway one is created.",
         )
 
     def handle(self, *args, **options):
@@ -217,179 +311,376 @@ class Command(BaseCommand):
         repeat = options["repeat"]
         if repeat < 1:
             raise CommandError("--repeat must be at least 1.")
+        if options["time_limit"] <= 0:
+            raise CommandError("--time-limit must be a positive number of seconds.")
+        self.time_limit = options["time_limit"]
 
         started = time.perf_counter()
         random.seed(SEED)
         Faker.seed(SEED)
         with (
             warnings.catch_warnings(),
-            self._throwaway_database(use_current=options["use_current_db"]) as database,
+            _quiet_request_errors(),
             override_settings(
-                # The test client speaks plain HTTP; static URLs are made without
-                # collectstatic's manifest (a dictionary lookup in production).
+                # The test client speaks plain HTTP to "testserver"; static URLs are made
+                # without collectstatic's manifest (a dictionary lookup in production).
+                ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
                 SECURE_SSL_REDIRECT=False,
                 STORAGES=_plain_static_storages(),
             ),
+            self._throwaway_databases() as databases,
         ):
             # Hence whitenoise's warning that there is no collected static folder.
             warnings.filterwarnings("ignore", "No directory at", UserWarning)
-            self._say(f"Database: {database}")
             self._say(
                 f"Python {platform.python_version()}, Django {django.get_version()}, "
                 f"{os.cpu_count()} CPUs, {platform.machine()}; {_load()}"
             )
-            organizer = OrganizerFactory(username="bench-organizer")
-            client = Client()
-            client.force_login(organizer)
-
-            pages = self._measure_pages(client, sizes, repeat)
-            imports = [
-                self._measure_import(n, by=organizer, trace=options["trace_memory"])
-                for n in import_sizes
-            ]
+            sites = self._build(databases, sizes)
+            pages = self._pages(sites)
+            results = self._measure_pages(sites, pages, repeat)
+            imports = []
+            if import_sizes:
+                _use(sites[-1])
+                _lift_time_limit(sites[-1])
+                imports = [
+                    self._measure_import(
+                        n, by=sites[-1].cast.organizer, trace=options["trace_memory"]
+                    )
+                    for n in import_sizes
+                ]
             self._say("")
-            self._print_pages(pages, sizes, repeat)
+            self._print_pages(results, pages, sites, repeat)
             if imports:
                 self._print_imports(imports, trace=options["trace_memory"])
         elapsed = time.perf_counter() - started
         self._say("")
         self._say(f"Peak memory of the process (ru_maxrss): {_peak_rss_mb():,.0f} MB")
-        self._say(f"Total time: {_duration(elapsed)} (seeding, measuring and the database)")
+        self._say(f"Total time: {_duration(elapsed)} (building, measuring and the databases)")
         self._say(
             f"{_load()} at the end; other processes share the CPUs, and the figures are "
             "noisy while the load is near or above the CPU count."
         )
 
-    # --- the database ---------------------------------------------------------------------
+    # --- the databases --------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _throwaway_database(self, *, use_current: bool):
-        """A fresh migrated database for the run, dropped afterwards; never the developer's."""
-        if use_current:
-            if not _is_test_database():
-                raise CommandError(
-                    "--use-current-db is for the test suite: the connected database "
-                    f"({connection.settings_dict['NAME']}) is not a test database."
-                )
-            yield _describe_database() + " (the current test database)"
-            return
-        test_settings = connection.settings_dict.setdefault("TEST", {})
-        saved_name = test_settings.get("NAME")
+    def _throwaway_databases(self):
+        """Make and drop the bench's databases; the developer's connection is put back.
+
+        Yields a function `new(size, copy_of=None)` returning a Site: a new migrated
+        database, or a copy of `copy_of`'s (SQLite copies the file, PostgreSQL creates it
+        from it as a template). Each is used by swapping its connection in as the default
+        one (`_use`), so the app's code runs unchanged against it.
+        """
+        original = connections[DEFAULT_DB_ALIAS]
+        original_name = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
+        template = copy.deepcopy(original.settings_dict)
+        template.setdefault("TEST", {})
         folder = None
-        if connection.vendor == "sqlite":
+        if original.vendor == "sqlite":
             # A file, not memory: the page cache and the journal are part of the cost.
             folder = tempfile.mkdtemp(prefix="sos-bench-")
-            test_settings["NAME"] = os.path.join(folder, "bench.sqlite3")
+            template["TEST"]["NAME"] = os.path.join(folder, "bench.sqlite3")
         else:
-            test_settings["NAME"] = f"test_{connection.settings_dict['NAME']}_bench"
-        setup_test_environment(debug=False)
-        self._say(f"Creating the throwaway database {test_settings['NAME']} …")
-        started = time.perf_counter()
-        old_name = connection.creation.create_test_db(
-            verbosity=0, autoclobber=True, serialize=False, keepdb=False
-        )
+            template["TEST"]["NAME"] = f"test_{original.settings_dict['NAME']}_bench"
+        made = []
+
+        def new(size: int, copy_of: Site | None = None) -> Site:
+            started = time.perf_counter()
+            if copy_of is None:
+                wrapper = original.__class__(copy.deepcopy(template), DEFAULT_DB_ALIAS)
+                made.append(wrapper)
+                connections[DEFAULT_DB_ALIAS] = wrapper
+                self._say(f"Creating the throwaway database {template['TEST']['NAME']} …")
+                wrapper.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+                # Content types are cached per alias; this database numbers its own.
+                ContentType.objects.clear_cache()
+                self._say(f"  migrated in {time.perf_counter() - started:.1f} s")
+            else:
+                source = copy_of.wrapper
+                clone = source.creation.get_test_db_clone_settings(str(size))
+                # Copying needs the source closed: SQLite folds its write-ahead log into
+                # the file, PostgreSQL refuses a template that has connections.
+                source.close()
+                source.creation.clone_test_db(str(size), verbosity=0, autoclobber=True)
+                wrapper = original.__class__(copy.deepcopy(clone), DEFAULT_DB_ALIAS)
+                made.append(wrapper)
+                self._say(
+                    f"Copied the {copy_of.size:,}-people database to {clone['NAME']} in "
+                    f"{time.perf_counter() - started:.1f} s"
+                )
+            site = Site(size=size, wrapper=wrapper)
+            wrapper.execute_wrappers.append(site.recorder)
+            _use(site)
+            self._say(f"  {_describe_database()}")
+            return site
+
         try:
-            self._say(f"  migrated in {time.perf_counter() - started:.1f} s")
-            yield _describe_database() + " (throwaway, dropped at the end)"
+            yield new
         finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
-            test_settings["NAME"] = saved_name
-            teardown_test_environment()
+            for wrapper in reversed(made):
+                with contextlib.suppress(Exception):  # one failed drop must not keep the rest
+                    wrapper.creation.destroy_test_db(verbosity=0, keepdb=False)
+            connections[DEFAULT_DB_ALIAS] = original
+            settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"] = original_name
+            ContentType.objects.clear_cache()
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
 
+    def _build(self, new_database, sizes) -> list[Site]:
+        """One database per size: the smallest built, each larger a grown copy."""
+        sites = []
+        for size in sizes:
+            previous = sites[-1] if sites else None
+            site = new_database(size, copy_of=previous)
+            if previous is None:
+                started = time.perf_counter()
+                site.cast = make_cast()
+                self._say(f"Made the accounts, tendencies and cores in {_since(started)}")
+                have = 0
+            else:
+                site.cast = previous.cast.reloaded()
+                site.made = Counter(previous.made)
+                have = previous.size
+            started = time.perf_counter()
+            made = make_network(size - have, site.cast)
+            site.made += made
+            _refresh_statistics()
+            took = time.perf_counter() - started
+            self._say(
+                f"Built {size - have:,} people (now {size:,}) and what they carry in "
+                f"{took:.1f} s ({(size - have) / took:,.0f} people per second); "
+                f"peak RSS {_peak_rss_mb():,.0f} MB"
+            )
+            self._say("  " + ", ".join(f"{n:,} {kind}" for kind, n in site.made.items()))
+            site.clients = {
+                "organizer": log_in(Client(), site.cast.organizer),
+                "lead": log_in(Client(), site.cast.leads[0]),
+            }
+            sites.append(site)
+        return sites
+
     # --- pages ----------------------------------------------------------------------------
 
-    def _measure_pages(self, client, sizes, repeat) -> list[PageResult]:
-        results = []
-        terms = None
-        for size in sizes:
-            have = Member.objects.count()
-            if size > have:
-                started = time.perf_counter()
-                make_people(size - have)
-                _refresh_statistics()
-                took = time.perf_counter() - started
-                self._say(
-                    f"Seeded {size - have:,} people (now {size:,}) in {took:.1f} s "
-                    f"({(size - have) / took:,.0f} per second); peak RSS {_peak_rss_mb():,.0f} MB"
-                )
-            if terms is None:
-                terms = _search_terms()
-                for term, meaning in terms:
-                    self._say(f'  search "{term}": {meaning}')
-            started = time.perf_counter()
-            results += self._measure_size(client, size, repeat, terms)
-            took = time.perf_counter() - started
-            self._say(f"  measured the pages at {size:,} people in {took:.1f} s")
-        return results
-
-    def _measure_size(self, client, size, repeat, terms) -> list[PageResult]:
-        people_url = reverse("members:people_list")
+    def _pages(self, sites: list[Site]) -> list[Page]:
+        """What is measured, with its URLs and counts in each database."""
+        _use(sites[0])
+        terms = _search_terms()
+        for term, meaning in terms:
+            self._say(f'  search "{term}": {meaning}')
         sector = Sector.objects.filter(active=True).order_by("name").first()
-        measurements = [
-            ("people list", [people_url], Member.objects.count()),
-        ]
-        if sector:
-            measurements.append(
-                (
+        people_url = reverse("members:people_list")
+        pages = {}
+
+        def add(label, who, site, urls, found=None):
+            page = pages.setdefault(label, Page(label=label, who=who, urls={}, found={}))
+            page.urls[site.size] = urls
+            page.found[site.size] = found
+
+        for site in sites:
+            _use(site)
+            add("people list", "organizer", site, [people_url], Member.objects.count())
+            if sector:
+                add(
                     f"list, sector {sector.slug}",
+                    "organizer",
+                    site,
                     [f"{people_url}?{urlencode({'sector': sector.slug})}"],
                     Member.objects.filter(sectors=sector).count(),
                 )
-            )
-        for term, _meaning in terms:
-            measurements.append(
-                (
+            for term, _meaning in terms:
+                add(
                     f'search "{term}"',
+                    "organizer",
+                    site,
                     [f"{people_url}?{urlencode({'q': term})}"],
                     Member.objects.search(term).count(),
                 )
-            )
-        person_pages = [reverse("members:person_detail", args=[pk]) for pk in _person_page_people()]
-        measurements.append(("person page", person_pages, None))
+            person_pages = [
+                reverse("members:person_detail", args=[pk]) for pk in _person_page_people()
+            ]
+            add("person page", "organizer", site, person_pages)
 
-        results = []
-        for label, urls, found in measurements:
-            times, queries = _time_requests(client, urls, repeat)
-            results.append(
-                PageResult(
-                    label=label,
-                    people=size,
-                    found=found,
-                    median_ms=statistics.median(times) * 1000,
-                    p95_ms=_percentile(times, 95) * 1000,
-                    queries=queries,
-                )
+            core = site.cast.cores[0]
+            slug = core.slug
+            add(
+                "core page",
+                "lead",
+                site,
+                [reverse("cores:core_detail", args=[slug])],
+                core.members.count(),
             )
-        return results
+            queue = Alignment.objects.review_queue(core.tendency_id)
+            add(
+                "review queue",
+                "lead",
+                site,
+                [reverse("cores:review_queue", args=[slug])],
+                queue.count(),
+            )
+            items = list(queue.values_list("pk", flat=True)[:PERSON_PAGE_PEOPLE])
+            add(
+                "review item",
+                "lead",
+                site,
+                [reverse("cores:review_item", args=[slug, pk]) for pk in items],
+            )
+            add(
+                "invitations",
+                "lead",
+                site,
+                [reverse("cores:invitation_list", args=[slug])],
+                core.invitations.count(),
+            )
+            add("dashboard", "lead", site, [reverse("home")], Member.objects.count())
+        return list(pages.values())
 
-    def _print_pages(self, results: list[PageResult], sizes, repeat):
+    def _measure_pages(self, sites, pages, repeat) -> list[PageResult]:
+        """Warm every page up at every size, then time rounds that alternate the sizes."""
+        results = {
+            (page.label, site.size): PageResult(
+                label=page.label,
+                who=page.who,
+                people=site.size,
+                found=page.found[site.size],
+            )
+            for page in pages
+            for site in sites
+        }
+        started = time.perf_counter()
+        for page in pages:
+            for site in sites:
+                result = results[page.label, site.size]
+                urls = page.urls[site.size]
+                try:
+                    if not urls:
+                        raise PageFailed("nothing to open (no item in the queue)")
+                    for i in range(WARM_UP):
+                        self._request(site, page.who, urls[i % len(urls)])
+                    # One more request with each query's time, for the slow-query report.
+                    site.recorder.count, site.recorder.timed = 0, []
+                    self._request(site, page.who, urls[0])
+                    result.queries, result.profile = site.recorder.count, site.recorder.timed
+                except PageFailed as failure:
+                    result.error, result.failed_query = str(failure), failure.query
+                finally:
+                    site.recorder.timed = None
+        self._say(f"Warmed up {len(pages)} pages at {len(sites)} sizes in {_since(started)}")
+        started = time.perf_counter()
+        for round_ in range(repeat):
+            # Alternate which size goes first, so neither always follows the other.
+            order = sites if round_ % 2 == 0 else sites[::-1]
+            for page in pages:
+                for site in order:
+                    result = results[page.label, site.size]
+                    if result.error:
+                        continue
+                    urls = page.urls[site.size]
+                    try:
+                        result.times.append(self._request(site, page.who, urls[round_ % len(urls)]))
+                    except PageFailed as failure:
+                        result.error, result.failed_query = str(failure), failure.query
+            if (round_ + 1) % 10 == 0 and round_ + 1 < repeat:
+                self._say(f"  {round_ + 1} of {repeat} rounds in {_since(started)}")
+        self._say(f"Timed {repeat} rounds in {_since(started)}")
+        return list(results.values())
+
+    def _request(self, site: Site, who: str, url: str) -> float:
+        """Seconds to serve `url` to `who` from `site`'s database; PageFailed otherwise."""
+        _use(site)
+        _limit_time(site, self.time_limit)
+        site.deadline = time.perf_counter() + self.time_limit
+        started = time.perf_counter()
+        try:
+            response = site.clients[who].get(url)
+        except Exception as error:  # a page that raises at one size is a finding, not a crash
+            query = site.recorder.current
+            if time.perf_counter() > site.deadline:
+                raise PageFailed(
+                    f"stopped after {self.time_limit:g} s (GET {url})", query
+                ) from error
+            raise PageFailed(
+                f"raised {type(error).__name__}: {error} (GET {url})", query
+            ) from error
+        finally:
+            site.deadline = math.inf
+        took = time.perf_counter() - started
+        if response.status_code != 200:
+            raise PageFailed(f"answered {response.status_code}, not 200 (GET {url})")
+        return took
+
+    def _print_pages(self, results: list[PageResult], pages, sites, repeat):
+        sizes = [site.size for site in sites]
         self._say(
-            f"Server time per request, test Client, signed-in organizer; {repeat} requests "
-            f"each after {WARM_UP} warm-up; ratio = median at that size / median at {sizes[0]:,}"
+            f"Server time per request, test Client; {repeat} requests per page and size after "
+            f"{WARM_UP} warm-up, the sizes in alternation; pages of the core and the "
+            "dashboard as the core's lead, the others as an organizer"
         )
-        header = (
-            f"{'page':<30} {'people':>8} {'found':>8} {'median ms':>10} {'p95 ms':>8} "
-            f"{'queries':>8} {'ratio':>7}"
+        for line in summary_table(results, sizes):
+            self._say(line)
+        self._say("")
+        self._say(
+            "found: people matched (lists, search), the core's members (core page), items "
+            "waiting (review queue), the core's invitations, people (dashboard)"
         )
-        self._say(header)
-        self._say("-" * len(header))
-        first = {r.label: r for r in results if r.people == sizes[0]}
-        labels = list(dict.fromkeys(r.label for r in results))
-        for label in labels:
-            for r in (r for r in results if r.label == label):
-                base = first.get(label)
-                ratio = (
-                    f"{r.median_ms / base.median_ms:.1f}"
-                    if base and r.people != sizes[0] and base.median_ms
-                    else ""
+        for line in detail_table(results, sizes):
+            self._say(line)
+        for line in self._explain_slow_pages(results, sites):
+            self._say(line)
+
+    def _explain_slow_pages(self, results, sites) -> list[str]:
+        """For each page not flat or failed: its slowest queries, and the plan of the worst."""
+        by_page = {}
+        for r in results:
+            by_page.setdefault(r.label, {})[r.people] = r
+        small, large = sites[0], sites[-1]
+        lines = []
+        for label, per_size in by_page.items():
+            first, last = per_size[small.size], per_size[large.size]
+            growth = _growth(first, last)
+            failed = [r for r in per_size.values() if r.error]
+            if not failed and (growth is None or growth <= FLAT_LIMIT):
+                continue
+            lines.append("")
+            if failed:
+                worst = failed[-1]
+                lines.append(f"{label}: failed at {worst.people:,} people: {worst.error}")
+                if worst.failed_query:
+                    sql, params = worst.failed_query
+                    lines.append(f"  the query it was in: {_short(sql)}")
+                    site = large if worst.people == large.size else small
+                    lines += [f"  plan: {line}" for line in _explain(site, sql, params)]
+            else:
+                lines.append(
+                    f"{label}: not flat, {growth:.2f}x from {small.size:,} to {large.size:,} "
+                    f"people; its slowest queries at {large.size:,} (the same query at "
+                    f"{small.size:,})"
                 )
-                found = "" if r.found is None else f"{r.found:,}"
-                self._say(
-                    f"{label:<30} {r.people:>8,} {found:>8} {r.median_ms:>10.1f} "
-                    f"{r.p95_ms:>8.1f} {r.queries:>8} {ratio:>7}"
+            if not last.profile:
+                continue
+            lines.append(
+                f"  queries take {_query_ms(last):.1f} of {last.median_ms or 0:.1f} ms at "
+                f"{large.size:,} ({_query_ms(first):.1f} of {first.median_ms or 0:.1f} ms at "
+                f"{small.size:,}); the rest is Python: view, forms, template"
+            )
+            if failed and not last.error:
+                lines.append(f"  its slowest queries at {large.size:,} (at {small.size:,}):")
+            paired = len(first.profile) == len(last.profile)
+            ranked = sorted(enumerate(last.profile), key=lambda item: -item[1][0])
+            for position, (seconds, sql, _params) in ranked[:SLOW_QUERIES_SHOWN]:
+                before = (
+                    f"{first.profile[position][0] * 1000:.1f} ms"
+                    if paired
+                    else "not comparable: the query counts differ"
                 )
+                lines.append(
+                    f"  query {position + 1}: {seconds * 1000:.1f} ms ({before}): {_short(sql)}"
+                )
+            if ranked:
+                _seconds, sql, params = ranked[0][1]
+                lines += [f"  plan: {line}" for line in _explain(large, sql, params)]
+        return lines
 
     # --- imports --------------------------------------------------------------------------
 
@@ -468,30 +759,161 @@ class Command(BaseCommand):
         self.stdout.flush()
 
 
+# --- the tables ---------------------------------------------------------------------------
+
+
+def summary_table(results: list[PageResult], sizes: list[int]) -> list[str]:
+    """Per page: queries, median ms and ratio to the people list at each size, and growth.
+
+    Growth is the median at the largest size over the median at the smallest; a page
+    growing more than FLAT_LIMIT is marked "not flat", one that failed "FAILED at <size>".
+    """
+    by_key = {(r.label, r.people): r for r in results}
+    base = {size: by_key.get(("people list", size)) for size in sizes}
+    header = (
+        f"{'page':<28} {'queries':>9}"
+        + "".join(f" {f'ms @{size:,}':>12}" for size in sizes)
+        + "".join(f" {f'ratio @{size:,}':>14}" for size in sizes)
+        + (f" {'growth':>7}" if len(sizes) > 1 else "")
+    )
+    lines = [header, "-" * len(header)]
+    for label in dict.fromkeys(r.label for r in results):
+        row = [by_key[label, size] for size in sizes]
+        queries = "/".join("-" if r.queries is None else str(r.queries) for r in row)
+        line = f"{label:<28} {queries:>9}"
+        line += "".join(f" {_ms(r):>12}" for r in row)
+        line += "".join(f" {_ratio(r, base[r.people]):>14}" for r in row)
+        growth = _growth(row[0], row[-1])
+        if len(sizes) > 1:
+            line += f" {'' if growth is None else f'{growth:.2f}':>7}"
+        failed = [f"{r.people:,}" for r in row if r.error]
+        if failed:
+            line += f"  FAILED at {' and '.join(failed)}"
+        elif growth is not None and growth > FLAT_LIMIT:
+            line += "  not flat"
+        lines.append(line)
+    return lines
+
+
+def detail_table(results: list[PageResult], sizes: list[int]) -> list[str]:
+    """Per page and size: what the page covers, median and 95th percentile, queries."""
+    header = (
+        f"{'page':<28} {'people':>8} {'found':>8} {'median ms':>10} {'p95 ms':>8} {'queries':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    by_key = {(r.label, r.people): r for r in results}
+    for label in dict.fromkeys(r.label for r in results):
+        for size in sizes:
+            r = by_key[label, size]
+            found = "" if r.found is None else f"{r.found:,}"
+            queries = "" if r.queries is None else str(r.queries)
+            if r.error:
+                lines.append(f"{label:<28} {size:>8,} {found:>8} {'failed':>10}")
+                continue
+            lines.append(
+                f"{label:<28} {size:>8,} {found:>8} {r.median_ms:>10.1f} {r.p95_ms:>8.1f} "
+                f"{queries:>8}"
+            )
+    return lines
+
+
+def _ms(result: PageResult) -> str:
+    return "failed" if result.error else f"{result.median_ms:.1f}"
+
+
+def _ratio(result: PageResult, base: PageResult | None) -> str:
+    if result.error or base is None or base.error or not base.median_ms:
+        return ""
+    return f"{result.median_ms / base.median_ms:.1f}"
+
+
+def _growth(first: PageResult, last: PageResult) -> float | None:
+    if first is last or first.error or last.error or not first.median_ms:
+        return None
+    return last.median_ms / first.median_ms
+
+
+def _query_ms(result: PageResult) -> float:
+    """Time spent in the database during the profiled request of `result`, in ms."""
+    return sum(seconds for seconds, _sql, _params in result.profile) * 1000
+
+
+def _short(sql: str, limit: int = 400) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _explain(site: Site, sql: str, params, *, limit: int = 14) -> list[str]:
+    """The database's plan for a read query in `site`'s database, one line per step."""
+    if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+        return []
+    _use(site)
+    sqlite = connection.vendor == "sqlite"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql, params)
+            rows = cursor.fetchall()
+    except Exception as error:  # a plan is a hint; the report goes on without it
+        return [f"(no plan: {error})"]
+    if sqlite:
+        # (id, parent, notused, detail): indent each step under its parent.
+        depth, lines = {0: -1}, []
+        for step, parent, _notused, detail in rows:
+            depth[step] = depth.get(parent, -1) + 1
+            lines.append("  " * depth[step] + detail)
+    else:
+        lines = [row[0] for row in rows]
+    return lines[:limit] + (["…"] if len(lines) > limit else [])
+
+
 # --- measuring --------------------------------------------------------------------------
 
 
-def _time_requests(client, urls, repeat) -> tuple[list[float], int]:
-    """Seconds per request (after a warm-up) and the query count of one request."""
-    for i in range(WARM_UP):
-        _get(client, urls[i % len(urls)])
-    counter = QueryCounter()
-    with connection.execute_wrapper(counter):
-        _get(client, urls[0])
-    times = []
-    for i in range(repeat):
-        url = urls[i % len(urls)]
-        started = time.perf_counter()
-        _get(client, url)
-        times.append(time.perf_counter() - started)
-    return times, counter.count
+def _use(site: Site) -> None:
+    """Make `site`'s database the default connection: the app's code then runs against it."""
+    connections[DEFAULT_DB_ALIAS] = site.wrapper
 
 
-def _get(client, url):
-    response = client.get(url)
-    if response.status_code != 200:
-        raise CommandError(f"GET {url} answered {response.status_code}, not 200.")
-    return response
+def _limit_time(site: Site, seconds: float) -> None:
+    """Stop any query of `site` that runs past its deadline (installed once per connection).
+
+    SQLite calls a progress handler every 100,000 virtual-machine steps, which interrupts
+    the query when it answers true; PostgreSQL cancels a statement over statement_timeout.
+    """
+    site.wrapper.ensure_connection()
+    raw = site.wrapper.connection
+    if site.guarded is raw:
+        return
+    if site.wrapper.vendor == "sqlite":
+        raw.set_progress_handler(lambda: time.perf_counter() > site.deadline, 100_000)
+    elif site.wrapper.vendor == "postgresql":
+        raw.execute(f"SET statement_timeout = {math.ceil(seconds * 1000)}")
+    site.guarded = raw
+
+
+def _lift_time_limit(site: Site) -> None:
+    """No time limit for what is not a page request (imports)."""
+    if site.wrapper.vendor == "postgresql" and site.guarded is not None:
+        site.guarded.execute("RESET statement_timeout")
+    site.guarded = None
+    if site.wrapper.vendor == "sqlite" and site.wrapper.connection is not None:
+        site.wrapper.connection.set_progress_handler(None, 0)
+
+
+@contextlib.contextmanager
+def _quiet_request_errors():
+    """A page that raises is reported in the table; its logged traceback would bury it."""
+    logger = logging.getLogger("django.request")
+    saved = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def _since(started: float) -> str:
+    return f"{time.perf_counter() - started:.1f} s"
 
 
 def _percentile(values, percent) -> float:
@@ -704,13 +1126,6 @@ def _plain_static_storages() -> dict:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-
-
-def _is_test_database() -> bool:
-    name = str(connection.settings_dict["NAME"])
-    if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(name):
-        return True
-    return os.path.basename(name).startswith("test")
 
 
 def _describe_database() -> str:
