@@ -3,6 +3,7 @@
 import datetime as dt
 import random
 import unicodedata
+from typing import NamedTuple
 
 import factory
 from django.contrib.auth import get_user_model
@@ -242,31 +243,42 @@ def _fold(text):
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
-def fake_person_name():
-    """A full name as people write it on a sign-up sheet, and the name they go by.
+class PersonName(NamedTuple):
+    name: str
+    preferred_name: str  # "" for most people
+    pronouns: str  # "" when not given
 
-    Returns (name, preferred_name); preferred_name is "" for most people. Built from the
-    locales' first and last names, never from Faker's name(), which adds honorifics and
-    suffixes (Dr., Sra., MD, PhD) that nobody writes inside their own name.
+
+def fake_person_name() -> PersonName:
+    """A full name as people write it on a sign-up sheet, the name they go by, pronouns.
+
+    Built from the locales' first and last names, never from Faker's name(), which adds
+    honorifics and suffixes (Dr., Sra., MD, PhD) that nobody writes inside their own name.
+    Pronouns fit the first name most of the time, as they would in a real list.
     """
     locale = random.choices(list(NAME_LOCALE_WEIGHTS), weights=NAME_LOCALE_WEIGHTS.values())[0]
     fake = NAME_FAKER[locale]
     female = random.random() < 0.52
     first = fake.first_name_female() if female else fake.first_name_male()
+    pronouns = random.choices(
+        ["she/her", "she/they"] if female else ["he/him", "he/they"], weights=[75, 7]
+    )[0]
+    pronouns = random.choices([pronouns, "they/them", ""], weights=[82, 4, 14])[0]
     if locale == "vi_VN":
         family = random.choice([name for name in VIETNAMESE_FAMILY_NAMES if name != first])
         if random.random() < 0.35:
             # Written the American way, given name first: no other name to go by.
-            return f"{first} {family}", ""
+            return PersonName(f"{first} {family}", "", pronouns)
         middle = random.choice(VIETNAMESE_MIDDLE_NAMES["female" if female else "male"])
-        name = f"{family} {middle} {first}"
-        return name, (first if random.random() < 0.7 else "")
+        preferred = first if random.random() < 0.7 else ""
+        return PersonName(f"{family} {middle} {first}", preferred, pronouns)
     last = fake.last_name()
     if locale == "es_MX" and random.random() < 0.5:
         last = f"{last} {fake.last_name()}"
     elif locale == "fr_FR" and random.random() < 0.1:
         last = f"{last}-{fake.last_name()}"
-    return f"{first} {last}", nickname_for(first) if random.random() < 0.45 else ""
+    preferred = nickname_for(first) if random.random() < 0.45 else ""
+    return PersonName(f"{first} {last}", preferred, pronouns)
 
 
 def nickname_for(first_name):

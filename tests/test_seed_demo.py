@@ -156,7 +156,7 @@ def test_running_again_replaces_the_demo_data(debug):
 def test_the_name_maker_never_writes_an_honorific_or_a_cut_off_first_name():
     random.seed(5)
     for _ in range(3000):
-        name, preferred = fake_person_name()
+        name, preferred, _ = fake_person_name()
         assert not HONORIFICS & set(name.split()), name
         assert not preferred or not fold(name.split()[0]).startswith(fold(preferred))
     for first, nicknames in NICKNAMES.items():

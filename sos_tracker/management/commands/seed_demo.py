@@ -440,10 +440,10 @@ class Command(BaseCommand):
         people = self.make_people(people_count - signups, sectors, by=organizer)
         latest = self.make_check_ins(people, staff)
         cores = self.make_cores(tendencies, leads)
-        levels = self.make_alignments(people, tendencies, leads)
+        levels = self.make_alignments(people, tendencies, leads, organizer)
         self.choose_core_members(cores, people, levels, latest)
         self.add_readiness_rules(cores)
-        self.make_invitations(people, cores, tendencies, leads)
+        self.make_invitations(people, cores, tendencies, leads, organizer)
         self.make_import_and_export(signups, by=organizer, admin=admin)
         return passwords
 
@@ -486,10 +486,11 @@ class Command(BaseCommand):
         for n in range(count):
             chosen = random.sample(sectors, k=random.choice([1, 1, 2, 2, 3]))
             kind = random.choices(kinds, weights=[45, 15, 25, 15])[0]
-            name, preferred_name = fake_person_name()
+            named = fake_person_name()
             member = MemberFactory.build(
-                name=name,
-                preferred_name=preferred_name,
+                name=named.name,
+                preferred_name=named.preferred_name,
+                pronouns=named.pronouns,
                 email=f"person{n}@{DEMO_EMAIL_DOMAIN}" if random.random() < 0.9 else "",
                 status=random.choice(statuses),
                 joining_story_kind=kind,
@@ -629,7 +630,7 @@ class Command(BaseCommand):
             core_services.complete_milestone(milestone, by=cohering_lead, on=ago(days))
         return [CoreGroup.objects.get(pk=core.pk) for core in cores]
 
-    def make_alignments(self, people, tendencies, leads):
+    def make_alignments(self, people, tendencies, leads, organizer):
         """Stated levels with their history of reviews, notes and restatements.
 
         Each alignment ends waiting in the queue (new or changed, from days to months
@@ -650,20 +651,26 @@ class Command(BaseCommand):
             for index in chosen:
                 level = random.choices(list(weights), weights=weights.values())[0]
                 levels[member.pk, index] = self.align(
-                    writer, member, tendencies[index], level, lead=leads[index], now=now
+                    writer,
+                    member,
+                    tendencies[index],
+                    level,
+                    lead=leads[index],
+                    organizer=organizer,
+                    now=now,
                 )
         writer.save()
         return levels
 
-    def align(self, writer, member, tendency, level, *, lead, now):
+    def align(self, writer, member, tendency, level, *, lead, organizer, now):
         """One person's alignment toward `tendency`: the levels they stated over time, each
         reviewed or not. Returns the level it ends at."""
         earliest = now - dt.timedelta(days=700)
         if member.joined_on:
             earliest = max(earliest, moment(member.joined_on))
-        outcome = random.choices(["waiting", "reviewed", "stale"], weights=[14, 77, 9])[0]
+        outcome = random.choices(["waiting", "reviewed", "stale"], weights=[11, 81, 8])[0]
         if outcome == "waiting":
-            days = random.choice([(1, 14), (15, 60), (61, 170)])
+            days = random.choices([(1, 14), (15, 60), (61, 170)], weights=[40, 35, 25])[0]
             last_stated = now - dt.timedelta(days=random.uniform(*days))
             review_at = None
         else:
@@ -693,7 +700,9 @@ class Command(BaseCommand):
         notes = REVIEW_NOTES[None] + REVIEW_NOTES[tendency.slug]
         alignment = None
         for step, (stated_level, at) in enumerate(zip(path, stated_at, strict=True)):
-            alignment = writer.state(alignment, member, tendency, stated_level, by=lead, at=at)
+            # Organizers mostly record what people state; leads sometimes do it themselves.
+            by = organizer if random.random() < 0.75 else lead
+            alignment = writer.state(alignment, member, tendency, stated_level, by=by, at=at)
             if step == len(path) - 1:
                 at_review = review_at
             elif random.random() < 0.85:
@@ -751,7 +760,7 @@ class Command(BaseCommand):
         count = readiness_count(cohering, AlignmentLevel.COMMITTED, "strategic_skills", 4)
         set_rule(committed, max(15, count + 3), AlignmentLevel.COMMITTED, "strategic_skills", 4)
 
-    def make_invitations(self, people, cores, tendencies, leads):
+    def make_invitations(self, people, cores, tendencies, leads, organizer):
         """Each core's funnel, every stage filled, a few stalled; one person in conversation
         with both cores."""
         prospects = [p for p in people if p.status == MemberStatus.PROSPECT]
@@ -761,9 +770,16 @@ class Command(BaseCommand):
         today = timezone.localdate()
         engaging, cohering = cores
         point_people = {core.pk: list(core.members.all()) for core in cores}
-        shared, rest = prospects[0], prospects[1:]
-        split = round(len(rest) * 0.65)
-        plans = [(engaging, leads[0], rest[:split]), (cohering, leads[1], rest[split:])]
+        in_a_core = {person.pk for members in point_people.values() for person in members}
+        # Prospects first; members in no core are invited too, once prospects run out.
+        others = [p for p in people if p.status == MemberStatus.MEMBER and p.pk not in in_a_core]
+        random.shuffle(others)
+        shared, pool = prospects[0], prospects[1:] + others
+        sizes = (max(8, len(people) // 12), max(6, len(people) // 25))
+        plans = [
+            (engaging, leads[0], pool[: sizes[0]]),
+            (cohering, leads[1], pool[sizes[0] : sum(sizes)]),
+        ]
         for index, (core, lead) in enumerate(zip(cores, leads, strict=True)):
             # Exploring both tendencies and talking with both cores: each core sees only
             # its own stages and notes.
@@ -781,7 +797,7 @@ class Command(BaseCommand):
                 shared,
                 tendencies[index],
                 AlignmentLevel.EXPLORING,
-                by=lead,
+                by=organizer,
                 at=moment(conversation),
             )
         for core, lead, invitees in plans:
