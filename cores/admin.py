@@ -89,6 +89,19 @@ def _shows_refusal(form_class, request):
     return Refused
 
 
+def compare_with_the_page(form, *names) -> None:
+    """Count `names` as changed only when the person changed them on the page.
+
+    By default a form compares what was posted with the row as saved now: if a colleague
+    ticked a milestone or restated a level since this page opened, the page's stale value
+    would look like a change and undo theirs. The hidden copy of each value as shown
+    (Django's show_hidden_initial) makes the comparison with the page instead.
+    """
+    for name in names:
+        if name in form.fields:
+            form.fields[name].show_hidden_initial = True
+
+
 class ServiceWritesAdmin:
     """Mixed into a ModelAdmin whose saves call services (before ModelAdmin in the bases).
 
@@ -169,6 +182,7 @@ class FixedPlaceAlignmentForm(forms.ModelForm):
             for name in ("member", "tendency"):
                 if name in self.fields:
                     self.fields[name].disabled = True
+        compare_with_the_page(self, "level", "review_state")
 
 
 def save_alignment(request, form, *, prefix: str | None = None) -> Alignment:
@@ -455,6 +469,12 @@ def describe_readiness_rule(milestone: Milestone) -> str:
     return words
 
 
+class MilestoneForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        compare_with_the_page(self, "done_on")
+
+
 def save_milestone(request, form, *, prefix: str | None = None) -> Milestone:
     """Save an admin form of a milestone; its done date goes through the services.
 
@@ -484,6 +504,7 @@ class MilestoneInline(admin.TabularInline):
     """A core's checklist, one line per milestone; readiness rules on the milestone's page."""
 
     model = Milestone
+    form = MilestoneForm
     extra = 0
     fields = ["phase", "order", "title", "done_on", "note", "done_by", "readiness_rule"]
     readonly_fields = ["done_by", "readiness_rule"]
@@ -744,6 +765,7 @@ class CoreScopedAdmin(admin.ModelAdmin):
 
 @admin.register(Milestone)
 class MilestoneAdmin(ServiceWritesAdmin, CoreScopedAdmin):
+    form = MilestoneForm
     list_display = ["title", "core", "phase", "order", "done_on", "done_by"]
     list_filter = ["core", "phase", ("done_on", admin.EmptyFieldListFilter)]
     list_select_related = ["core", "done_by"]
@@ -909,7 +931,10 @@ class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
         changed = set(form.changed_data)
         data = form.cleaned_data
         stage = obj.stage
-        moving = "stage" in changed if change else stage != InvitationStage.IDENTIFIED
+        # Moving is choosing a stage other than the one the page showed (not the one saved
+        # now): a page someone has since overtaken is then refused by the service.
+        seen_stage = data.get("seen_stage") or form.initial.get("stage")
+        moving = stage != seen_stage if change else stage != InvitationStage.IDENTIFIED
         date_field = STAGE_DATE_FIELDS[stage]
         by_service = FOLLOW_UP_FIELDS | {"core", "member", "stage", "seen_stage"}
         if moving:
@@ -950,5 +975,5 @@ class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
                     by=request.user,
                     on=data.get(date_field) if date_field in changed else None,
                     reason=data.get("declined_reason", ""),
-                    expected_stage=(data.get("seen_stage") or None) if change else None,
+                    expected_stage=seen_stage if change else None,
                 )
