@@ -13,10 +13,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from cores import readiness, services, stats
 from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseForm
@@ -261,6 +260,14 @@ def core_detail(request, slug):
 # --- phases -----------------------------------------------------------------------------
 
 
+def _no_move(request, core, message: str):
+    """No phase to move to: say so on the page (GET), or back to the core (a POST)."""
+    if request.method == "POST":
+        messages.info(request, message)
+        return redirect(core)
+    return render(request, "cores/phase_none.html", {"core": core, "message": message})
+
+
 def _open_milestones(core):
     return list(core.milestones.filter(phase=core.phase, done_on__isnull=True))
 
@@ -270,8 +277,7 @@ def phase_advance(request, slug):
     core = _managed_core(request, slug, "cores.add_phasedecision")
     next_phase = Phase.after(core.phase)
     if next_phase is None:
-        messages.info(request, f"{core} has launched; there is no later phase.")
-        return redirect(core)
+        return _no_move(request, core, f"{core} has launched; there is no later phase.")
     open_milestones = _open_milestones(core)
     form = AdvancePhaseForm(
         request.POST or None, next_phase=next_phase, open_milestones=open_milestones
@@ -306,8 +312,7 @@ def phase_back(request, slug):
     core = _managed_core(request, slug, "cores.add_phasedecision")
     previous = Phase.before(core.phase)
     if previous is None:
-        messages.info(request, f"{core} is in its first phase; there is none before.")
-        return redirect(core)
+        return _no_move(request, core, f"{core} is in its first phase; there is none before.")
     form = ReturnPhaseForm(request.POST or None, current_phase=core.phase)
     if request.method == "POST" and form.is_valid():
         try:
@@ -365,10 +370,14 @@ def milestone_done(request, slug, pk):
     )
 
 
-@require_POST
 def milestone_reopen(request, slug, pk):
-    """Mark a done milestone as open again (its history keeps who had ticked it)."""
+    """Mark a done milestone as open again (its history keeps who had ticked it). POST only.
+
+    Scope is checked before the method, so an outsider learns nothing more from a GET.
+    """
     core = _managed_core(request, slug, "cores.change_milestone")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     milestone = get_object_or_404(core.milestones, pk=pk)
     if milestone.is_done:
         services.reopen_milestone(milestone, by=request.user)

@@ -141,7 +141,8 @@ def test_a_launched_core_has_no_next_phase(as_user, lead_a, core_a):
     core_a.phase = Phase.LAUNCHED
     core_a.save(update_fields=["phase"])
     response = as_user(lead_a).get(url("phase_advance", core_a))
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert "has launched; there is no later phase" in response.content.decode()
     response = as_user(lead_a).post(
         url("phase_advance", core_a), {"to_phase": "launched", "reason": "Again"}
     )
@@ -198,7 +199,12 @@ def test_going_back_on_a_stale_form_is_refused(as_user, lead_a, core_a):
 
 
 def test_the_first_phase_has_nothing_before_it(as_user, lead_a, core_a):
-    assert as_user(lead_a).get(url("phase_back", core_a)).status_code == 302
+    response = as_user(lead_a).get(url("phase_back", core_a))
+    assert response.status_code == 200
+    assert "is in its first phase; there is none before" in response.content.decode()
+    response = as_user(lead_a).post(url("phase_back", core_a), {"reason": "x"})
+    assert response.status_code == 302
+    assert not PhaseDecision.objects.exists()
 
 
 # --- milestones -----------------------------------------------------------------------
