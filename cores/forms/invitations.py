@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cores.models import STAGE_DATE_FIELDS, CoreGroup, Invitation, InvitationStage
+from cores.models import FUNNEL_STAGES, STAGE_DATE_FIELDS, CoreGroup, Invitation, InvitationStage
 from cores.services import allowed_moves
 from members.models import Member
 
@@ -131,10 +131,21 @@ class MoveForm(_ServiceErrorsMixin, forms.Form):
             "expected_stage": invitation.stage,
             **kwargs.get("initial", {}),
         }
-        super().__init__(data, **kwargs)
         moves = allowed_moves(invitation.stage)
+        # Positions in the funnel; declined stands beside it, neither back nor ahead.
+        position = {stage: index for index, stage in enumerate(FUNNEL_STAGES)}
+        here = position.get(invitation.stage, len(position))
+        ahead = [stage for stage in moves if position.get(stage, -1) > here]
+        if ahead:
+            # The next stage of the funnel is the likely move; going back is a correction.
+            kwargs["initial"].setdefault("stage", ahead[0].value)
+        super().__init__(data, **kwargs)
         # Only the permitted moves are offered; the field still accepts every stage.
-        self.fields["stage"].widget.choices = [(stage.value, stage.label) for stage in moves]
+        back = " (back: a correction)"
+        self.fields["stage"].widget.choices = [
+            (stage.value, stage.label + (back if position.get(stage, here) < here else ""))
+            for stage in moves
+        ]
         self.has_moves = bool(moves)
 
     def clean_on(self):

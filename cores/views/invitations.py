@@ -373,11 +373,19 @@ def invitation_add(request, slug):
         member = get_object_or_404(Member, pk=request.POST.get("member") or 0)
         return _invite_and_redirect(request, core, member)
 
-    person_form = PersonForm(
-        request.POST if action == "add" else None,
-        quick=True,
-        initial={"status": MemberStatus.PROSPECT, "name": query},
-    )
+    matches = []
+    if query:
+        matches = list(
+            Member.objects.search(query).annotate(
+                invitation_here=Subquery(
+                    core.invitations.filter(member=OuterRef("pk")).values("pk")[:1]
+                )
+            )[:SEARCH_LIMIT]
+        )
+    initial = {"status": MemberStatus.PROSPECT}
+    if query and not matches:
+        initial["name"] = query  # nobody found: they are likely adding that very name
+    person_form = PersonForm(request.POST if action == "add" else None, quick=True, initial=initial)
     if action != "add":
         # The search box comes first on this page; the quick-add name waits its turn.
         person_form.fields["name"].widget.attrs.pop("autofocus", None)
@@ -405,15 +413,6 @@ def invitation_add(request, slug):
                 )
                 return redirect("cores:invitation_detail", core.slug, invitation.pk)
 
-    matches = []
-    if query:
-        matches = list(
-            Member.objects.search(query).annotate(
-                invitation_here=Subquery(
-                    core.invitations.filter(member=OuterRef("pk")).values("pk")[:1]
-                )
-            )[:SEARCH_LIMIT]
-        )
     return render(
         request,
         "cores/invitation_add.html",
