@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from cores import services
 from cores.forms.review import ReviewForm
@@ -322,13 +322,15 @@ def _queue_row(alignment: Alignment) -> Alignment | None:
     return alignment if getattr(alignment, "waiting_since", None) is not None else None
 
 
-@require_POST
 def review_skip(request, slug, pk):
-    """Skip for now: the item stays in the queue; the lead goes on to the next one.
+    """Skip for now: the item stays in the queue; the lead goes on to the next one. POST only.
 
-    Skips are remembered in the session per core until cleared on the queue page.
+    Skips are remembered in the session per core until cleared on the queue page. Scope
+    is checked before the method, so an outsider learns nothing more from a GET.
     """
     core = _reviewable_core(request, slug)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     alignment = _load_item(core, pk)
     skipped = _skipped(request, core)
     if alignment.pk not in skipped:

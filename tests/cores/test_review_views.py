@@ -221,8 +221,14 @@ def test_skip_keeps_the_item_in_the_queue_and_goes_to_the_next(as_user, lead_a, 
     assert client.get(item_url(core_a, first)).context["skipped"] is True
 
 
-def test_skip_answers_post_only(as_user, lead_a, core_a, three):
-    assert as_user(lead_a).get(skip_url(core_a, three[0])).status_code == 405
+@pytest.mark.parametrize(
+    ("role", "status"), [("lead_a", 405), ("lead_b", 404), ("organizer", 403), ("stranger", 403)]
+)
+def test_skip_answers_post_only_after_checking_scope(
+    request, as_user, core_a, core_b, three, role, status
+):
+    client = as_user(request.getfixturevalue(role))
+    assert client.get(skip_url(core_a, three[0])).status_code == status
 
 
 def test_skips_are_per_core(as_user, admin_user, core_a, core_b, tendency_b, three):
