@@ -227,3 +227,21 @@ def test_core_page_queries_do_not_grow_with_people(request, user, core_a, core_b
     # lacks the role permissions, so neither is looked up.
     expected = {"lead_a": 22, "organizer": 20}[user]
     assert few == many == expected
+
+
+def test_core_list_queries_do_not_grow_with_people(as_user, lead_a, core_a, core_b):
+    client = as_user(lead_a)
+
+    def list_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(reverse("cores:core_list"))
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    crowd(core_a, 10)
+    few = list_queries()
+    crowd(core_b, 200)
+    # session, user, TOTP device, permissions, group permissions; the cores with their
+    # member and milestone counts (subqueries); their leads; queue sizes; the funnel
+    # (stages, stalled); the cores the user leads ("you lead").
+    assert few == list_queries() == 11
