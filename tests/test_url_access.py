@@ -14,10 +14,32 @@ from django.urls import resolve
 from tests.auth import log_in
 from tests.test_auth import concrete_path, every_route, one_of_everything  # noqa: F401 (fixture)
 
-ROLES = ["organizer", "lead_a", "admin_user", "stranger"]
+ROLES = ["organizer", "lead_a", "lead_b", "admin_user", "stranger"]
 # Actions that change data answer only POST; a GET by someone allowed is 405.
-POST_ONLY = {"import_sectors", "import_apply", "import_undo", "import_discard", "logout"}
+POST_ONLY = {
+    "import_sectors",
+    "import_apply",
+    "import_undo",
+    "import_discard",
+    "logout",
+    "milestone_reopen",
+    "review_skip",
+}
 OPEN = {"login", "logout"}
+# A core's pages everyone with a role reads; the walk fills them with lead_a's core.
+CORE_READ = {"core_list", "core_detail", "invitation_list", "invitation_detail"}
+# Working a core: its own leads and superusers. Another core's lead is outside its scope
+# (404); a role without the permission is refused (403).
+CORE_WORK = {
+    "phase_advance",
+    "phase_back",
+    "milestone_done",
+    "milestone_reopen",
+    "invitation_add",
+    "review_queue",
+    "review_item",
+    "review_skip",
+}
 
 
 def expected_status(url_name, role):
@@ -29,6 +51,13 @@ def expected_status(url_name, role):
         return 405
     if role == "stranger":
         return 403
+    if url_name in CORE_WORK:
+        if role == "organizer":
+            return 403
+        if role == "lead_b":
+            return 404
+    if url_name == "invite_person" and role == "organizer":
+        return 403  # organizers record levels; inviting is a core lead's work
     if url_name == "people_export":  # the separate export permission: superusers here
         return 200 if role == "admin_user" else 403
     if url_name in POST_ONLY:
@@ -36,7 +65,7 @@ def expected_status(url_name, role):
     return 200
 
 
-@pytest.mark.usefixtures("one_of_everything")
+@pytest.mark.usefixtures("one_of_everything", "core_b")
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_answers_each_role_as_its_permissions_say(request, client, role):
     user = request.getfixturevalue(role)
