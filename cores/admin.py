@@ -198,7 +198,8 @@ def save_alignment(request, form, *, prefix: str | None = None) -> Alignment:
     alignment = form.instance
     changed = set(form.changed_data)
     by = request.user
-    if alignment.pk is None or ("level" in changed and "review_state" not in changed):
+    review_state = form.cleaned_data.get("review_state") if "review_state" in changed else None
+    if alignment.pk is None or ("level" in changed and review_state != ReviewState.REVIEWED):
         typed_date = alignment.stated_on if alignment.pk is None or "stated_on" in changed else None
         with refused_on(prefix):
             saved = services.state_alignment(
@@ -207,8 +208,7 @@ def save_alignment(request, form, *, prefix: str | None = None) -> Alignment:
         _take_saved(alignment, saved)
         return alignment
     _save_plain(alignment, changed & {"stated_on"})
-    review_state = form.cleaned_data.get("review_state")
-    if "review_state" in changed and review_state == ReviewState.REVIEWED:
+    if review_state == ReviewState.REVIEWED:
         # The service names `level` when someone was quicker; here the lead acted on the
         # review state, so the message belongs there.
         with refused_on(prefix, {"level": "review_state"}):
@@ -218,7 +218,7 @@ def save_alignment(request, form, *, prefix: str | None = None) -> Alignment:
                 level=alignment.level if "level" in changed else None,
                 expected_version=form.cleaned_data.get("seen_version"),
             )
-    elif "review_state" in changed:
+    elif review_state == ReviewState.NEEDS_REVIEW:
         with refused_on(prefix):
             services.reopen_review(alignment, by=by)
     return alignment

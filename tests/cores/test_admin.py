@@ -1054,3 +1054,22 @@ def test_saving_a_person_page_opened_before_a_new_level_keeps_the_new_level(
 
     alignment.refresh_from_db()
     assert alignment.level == AlignmentLevel.ALIGNED
+
+
+def test_new_level_with_needs_review_chosen_is_stated_and_queued(as_user, staff_lead_a, tendency_a):
+    alignment = AlignmentFactory(tendency=tendency_a, level=AlignmentLevel.LEANING)
+    services.review_alignment(alignment, by=staff_lead_a)
+    client = as_user(staff_lead_a)
+    form = changeform_data(
+        client.get(change_url(alignment)),
+        level=AlignmentLevel.COMMITTED,
+        review_state=ReviewState.NEEDS_REVIEW,
+    )
+
+    assert client.post(change_url(alignment), form).status_code == 302
+
+    alignment.refresh_from_db()
+    assert (alignment.level, alignment.review_state) == (
+        AlignmentLevel.COMMITTED,
+        ReviewState.NEEDS_REVIEW,
+    )
