@@ -508,3 +508,22 @@ def test_staff_without_a_lead_role_sees_no_forms(as_user, core_a):
     assert response.status_code == 200
     assert response.context["move_form"] is None
     assert "PRIVATE-CORE-NOTE" not in response.content.decode()
+
+
+def test_the_history_shows_the_cores_note_only_to_those_who_manage_it(
+    as_user, organizer, lead_a, lead_b, core_a, core_b
+):
+    invitation = services.invite_to_core(core_a, MemberFactory(), by=lead_a)
+    services.update_follow_up(invitation, by=lead_a, note="LATER-CORE-NOTE")
+    services.move_invitation(invitation, "invited", by=lead_a)
+    lead_history = as_user(lead_a).get(detail_url(invitation)).context["history"]
+    assert [change.label for entry in lead_history for change in entry.changes] == [
+        "Stage",
+        "Invited on",
+        "Note",
+    ]
+    for outsider in (organizer, lead_b):
+        response = as_user(outsider).get(detail_url(invitation))
+        assert "LATER-CORE-NOTE" not in response.content.decode()
+        labels = [change.label for entry in response.context["history"] for change in entry.changes]
+        assert labels == ["Stage", "Invited on"]
