@@ -157,7 +157,7 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
 def people_charts(user) -> dict:
     """The three bar charts of people (by status, joining story, sector) and the totals.
 
-    Three of the four queries of members.stats; each bar links to the people list with
+    Three queries of members.stats; each bar links to the people list with
     that filter when `user` may see the list. Returns {"total", "without_sector",
     "status", "story", "sector"} (the last three sos_tracker.charts.BarChart).
     """
@@ -416,8 +416,8 @@ def signed(value: Decimal | None) -> str:
 def network_dashboard(user, *, now: dt.datetime | None = None) -> dict:
     """Everything the home page shows, as template context.
 
-    At most eleven queries on top of the request's own (session, user, permissions):
-    people by status and story (1), by sector (1), check-ins per month (1), capacity
+    At most twelve queries on top of the request's own (session, user, permissions):
+    people by status and story (2), by sector (1), check-ins per month (1), capacity
     growth (1), the cores (up to 7, see core_summaries).
     """
     now = now or timezone.now()

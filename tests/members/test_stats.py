@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from members import stats
-from members.models import JoiningStoryKind, MemberStatus, Sector
+from members.models import CAPACITY_FIELDS, JoiningStoryKind, MemberStatus, Sector
 from tests.factories import CapacityCheckInFactory, MemberFactory, SectorFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,11 +171,31 @@ def test_median_from_histogram(histogram, median):
     assert stats.median_from_histogram(histogram) == median
 
 
-def test_every_count_is_one_query(django_assert_num_queries):
+def test_capacity_growth_keeps_extreme_changes_of_each_capacity_apart():
+    # The four changes travel packed in one number; the extremes must not bleed into the
+    # neighbouring capacity's digit.
+    for scores_then, scores_now in [((1, 5, 1, 5), (5, 1, 5, 1)), ((5, 1, 3, 4), (1, 5, 3, 3))]:
+        person = MemberFactory()
+        for day, scores in [(D(2024, 1, 1), scores_then), (D(2024, 9, 1), scores_now)]:
+            fields = dict(zip(CAPACITY_FIELDS, scores, strict=True))
+            CapacityCheckInFactory(member=person, checked_on=day, **fields)
+
+    growth = {g.field: {k: v for k, v in g.histogram.items() if v} for g in stats.capacity_growth()}
+
+    assert growth == {
+        "strategic_skills": {4: 1, -4: 1},
+        "political_organizing_skills": {-4: 1, 4: 1},
+        "social_emotional_capacities": {4: 1, 0: 1},
+        "organization_building_skills": {-4: 1, -1: 1},
+    }
+
+
+def test_each_count_takes_a_fixed_number_of_queries(django_assert_num_queries):
     person = MemberFactory(sectors=[SectorFactory()])
     check_in(person, D(2024, 1, 1), 2)
     check_in(person, D(2024, 2, 1), 4)
-    with django_assert_num_queries(1):
+    # people grouped by status and kind; the people with a sector
+    with django_assert_num_queries(2):
         stats.people_counts()
     with django_assert_num_queries(1):
         stats.people_by_sector()
