@@ -219,6 +219,9 @@ class Member(models.Model):
             # Duplicate checks look people up by city (then compare names) and by phone.
             models.Index(fields=["city_folded", "name_folded"], name="member_city_name_idx"),
             models.Index(fields=["phone_key"], name="member_phone_key_idx"),
+            # The dashboard counts everyone by status and story from this index alone,
+            # without reading the wide people rows (members.stats.people_counts).
+            models.Index(fields=["status", "joining_story_kind"], name="member_status_story_idx"),
         ]
 
     def __str__(self):
@@ -321,7 +324,11 @@ class CapacityCheckIn(models.Model):
             )
             for field in CAPACITY_FIELDS
         ]
-        indexes = [models.Index(fields=["member", "checked_on"], name="checkin_member_date_idx")]
+        indexes = [
+            models.Index(fields=["member", "checked_on"], name="checkin_member_date_idx"),
+            # Check-ins per month on the dashboard: a date range, counted per day.
+            models.Index(fields=["checked_on"], name="checkin_date_idx"),
+        ]
 
     def __str__(self):
         return f"{self.member} on {self.checked_on:%Y-%m-%d}"
