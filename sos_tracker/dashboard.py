@@ -99,12 +99,12 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
     """Every core, by name, with its milestones, queue size and invitation funnel.
 
     Everyone signed in sees these counts (a core's page is readable by all); nothing of
-    review notes is read. At most seven queries however many people or cores: the cores with their
-    tendency and member count (a subquery on the membership table), the milestones
-    grouped by core and phase, the queue sizes grouped by tendency, the funnel (two
-    grouped queries), plus the cores and tendencies `user` leads (sos_tracker.permissions,
-    cached on the user; a lead's tendencies only when the role may review). `now` is an
-    aware datetime (default: now).
+    review notes is read. At most seven queries however many people or cores: the cores
+    with their tendency and member count (a subquery on the membership table), the
+    milestones grouped by core and phase, the queue sizes grouped by tendency, the funnel
+    (two grouped queries), plus the cores and tendencies `user` leads
+    (sos_tracker.permissions, cached on the user; a lead's tendencies only when the role
+    may review). `now` is an aware datetime (default: now).
     """
     now = now or timezone.now()
     through = CoreGroup.members.through
