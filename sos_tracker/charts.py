@@ -8,8 +8,9 @@ capacity line charts of a person have their own geometry in members/charts.py.
 from dataclasses import dataclass, field
 
 # Drawing box in SVG user units; the template scales it to the width it is given.
-WIDTH = 360
-LABEL_WIDTH = 150
+WIDTH = 386
+# Room for a label cut at 24 characters (bars.html) at 11px, e.g. "New Communist Movement …".
+LABEL_WIDTH = 176
 VALUE_WIDTH = 44
 ROW_HEIGHT = 24
 BAR_HEIGHT = 16
