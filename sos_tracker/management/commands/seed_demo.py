@@ -584,7 +584,7 @@ class Command(BaseCommand):
         CoreGroup.objects.filter(pk=cohering.pk).update(created_at=now - dt.timedelta(days=250))
 
         notes = {
-            "Core members committed": "Nine of us signed the commitment at the March retreat.",
+            "Core members committed": "Nine of us signed the commitment at the founding retreat.",
             "Strategy drafted": "Draft 4 adopted; the electoral section stays open for study.",
         }
         cohering_milestones = engaging.milestones.filter(phase=Phase.COHERING).order_by("order")
@@ -599,21 +599,21 @@ class Command(BaseCommand):
             engaging,
             by=engaging_lead,
             at=now - dt.timedelta(days=330),
-            reason="Structure, strategy and program drafts adopted at the spring retreat; "
+            reason="Structure, strategy and program drafts adopted at the retreat; "
             "the core is ready to invite others in.",
         )
         core_services.return_to_previous_phase(
             engaging,
             by=engaging_lead,
             at=now - dt.timedelta(days=304),
-            reason="Two founding members stepped back over the summer. We recommit as a "
+            reason="Two founding members stepped back. We recommit as a "
             "core before inviting anyone else in.",
         )
         core_services.advance_phase(
             engaging,
             by=engaging_lead,
             at=now - dt.timedelta(days=270),
-            reason="Recommitted at the September meeting, eleven of us now. The invitation "
+            reason="Recommitted at our last meeting, eleven of us now. The invitation "
             "list is ready; time to engage the Left.",
         )
         first_engaging = engaging.milestones.filter(phase=Phase.ENGAGING).order_by("order").first()
