@@ -3,7 +3,8 @@
 Every function here answers in a fixed number of queries however many people there are,
 and counts in the database (GROUP BY on indexed columns, or correlated subqueries on an
 index); nothing loads every person or every check-in into Python. Measured at 100,000
-people on SQLite, each takes a few tens of milliseconds of CPU.
+people on SQLite (`make bench`): the counts take 10 to 30 ms each, capacity growth about
+100 to 150 ms (two indexed lookups for each of the ~34,000 people with repeat check-ins).
 """
 
 import datetime as dt
