@@ -115,7 +115,8 @@ def advance_phase(
         raise ValidationError(
             {
                 "open_milestones_confirmed": (
-                    f"{len(open_titles)} milestone(s) of this phase are still open "
+                    f"{len(open_titles)} milestone{'' if len(open_titles) == 1 else 's'} of "
+                    f"this phase {'is' if len(open_titles) == 1 else 'are'} still open "
                     f"({', '.join(open_titles)}). Confirm that the core moves on anyway."
                 )
             }

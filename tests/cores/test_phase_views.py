@@ -58,7 +58,7 @@ def test_advance_with_open_milestones_is_refused_without_confirmation(as_user, l
     assert response.status_code == 200
     form = response.context["form"]
     assert (
-        "4 milestone(s) of this phase are still open" in form.errors["open_milestones_confirmed"][0]
+        "4 milestones of this phase are still open" in form.errors["open_milestones_confirmed"][0]
     )
     # What was typed is still there; nothing was saved.
     assert "Ready enough." in response.content.decode()

@@ -255,7 +255,7 @@ def test_advance_phase_with_open_milestones_needs_a_confirmation(core_a, lead_a)
 
     assert list(exc.value.message_dict) == ["open_milestones_confirmed"]
     (message,) = exc.value.message_dict["open_milestones_confirmed"]
-    assert message.startswith(f"{len(open_titles)} milestone(s) of this phase are still open")
+    assert message.startswith(f"{len(open_titles)} milestones of this phase are still open")
     assert all(title in message for title in open_titles)
     core_a.refresh_from_db()
     assert core_a.phase == Phase.COHERING
