@@ -2,15 +2,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Lower, Replace
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from members import search as search_index
 from members.history import HistoryKeepingQuerySet
-from members.text import fold, phone_digits, phone_key
+from members.text import fold, phone_digits, phone_key, phone_problem
 
 
 class Sector(models.Model):
@@ -68,10 +68,17 @@ DERIVED_FIELDS = (
     "name_folded",
     "preferred_name_folded",
     "city_folded",
+    "name_key",
+    "preferred_name_key",
     "search_text",
     "phone_digits",
     "phone_key",
 )
+
+
+# The order people are listed in everywhere: the name key (members.search.search_key)
+# byte by byte, then pk (MemberQuerySet.in_name_order); member_name_key_order_idx serves it.
+NAME_ORDER = [search_index.ByteOrder("name_key").asc(), "pk"]
 
 
 class SearchRank(models.IntegerChoices):
@@ -87,32 +94,40 @@ class MemberQuerySet(HistoryKeepingQuerySet):
     def search(self, query: str):
         """People whose name, preferred name, email or city contain every word of `query`.
 
-        Case and accents are ignored both ways ("jose" finds "José", "JOSÉ" finds "Jose"):
-        the query is folded like the stored `search_text`. Every whitespace-separated word
-        must appear somewhere in those four fields, in any order, so "garcia oakland" and
-        "jose garcia" both work. The database answers from an index (members/search.py)
-        and both databases return the same rows in the same order.
+        Names are compared as people write them (members/search.py, search_key): case,
+        accents and apostrophes are ignored both ways ("oneill" finds "Dónal O’Neill"),
+        other punctuation separates words ("smith jones" finds "Smith-Jones"), and words
+        typed together or apart are the same ("vanderberg" finds "Ana van der Berg",
+        "de la cruz" finds "Delacruz"). Every word of the query must appear somewhere in
+        the four fields, in any order, so "garcia oakland" and "jose garcia" both work.
+        The database answers from an index, and both databases return the same rows in
+        the same order.
 
-        Order: `search_rank` (a SearchRank) with the whole folded query q, then ties by
-        folded name in byte order, then pk:
-          0 EXACT        name or preferred name equals q ("ann" -> "Ann", "Ánn")
+        Order: `search_rank` (a SearchRank) with the whole query q, then ties in name
+        order (in_name_order: the name key byte by byte, then pk):
+          0 EXACT        name or preferred name is q, spaces aside ("ann" -> "Ann", "Ánn")
           1 STARTS       name or preferred name starts with q ("ann" -> "Annabel Lee")
           2 WORD_STARTS  a later word of either starts with q ("ann" -> "Lee Ann Park")
           3 CONTAINS     any other match, including email and city ("ann" -> "Joann Ma")
-        An empty query returns everyone, by folded name then pk.
+        An empty query returns everyone in name order.
         """
-        by_name = (search_index.in_byte_order("name_folded", using=self.db).asc(), "pk")
-        words = fold(query).split()
+        words = search_index.search_words(query)
         if not words:
-            return self.order_by(*by_name)
+            return self.in_name_order()
         whole = " ".join(words)
-        named = Q(name_folded=whole) | Q(preferred_name_folded=whole)
-        starts = Q(name_folded__startswith=whole) | Q(preferred_name_folded__startswith=whole)
-        word_starts = Q(name_folded__contains=" " + whole) | Q(
-            preferred_name_folded__contains=" " + whole
+        joined = whole.replace(" ", "")
+        named = Q(name_joined=joined) | Q(preferred_name_joined=joined)
+        starts = Q(name_joined__startswith=joined) | Q(preferred_name_joined__startswith=joined)
+        word_starts = Q(name_key__contains=" " + whole) | Q(
+            preferred_name_key__contains=" " + whole
         )
         return (
             self.filter(search_index.contains_every_word(words, using=self.db))
+            .alias(
+                # "van der berg" and "vanderberg" are the same name for the rank too.
+                name_joined=Replace("name_key", Value(" "), Value("")),
+                preferred_name_joined=Replace("preferred_name_key", Value(" "), Value("")),
+            )
             .annotate(
                 search_rank=Case(
                     When(named, then=Value(SearchRank.EXACT)),
@@ -122,8 +137,16 @@ class MemberQuerySet(HistoryKeepingQuerySet):
                     output_field=IntegerField(),
                 )
             )
-            .order_by("search_rank", *by_name)
+            .order_by("search_rank", *NAME_ORDER)
         )
+
+    def in_name_order(self):
+        """Everyone by name as people read a list, then pk: accents, case and punctuation aside.
+
+        "Amélie" comes between "Amanda" and "Amy" and "de la Cruz" among the d's, on either
+        database: the name key compared byte by byte, served by member_name_key_order_idx.
+        """
+        return self.order_by(*NAME_ORDER)
 
 
 class Member(models.Model):
@@ -180,10 +203,15 @@ class Member(models.Model):
     name_folded = models.CharField(max_length=200, editable=False, default="")
     preferred_name_folded = models.CharField(max_length=120, editable=False, default="")
     city_folded = models.CharField(max_length=120, editable=False, default="")
+    # Names as search and the list's order compare them (members.search.search_key):
+    # "Dónal O’Neill" -> "donal oneill".
+    name_key = models.CharField(max_length=200, editable=False, default="")
+    preferred_name_key = models.CharField(max_length=120, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
     phone_digits = models.CharField(max_length=40, editable=False, default="", db_index=True)
-    # The last ten digits, "" under seven: the duplicate check's key (members.text.phone_key).
-    phone_key = models.CharField(max_length=10, editable=False, default="")
+    # The duplicate check's key (members.text.phone_key): E.164 where the phone library
+    # knows the number, else its digits; "" under seven digits or in scientific notation.
+    phone_key = models.CharField(max_length=40, editable=False, default="")
 
     history = HistoricalRecords(m2m_fields=[sectors], excluded_fields=list(DERIVED_FIELDS))
     # Recomputed by members.history.bulk_update_with_history, which skips save().
@@ -191,7 +219,7 @@ class Member(models.Model):
     objects = MemberQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name", "pk"]
+        ordering = NAME_ORDER
         permissions = [
             ("import_people", "Can import people from a spreadsheet"),
             ("export_people", "Can export people to a spreadsheet"),
@@ -214,7 +242,9 @@ class Member(models.Model):
         ]
         indexes = [
             # The people list pages in this order; without it each page sorts everyone.
-            models.Index(fields=["name", "id"], name="member_name_order_idx"),
+            models.Index(
+                search_index.ByteOrder("name_key"), F("id"), name="member_name_key_order_idx"
+            ),
             models.Index(fields=["name_folded"], name="member_name_folded_idx"),
             # Duplicate checks look people up by city (then compare names) and by phone.
             models.Index(fields=["city_folded", "name_folded"], name="member_city_name_idx"),
@@ -254,8 +284,8 @@ class Member(models.Model):
                     {"email": "Another person already has this email address."},
                     code="unique",
                 )
-        if self.phone and len(phone_digits(self.phone)) < 7:
-            raise ValidationError({"phone": "A phone number needs at least 7 digits."})
+        if problem := phone_problem(self.phone):
+            raise ValidationError({"phone": problem})
         if self.joined_on and self.joined_on > timezone.localdate():
             raise ValidationError({"joined_on": "The joining date cannot be in the future."})
 
@@ -269,7 +299,11 @@ class Member(models.Model):
         self.name_folded = fold(self.name)
         self.preferred_name_folded = fold(self.preferred_name)
         self.city_folded = fold(self.city)
-        self.search_text = " | ".join(fold(getattr(self, f)) for f in SEARCH_SOURCE_FIELDS)
+        self.name_key = search_index.search_key(self.name)
+        self.preferred_name_key = search_index.search_key(self.preferred_name)
+        self.search_text = search_index.search_text_for(
+            **{name: getattr(self, name) for name in SEARCH_SOURCE_FIELDS}
+        )
         self.phone_digits = phone_digits(self.phone)
         self.phone_key = phone_key(self.phone)
 
@@ -385,6 +419,10 @@ class ImportRecord(models.Model):
     )
     # What an undo could not restore because someone edited it since: shown, not overwritten.
     undo_conflicts = models.JSONField(default=list, blank=True)
+    # The upload as read once (members.importing.reading.Sheet.as_json): every non-blank
+    # row with its number, which row is the header, the encoding and what to warn about.
+    # Later steps read this instead of parsing the file again.
+    sheet = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -422,8 +460,14 @@ class ImportRow(models.Model):
         Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     duplicate_row = models.PositiveIntegerField(null=True, blank=True)
-    # field -> [value before, value the import set]: what an undo restores.
+    # field -> [value before, value the import set]: what an undo restores. For a held
+    # row, what its "update" decision would change.
     changes = models.JSONField(default=dict)
+    # A held row (action "hold", a possible duplicate): the evidence for and against
+    # (members.duplicates.Evidence.as_dict()), and what the person importing decided:
+    # "add", "update", "skip", or "" while undecided (members.importing.planning).
+    evidence = models.JSONField(default=list, blank=True)
+    decision = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         ordering = ["record", "number"]
@@ -454,3 +498,46 @@ class ExportRecord(models.Model):
         return (
             f"Export of {self.row_count} people by {self.exported_by} on {self.created_at:%Y-%m-%d}"
         )
+
+
+class MergeRecord(models.Model):
+    """Two records of one person made one (members.merging): who, when, and what an undo
+    needs to put both back exactly.
+
+    The two people are kept by pk and name, not by foreign key: the merged-away person no
+    longer exists, and the survivor may itself be merged later; the record must outlive both.
+    """
+
+    survivor_pk = models.PositiveIntegerField("kept person", db_index=True)
+    merged_pk = models.PositiveIntegerField("merged-away person", db_index=True)
+    survivor_name = models.CharField(max_length=200)
+    merged_name = models.CharField(max_length=200)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    # The merged-away person's fields and sectors, the survivor's values before and after,
+    # and the ids and fields of every row moved or deleted (members.merging.merge_people).
+    snapshot = models.JSONField(default=dict, editable=False)
+    # The survivor as the merge left it: a later edit refuses the undo.
+    survivor_version = models.PositiveIntegerField(default=0, editable=False)
+    survivor_history_id = models.PositiveIntegerField(null=True, editable=False)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        permissions = [("merge_people", "Can merge two records of one person, and undo it")]
+
+    def __str__(self):
+        return f"Merge #{self.pk}: {self.merged_name} into {self.survivor_name}"
+
+    @property
+    def history_reason(self) -> str:
+        return f"Merge #{self.pk}"
+
+    @property
+    def undo_reason(self) -> str:
+        return f"Undo of merge #{self.pk}"

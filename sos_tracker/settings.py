@@ -7,6 +7,7 @@ Defaults are the safe production ones; a developer turns DEBUG on in `.env`
 from pathlib import Path
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -137,6 +138,13 @@ TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 # flagged as stalled on its core's page.
 REVIEW_STALE_AFTER_DAYS = env.int("REVIEW_STALE_AFTER_DAYS", default=182)
 INVITATION_STALLED_AFTER_DAYS = env.int("INVITATION_STALLED_AFTER_DAYS", default=30)
+# The country a phone number typed without +code belongs to (ISO 3166 code, e.g. US, GB).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()
+if PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"PHONE_DEFAULT_REGION={PHONE_DEFAULT_REGION!r} is not a region code; "
+        "use one like US or GB."
+    )
 OTP_TOTP_ISSUER = "SOS Tracker"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
