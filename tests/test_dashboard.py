@@ -17,9 +17,15 @@ from cores.models import (
     Phase,
     ReviewState,
 )
-from members.models import CAPACITY_FIELDS, CapacityCheckIn, JoiningStoryKind, Member, MemberStatus
+from members.models import (
+    CAPACITY_FIELDS,
+    CapacityCheckIn,
+    JoiningStoryKind,
+    Member,
+    MemberStatus,
+    Sector,
+)
 from sos_tracker import dashboard
-from sos_tracker.bench_data import make_people
 from tests.auth import log_in
 from tests.factories import (
     AlignmentFactory,
@@ -242,8 +248,19 @@ def populate(n, core_a, core_b):
     each core, with two or three check-ins: a join of two of these many-valued relations
     would multiply rows and show in the count if any query of the page made one."""
     random.seed(n)
-    make_people(n)
-    people = list(Member.objects.order_by("-pk")[:n])
+    sectors = list(Sector.objects.filter(active=True))
+    people = []
+    for _ in range(n):
+        person = MemberFactory.build()
+        person.email = ""  # unique when given; these people need none
+        person.refresh_derived_fields()  # bulk_create skips save(), which fills these
+        people.append(person)
+    people = Member.objects.bulk_create(people)
+    Member.sectors.through.objects.bulk_create(
+        Member.sectors.through(member=person, sector=sector)
+        for i, person in enumerate(people)
+        for sector in sectors[i % len(sectors) : i % len(sectors) + 1 + i % 2]
+    )
     core_a.members.add(*people[::2])
     core_b.members.add(*people[1::2])
     levels = list(AlignmentLevel)
