@@ -95,7 +95,8 @@ def core_list(request):
 @dataclass
 class PhaseStep:
     """One phase on the timeline: `state` is "done", "current" or "ahead"; `since` the
-    latest decision that brought the core into it (None for the first, never entered)."""
+    latest decision that brought the core into it (for the first phase, when the core was
+    made), None for a phase ahead."""
 
     phase: Phase
     state: str
@@ -187,7 +188,8 @@ def _funnel_chart(funnel: stats.Funnel) -> FunnelChart:
 
 def _phase_steps(core, decisions) -> list[PhaseStep]:
     current = PHASES.index(Phase(core.phase))
-    entered = {}
+    # A core starts in the first phase when it is made; no decision records that.
+    entered = {PHASES[0].value: core.created_at}
     for decision in decisions:
         entered[decision.to_phase] = decision.decided_at
     steps = []
