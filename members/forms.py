@@ -290,7 +290,7 @@ class PeopleFilterForm(forms.Form):
 
     def apply(self, people):
         data = self.cleaned_data
-        people = people.search(data["q"]) if data.get("q") else people.order_by("name", "pk")
+        people = people.search(data["q"]) if data.get("q") else people.in_name_order()
         if data.get("status"):
             people = people.filter(status=data["status"])
         if data.get("sector"):

@@ -95,7 +95,7 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         """People whose name, preferred name, email or city contain every word of `query`.
 
         Names are compared as people write them (members/search.py, search_key): case,
-        accents and apostrophes are ignored both ways ("oneill" finds "Dónal O’Neill"),
+        accents and apostrophes are ignored both ways ("oneill" finds "Dónal O'Neill"),
         other punctuation separates words ("smith jones" finds "Smith-Jones"), and words
         typed together or apart are the same ("vanderberg" finds "Ana van der Berg",
         "de la cruz" finds "Delacruz"). Every word of the query must appear somewhere in
@@ -204,7 +204,7 @@ class Member(models.Model):
     preferred_name_folded = models.CharField(max_length=120, editable=False, default="")
     city_folded = models.CharField(max_length=120, editable=False, default="")
     # Names as search and the list's order compare them (members.search.search_key):
-    # "Dónal O’Neill" -> "donal oneill".
+    # "Dónal O'Neill" -> "donal oneill".
     name_key = models.CharField(max_length=200, editable=False, default="")
     preferred_name_key = models.CharField(max_length=120, editable=False, default="")
     search_text = models.TextField(editable=False, default="")

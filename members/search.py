@@ -1,4 +1,11 @@
-"""The index behind Member.objects.search(), one per database; all vendor branching is here.
+"""How search compares names, and the index behind it, one per database.
+
+People write one name several ways: "O'Neill" (with a straight or a curly apostrophe) and
+"ONeill"; "van der Berg" and "Vanderberg"; "de la Cruz" and "Delacruz"; "Smith-Jones",
+"Smith Jones" and "Smithjones". search_key() reduces a name to folded words, apostrophes
+joined and other punctuation a space ("oneill", "smith jones"), and searchable() adds each
+run of two or three words written together, so a query typed either way is contained in
+the stored text (see Member.objects.search).
 
 Search looks for words inside the folded `search_text` column. A plain LIKE '%word%'
 reads every row (130-170 ms at 100,000 people), so each database answers from an index:
@@ -11,16 +18,86 @@ reads every row (130-170 ms at 100,000 people), so each database answers from an
   Trigrams cannot find one- or two-character words; those fall back to LIKE.
 """
 
+import re
+
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import CharField, Func, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Collate
+
+from members.text import fold
 
 MEMBER_TABLE = "members_member"
 FTS_TABLE = "members_member_search"
 TRIGRAM_INDEX = "member_search_text_trgm"
 # Trigram indexes know nothing about shorter strings.
 MIN_INDEXED_WORD = 3
+
+# --- What search compares -------------------------------------------------------------------
+
+# Apostrophes join ("O'Neill" is "oneill"): straight, curly (U+2019), the modifier letter
+# (U+02BC), and the backtick and left quote people type for one.
+_APOSTROPHES = re.compile("['`\u2018\u2019\u02bc]")
+# Any other punctuation (hyphens, periods, commas, quotes, slashes) separates words.
+_NOT_WORD = re.compile(r"[\W_]+")
+# The longest run of words joined in searchable(): "de la cruz" -> "delacruz".
+JOINED_WORDS = 3
+
+
+def search_key(text: str) -> str:
+    """`text` as search and sort compare it: folded words, apostrophes joined, punctuation a space.
+
+    "Dónal O\u2019Neill" -> "donal oneill"; "Smith-Jones" -> "smith jones";
+    "García, José" -> "garcia jose". Never raises; "" for "" or None.
+    """
+    return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub("", fold(text))).split())
+
+
+def searchable(text: str) -> str:
+    """search_key(text) plus every run of two or three of its words written together.
+
+    "Ana van der Berg" -> "ana van der berg anavan vander derberg anavander vanderberg",
+    so the query "vanderberg" is found in it, and so is "van der berg" in "Vanderberg"
+    (each query word is contained in "vanderberg").
+    """
+    words = search_key(text).split()
+    joined = [
+        "".join(words[start : start + size])
+        for size in range(2, JOINED_WORDS + 1)
+        for start in range(len(words) - size + 1)
+    ]
+    return " ".join([*words, *joined])
+
+
+def email_searchable(email: str) -> str:
+    """An email as search holds it: folded, apostrophes dropped like a query's."""
+    return _APOSTROPHES.sub("", fold(email))
+
+
+def search_text_for(*, name: str, preferred_name: str, email: str, city: str) -> str:
+    """Member.search_text: the four fields as search holds them, " | " between them.
+
+    The bar keeps a query word from matching across two fields; queries never contain it.
+    """
+    return " | ".join(
+        [searchable(name), searchable(preferred_name), email_searchable(email), searchable(city)]
+    )
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a typed query, each to be contained in the stored search text.
+
+    Folded, apostrophes dropped, split at spaces and punctuation ("O'Neill-Smith" ->
+    ["oneill", "smith"]); a word with an "@" is an email and keeps its dots and dashes
+    ("j.garcia@union.example" stays whole). Never raises; [] when nothing is left.
+    """
+    words = []
+    for token in _APOSTROPHES.sub("", fold(query)).split():
+        if "@" in token:
+            words.append(token)
+        else:
+            words += _NOT_WORD.sub(" ", token).split()
+    return words
+
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 
@@ -142,12 +219,19 @@ def contains_every_word(words: list[str], *, using: str) -> Q:
     return condition
 
 
-def in_byte_order(field: str, *, using: str):
-    """`field` compared byte by byte, as SQLite always does, so both databases sort alike.
+class ByteOrder(Func):
+    """A text column compared byte by byte, as SQLite always does, so both databases sort alike.
 
     PostgreSQL would otherwise sort by the database's locale, which skips spaces and
-    punctuation ("jo ann" after "joan" on en_US, before it in SQLite).
+    punctuation ("jo ann" after "joan" on en_US, before it on SQLite). Usable in
+    order_by(), Meta.ordering and an Index, where it makes the index serve that order.
     """
-    if connections[using].vendor == "postgresql":
-        return Collate(F(field), "C")
-    return F(field)
+
+    arity = 1
+    template = "%(expressions)s"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template='%(expressions)s COLLATE "C"', **extra_context
+        )
