@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CoresConfig(AppConfig):
     name = "cores"
     verbose_name = "Tendencies and cores"
+
+    def ready(self):
+        # Merging two people moves their alignments, notes and invitations too; members
+        # cannot know these models, so the cores register their part of the merge.
+        from cores import merging
+
+        merging.register()

@@ -519,8 +519,7 @@ class MergeRecord(models.Model):
     # The merged-away person's fields and sectors, the survivor's values before and after,
     # and the ids and fields of every row moved or deleted (members.merging.merge_people).
     snapshot = models.JSONField(default=dict, editable=False)
-    # The survivor as the merge left it: a later edit refuses the undo.
-    survivor_version = models.PositiveIntegerField(default=0, editable=False)
+    # The survivor's history row as the merge left it: a later change refuses the undo.
     survivor_history_id = models.PositiveIntegerField(null=True, editable=False)
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(

@@ -1,7 +1,8 @@
 """The two roles and exactly the model permissions each holds (DESIGN.md, "Roles").
 
-Groups are created by the data migration cores/0002; when this table changes, add a
-migration that applies it (tests/test_roles.py fails until the groups match).
+Groups are created by the data migration cores/0002 (merge_people added by cores/0004);
+when this table changes, add a migration that applies it (tests/test_roles.py fails
+until the groups match).
 Scope beyond model permissions (own tendency only) is enforced in querysets.
 """
 
@@ -15,6 +16,9 @@ ORGANIZER_PERMISSIONS = frozenset(
         "members.add_member",
         "members.change_member",
         "members.import_people",
+        # Merging deletes one record of a person, but only into another, with everything
+        # moved and the merge undoable: not the delete_member no role holds.
+        "members.merge_people",
         "members.view_historicalmember",
         "members.view_capacitycheckin",
         "members.add_capacitycheckin",
