@@ -4,6 +4,8 @@ import pytest
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -294,3 +296,206 @@ def test_any_query_gives_what_a_plain_scan_gives(query):
     found = {p.pk for p in Member.objects.search(query)}
 
     assert found == like_scan(query)
+
+
+# --- names as people write them ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [
+        # Apostrophes, straight, curly or left out; the modifier letter some keyboards make.
+        ("Dónal O\u2019Neill", "O'Neill"),
+        ("Dónal O\u2019Neill", "O\u2019Neill"),
+        ("Dónal O\u2019Neill", "ONeill"),
+        ("Dónal O\u2019Neill", "donal o'neill"),
+        ("Dónal O'Neill", "O\u2019NEILL"),
+        ("Dónal ONeill", "o'neill"),
+        ("Dónal O'Neill", "o\u02bcneill"),
+        ("Ana D'Angelo", "dangelo"),
+        ("Ana D'Angelo", "d`angelo"),
+        # Particles typed together or apart, either way round.
+        ("Ana van der Berg", "vanderberg"),
+        ("Ana van der Berg", "Van Der Berg"),
+        ("Ana Vanderberg", "van der berg"),
+        ("Rosa de la Cruz", "delacruz"),
+        ("Rosa Delacruz", "de la cruz"),
+        ("Rosa DeLaCruz", "De La Cruz"),
+        ("Hugo de los Santos", "delossantos"),
+        ("Lena von Trapp", "vontrapp"),
+        ("Ian Mac Donald", "macdonald"),
+        ("Ian MacDonald", "mac donald"),
+        # Hyphens and other punctuation separate words; the words may run together.
+        ("Pat Smith-Jones", "smith jones"),
+        ("Pat Smith-Jones", "smithjones"),
+        ("Pat Smith-Jones", "Smith-Jones"),
+        ("Pat Smith Jones", "smith-jones"),
+        ("Pat Smith Jones", "smithjones"),
+        ("Jean-Luc Martin", "jeanluc"),
+        ("Jean-Luc Martin", "jean luc martin"),
+        ("Mary St. John", "st john"),
+        ("Mary St. John", "stjohn"),
+        ("Mary St John", "st. john"),
+        ("García, José", "garcia jose"),
+        ("Zoë Ann-Marie Ng", "annmarie"),
+    ],
+)
+def test_names_are_found_however_punctuation_and_spaces_are_typed(stored, query):
+    wanted = person(stored)
+    person("Somebody Else")
+    person("Jo Smithe")
+    person("Al Jones")
+
+    assert list(Member.objects.search(query)) == [wanted]
+
+
+@pytest.mark.django_db
+def test_the_same_name_written_another_way_is_still_the_exact_match():
+    exact = person("Vanderberg")
+    starts = person("Van der Berg Smith")
+    later_word = person("Ana Van Der Berg")
+
+    found = list(Member.objects.search("van der berg"))
+
+    assert found == [exact, starts, later_word]
+    assert [p.search_rank for p in found] == [
+        SearchRank.EXACT,
+        SearchRank.STARTS,
+        SearchRank.WORD_STARTS,
+    ]
+    assert list(Member.objects.search("vanderberg"))[:2] == [exact, starts]
+
+
+@pytest.mark.django_db
+def test_an_email_in_the_query_keeps_its_dots_and_dashes():
+    wanted = person("Ana Ruiz", email="ana.ruiz-lopez@union.example")
+    person("Ana Lopez", email="lopez@ruiz.example")
+
+    assert list(Member.objects.search("ana.ruiz-lopez@union")) == [wanted]
+    assert list(Member.objects.search("o'ana.ruiz-lopez@union.example")) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("Dónal O\u2019Neill", "donal oneill"),
+        ("  Smith-Jones  ", "smith jones"),
+        ("García, José", "garcia jose"),
+        ('Robert "Bob" Smith', "robert bob smith"),
+        ("ÉMILE", "emile"),
+        ("", ""),
+        ("---", ""),
+    ],
+)
+def test_search_key_is_the_name_as_search_and_sort_compare_it(written, key):
+    assert search.search_key(written) == key
+
+
+@given(st.text(max_size=40).filter(lambda text: "@" not in text))  # "@" makes an email word
+def test_search_key_is_idempotent_and_a_name_is_found_by_itself(text):
+    key = search.search_key(text)
+    assert search.search_key(key) == key
+    assert search.searchable(text).startswith(key)
+    assert all(word in search.searchable(text) for word in search.search_words(text))
+
+
+# --- the people list's order ----------------------------------------------------------------
+
+LIST_ORDER = [
+    "Amanda Ruiz",
+    "Amélie Dubois",
+    "amy chen",  # typed in lower case: still among the a's
+    "Ávila Reyes",
+    "Bea Lund",
+    "de la Cruz, Rosa",
+    "Dónal O\u2019Neill",
+    "Jo Ann Zed",  # byte order keeps the space: "jo ann" before "joann"
+    "Joann Zed",
+    "Zoë Ng",
+    "Zoe Park",
+]
+
+
+@pytest.mark.django_db
+def test_the_people_list_sorts_accented_and_lower_case_names_among_the_others(as_user, organizer):
+    for name in reversed(LIST_ORDER):
+        person(name)
+
+    page = as_user(organizer).get(reverse("members:people_list"))
+
+    body = page.content.decode()
+    positions = [body.index(escape(name)) for name in LIST_ORDER]
+    assert positions == sorted(positions)
+    assert names(Member.objects.in_name_order()) == LIST_ORDER
+    assert names(Member.objects.all()) == LIST_ORDER  # the model's own default order
+    assert names(Member.objects.search("")) == LIST_ORDER
+
+
+@pytest.mark.django_db
+def test_search_ties_follow_the_list_order():
+    for name in reversed(LIST_ORDER):
+        person(name, city="Same Town")
+
+    assert names(Member.objects.search("same town")) == LIST_ORDER
+
+
+@sqlite_only
+@pytest.mark.django_db
+def test_sqlite_pages_the_list_from_the_name_key_index():
+    person("Amélie Dubois")
+    sql, params = Member.objects.in_name_order()[:51].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = [row[-1] for row in cursor.fetchall()]
+
+    assert plan == ["SCAN members_member USING INDEX member_name_key_order_idx"]
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_postgres_pages_the_list_from_the_byte_order_index():
+    person("Amélie Dubois")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = Member.objects.in_name_order()[:51].explain()
+
+    assert "member_name_key_order_idx" in plan
+    assert "Sort" not in plan
+
+
+# --- the admin ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["O'Neill", "oneill", "O\u2019Neill", "vanderberg"])
+def test_the_admin_finds_names_however_they_are_typed(as_user, admin_user, query):
+    person("Dónal O\u2019Neill van der Berg")
+    person("Somebody Else")
+
+    page = as_user(admin_user).get(reverse("admin:members_member_changelist"), {"q": query})
+
+    assert [m.name for m in page.context["cl"].result_list] == ["Dónal O\u2019Neill van der Berg"]
+
+
+# --- the migration that fills the keys ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_keys_and_search_text_of_existing_people():
+    from importlib import import_module
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    migration = import_module("members.migrations.0012_search_names_as_people_write_them")
+    wanted = person("Dónal O\u2019Neill", city="Winston-Salem")
+    Member._base_manager.filter(pk=wanted.pk).update(name_key="", search_text="stale")
+    state = MigrationExecutor(connection).loader.project_state(
+        ("members", "0012_search_names_as_people_write_them")
+    )
+
+    migration.fill_keys(state.apps, None)
+
+    wanted.refresh_from_db()
+    assert wanted.name_key == "donal oneill"
+    assert list(Member.objects.search("winstonsalem oneill")) == [wanted]
