@@ -1,17 +1,37 @@
-"""Who may already be in the list: the duplicate rules for quick add and spreadsheet import.
+"""Who may already be in the list: the duplicate rules for quick add, the import and the admin.
 
-Two records are possible duplicates for any of these reasons (all that apply are given):
+Two records are compared field by field, and each comparison that says something is an
+Evidence item (kind, field, description). This is the Fellegi-Sunter idea (the one
+splink and CiviCRM's dedupe rules use) in its qualitative form: agreement on a field that
+few people share weighs a lot, agreement on a field many people share weighs a little,
+and disagreement on a field one person rarely has two of weighs against.
 
-- "same email": the emails are equal ignoring case.
-- "same phone number": the last ten digits agree, so "+1 (555) 010-2233" is
-  "555.010.2233" (members.text.phone_key); numbers under seven digits never match.
-- "same name in the same city" / "similar name in the same city": the folded cities are
-  equal and the names are alike (`names_alike`): the same words in any order, initials
-  for words ("M L King", "Martin Luther King"), or close spelling.
-- "same name, no city to compare": the folded names are equal and one record has no
-  city, so the city cannot tell them apart. A different city is a different person.
+STRONG evidence: one person, by itself
+    "same email"                      the emails are equal ignoring case
+    "same phone number and a compatible name"
+                                      the same number by the phone rule (members.text)
+                                      and names that are alike (`names_alike`)
+WEAK evidence: worth a person's look, never decided alone
+    "same name in the same city" / "similar name in the same city"
+                                      the folded cities agree, the regions do not
+                                      disagree, and the names are alike
+    "same name, no city to compare"   equal folded names, a city missing on one side
+    "same phone number, different names"
+                                      a household shares a phone: two people, flagged
+CONFLICTING evidence: two people, unless something stronger says otherwise
+    "different emails"                both have one and they differ
+    "different regions"               both have one and they differ, so Portland, OR is
+                                      not Portland, ME, nor New York, NY New York, MI
 
-Close spelling is rapidfuzz's token_sort_ratio on the folded words, at least
+The verdict (`Verdict`) adds them up with two thresholds, as Fellegi-Sunter do:
+
+    strong evidence, nothing conflicting     STRONG   the import updates or skips
+    strong evidence, and a conflict          WEAK     lowered: a person decides
+    weak evidence only                       WEAK     a possible duplicate: a person decides
+    weak evidence, and a conflict            NONE     vetoed: two people
+    nothing                                  NONE
+
+Names: close spelling is rapidfuzz's token_sort_ratio on the folded words, at least
 NAME_THRESHOLD (or the plain ratio of the names as written, when a changed first letter
 reorders the sorted words: "Catherine Jones"/"Katherine Jones"). token_sort_ratio
 compares whole names with their words sorted, so word order never matters and a missing
@@ -23,7 +43,7 @@ everyone sharing a surname would look the same.
 Lopez"/"Maria Lopes" (90.9) and "Ana Li"/"Anna Li" (92.3) match. Two changed names stay
 apart: "Maria Lopez"/"Mario Lopes" (81.8) are as often two people as one, and "Ann
 Lee"/"Anne Leigh" (70.6) sound alike but are spelled apart; an email or phone in common
-still finds them. tests/members/test_duplicates.py holds the full table.
+still finds them. tests/members/test_duplicates.py and test_evidence.py hold the tables.
 
 Finding candidates never reads everyone (blocking): the database is asked only for people
 with one of the emails (the case-insensitive unique index), one of the phone keys, or in
@@ -31,6 +51,7 @@ one of the cities (the city-and-name index, reading just pk and folded name); ra
 then scores the names of one city in C. Everything is two queries, for one row or many.
 """
 
+import enum
 import itertools
 import operator
 import re
@@ -49,123 +70,176 @@ from members.text import fold, name_words, phone_key
 NAME_THRESHOLD = 90
 
 SAME_EMAIL = "same email"
-SAME_PHONE = "same phone number"
+SAME_PHONE = "same phone number and a compatible name"
+SHARED_PHONE = "same phone number, different names"
 SAME_NAME_SAME_CITY = "same name in the same city"
 SIMILAR_NAME_SAME_CITY = "similar name in the same city"
 SAME_NAME_NO_CITY = "same name, no city to compare"
+DIFFERENT_EMAILS = "different emails"
+DIFFERENT_REGIONS = "different regions"
 
 # More unmatched words than this are not a name written with initials.
 _MAX_INITIAL_WORDS = 5
 _PREFILTER_CUTOFF = NAME_THRESHOLD - 5
 # A one-letter word in a folded name: "j. garcia", "m l king".
 _INITIAL = re.compile(r"\b\w\b")
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+
+# US states, DC and territories, and Canada's provinces and territories: the network
+# writes "OR", "Ore" and "Oregon" for one place. Anything else is compared folded.
+_REGIONS = {
+    "al": "alabama", "ak": "alaska", "az": "arizona", "ar": "arkansas", "ca": "california",
+    "co": "colorado", "ct": "connecticut", "de": "delaware", "dc": "district of columbia",
+    "fl": "florida", "ga": "georgia", "hi": "hawaii", "id": "idaho", "il": "illinois",
+    "in": "indiana", "ia": "iowa", "ks": "kansas", "ky": "kentucky", "la": "louisiana",
+    "me": "maine", "md": "maryland", "ma": "massachusetts", "mi": "michigan",
+    "mn": "minnesota", "ms": "mississippi", "mo": "missouri", "mt": "montana",
+    "ne": "nebraska", "nv": "nevada", "nh": "new hampshire", "nj": "new jersey",
+    "nm": "new mexico", "ny": "new york", "nc": "north carolina", "nd": "north dakota",
+    "oh": "ohio", "ok": "oklahoma", "or": "oregon", "pa": "pennsylvania",
+    "ri": "rhode island", "sc": "south carolina", "sd": "south dakota", "tn": "tennessee",
+    "tx": "texas", "ut": "utah", "vt": "vermont", "va": "virginia", "wa": "washington",
+    "wv": "west virginia", "wi": "wisconsin", "wy": "wyoming", "pr": "puerto rico",
+    "gu": "guam", "vi": "us virgin islands", "as": "american samoa",
+    "mp": "northern mariana islands",
+    "ab": "alberta", "bc": "british columbia", "mb": "manitoba", "nb": "new brunswick",
+    "nl": "newfoundland and labrador", "ns": "nova scotia", "on": "ontario",
+    "pe": "prince edward island", "qc": "quebec", "sk": "saskatchewan",
+    "nt": "northwest territories", "nu": "nunavut", "yt": "yukon",
+}  # fmt: skip
+_REGION_KEYS = {
+    **{_NOT_LETTERS.sub("", name): code for code, name in _REGIONS.items()},
+    **{code: code for code in _REGIONS},
+    # Common abbreviations besides the postal codes.
+    "calif": "ca", "cal": "ca", "ore": "or", "oreg": "or", "wash": "wa", "mass": "ma",
+    "mich": "mi", "penn": "pa", "penna": "pa", "tex": "tx", "fla": "fl", "ill": "il",
+    "minn": "mn", "wis": "wi", "wisc": "wi", "ariz": "az", "colo": "co", "conn": "ct",
+    "washingtondc": "dc", "ont": "on", "que": "qc", "newyorkstate": "ny",
+}  # fmt: skip
+
+
+class Kind(enum.StrEnum):
+    """What one piece of evidence says about two records being one person."""
+
+    STRONG = "strong"
+    WEAK = "weak"
+    CONFLICTING = "conflicting"
+
+
+class Verdict(enum.StrEnum):
+    """What all the evidence says together (see the module's table)."""
+
+    STRONG = "strong"
+    WEAK = "weak"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
-class DuplicateMatch:
-    """Someone already in the database who may be the person being added."""
+class Evidence:
+    """One comparison that says something: its kind, the field compared, in words."""
 
-    member: Member
-    reasons: list[str]
-    # How alike the two names are, 0-100 (name_score), whatever the reasons.
-    score: int
+    kind: Kind
+    field: str
+    description: str
 
-
-@dataclass(frozen=True)
-class RowMatch:
-    """An earlier row of the same file that may be the same person."""
-
-    row: int  # index into the rows given to find_duplicates_bulk
-    reasons: list[str]
-    score: int
+    def as_dict(self) -> dict[str, str]:
+        """For JSON (an import row keeps its evidence until someone decides)."""
+        return {"kind": str(self.kind), "field": self.field, "description": self.description}
 
 
-@dataclass(frozen=True)
-class RowDuplicates:
-    in_database: list[DuplicateMatch] = field(default_factory=list)
-    earlier_rows: list[RowMatch] = field(default_factory=list)
+def verdict_of(evidence: Sequence[Evidence]) -> Verdict:
+    """Strong unless contradicted; weak if lowered or only weak; none if vetoed or empty."""
+    kinds = {item.kind for item in evidence}
+    if Kind.STRONG in kinds:
+        return Verdict.WEAK if Kind.CONFLICTING in kinds else Verdict.STRONG
+    if Kind.WEAK in kinds and Kind.CONFLICTING not in kinds:
+        return Verdict.WEAK
+    return Verdict.NONE
 
 
 @dataclass(frozen=True)
-class _Details:
-    """What the rules compare, folded once."""
+class Contact:
+    """What the rules compare, folded once. Build with Contact.of(...) or of_member()."""
 
     words: tuple[str, ...]
     name: str
     email: str
     phone: str
     city: str
+    region: str
+    region_written: str = ""
 
     @classmethod
-    def of(cls, *, name="", email="", phone="", city="") -> "_Details":
+    def of(cls, *, name="", email="", phone="", city="", region="") -> "Contact":
+        """From values as typed or imported; any of them may be empty."""
         return cls(
             words=tuple(name_words(name)),
             name=fold(name),
             email=(email or "").strip().lower(),
-            phone=phone_key(phone),
+            phone=phone_key(phone or ""),
             city=fold(city),
+            region=region_key(region),
+            region_written=" ".join((region or "").split()),
         )
 
     @classmethod
-    def of_member(cls, member: Member) -> "_Details":
-        return cls.of(name=member.name, email=member.email, phone=member.phone, city=member.city)
+    def of_member(cls, member: Member) -> "Contact":
+        return cls.of(
+            name=member.name,
+            email=member.email,
+            phone=member.phone,
+            city=member.city,
+            region=member.region,
+        )
 
 
-def find_duplicates(
-    *, name: str, email: str = "", phone: str = "", city: str = "", exclude_pk=None, limit=5
-) -> list[DuplicateMatch]:
-    """People already saved who may be this person, most likely first; at most `limit`.
+def region_key(region: str) -> str:
+    """A region as compared: "OR", "Ore." and "Oregon" are "or"; others folded; "" if none."""
+    folded = fold(region)
+    letters = _NOT_LETTERS.sub("", folded)
+    return _REGION_KEYS.get(letters, folded)
 
-    Most likely: the most reasons, then the most alike names, then by folded name and pk.
-    `exclude_pk` leaves out the person being edited. Two queries however many people.
+
+def weigh(a: Contact, b: Contact) -> list[Evidence]:
+    """The rules, in one place: every piece of evidence about `a` and `b` being one person.
+
+    In a fixed order (email, phone, name and place, region); verdict_of() decides.
     """
-    person = _Details.of(name=name, email=email, phone=phone, city=city)
-    return _DatabaseCandidates([person], exclude_pk=exclude_pk).matches(0, limit=limit)
-
-
-def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[RowDuplicates]:
-    """For each row (a mapping with name, email, phone, city), its possible duplicates.
-
-    `in_database` as find_duplicates gives them; `earlier_rows` points at rows before it
-    in the same file, so a person listed twice is reported once, on the second listing.
-    Two queries for the whole batch.
-    """
-    people = [
-        _Details.of(**{key: row.get(key) or "" for key in ("name", "email", "phone", "city")})
-        for row in rows
-    ]
-    database = _DatabaseCandidates(people)
-    earlier = _RowIndex()
-    results = []
-    for number, person in enumerate(people):
-        results.append(
-            RowDuplicates(
-                in_database=database.matches(number, limit=limit),
-                earlier_rows=earlier.matches(person, limit=limit),
+    evidence = []
+    if a.email and b.email:
+        if a.email == b.email:
+            evidence.append(Evidence(Kind.STRONG, "email", SAME_EMAIL))
+        else:
+            evidence.append(Evidence(Kind.CONFLICTING, "email", DIFFERENT_EMAILS))
+    names_agree = bool(a.words and b.words and names_alike(a.words, b.words))
+    if a.phone and a.phone == b.phone:
+        if names_agree:
+            evidence.append(Evidence(Kind.STRONG, "phone", SAME_PHONE))
+        else:
+            evidence.append(Evidence(Kind.WEAK, "phone", SHARED_PHONE))
+    regions_differ = bool(a.region and b.region and a.region != b.region)
+    if a.city and a.city == b.city and names_agree:
+        same = sorted(a.words) == sorted(b.words)
+        evidence.append(
+            Evidence(Kind.WEAK, "name", SAME_NAME_SAME_CITY if same else SIMILAR_NAME_SAME_CITY)
+        )
+    elif not (a.city and b.city) and a.name and a.name == b.name:
+        evidence.append(Evidence(Kind.WEAK, "name", SAME_NAME_NO_CITY))
+    if regions_differ:
+        evidence.append(
+            Evidence(
+                Kind.CONFLICTING,
+                "region",
+                f"{DIFFERENT_REGIONS} ({a.region_written or a.region}, "
+                f"{b.region_written or b.region})",
             )
         )
-        earlier.add(person, number)
-    return results
-
-
-def duplicate_reasons(a: _Details, b: _Details) -> list[str]:
-    """The rules, in one place: why `a` and `b` may be one person (empty when not)."""
-    reasons = []
-    if a.email and a.email == b.email:
-        reasons.append(SAME_EMAIL)
-    if a.phone and a.phone == b.phone:
-        reasons.append(SAME_PHONE)
-    if a.city and a.city == b.city and a.words and names_alike(a.words, b.words):
-        same = sorted(a.words) == sorted(b.words)
-        reasons.append(SAME_NAME_SAME_CITY if same else SIMILAR_NAME_SAME_CITY)
-    elif not (a.city and b.city) and a.name and a.name == b.name:
-        reasons.append(SAME_NAME_NO_CITY)
-    return reasons
+    return evidence
 
 
 def names_alike(a: Sequence[str], b: Sequence[str]) -> bool:
     """Same words in any order, initials for words, or token_sort_ratio >= NAME_THRESHOLD."""
-    return _initials_match(a, b) or name_score(a, b) >= NAME_THRESHOLD
+    return initials_match(a, b) or name_score(a, b) >= NAME_THRESHOLD
 
 
 def name_score(a: Sequence[str], b: Sequence[str]) -> float:
@@ -180,11 +254,12 @@ def name_score(a: Sequence[str], b: Sequence[str]) -> float:
     )
 
 
-def _initials_match(a: Sequence[str], b: Sequence[str]) -> bool:
+def initials_match(a: Sequence[str], b: Sequence[str]) -> bool:
     """Initials for words: "J. García" is "José García", "M L King" "Martin Luther King".
 
-    In any order. Same number of words; at least one full word in common (an initial alone, "J. G.",
-    says too little); every other word pairs with an initial of it.
+    `a` and `b` are folded words (members.text.name_words). In any order. Same number of
+    words; at least one full word in common (an initial alone, "J. G.", says too little);
+    every other word pairs with an initial of it.
     """
     if len(a) != len(b):
         return False
@@ -207,14 +282,124 @@ def _initial_of(x: str, y: str) -> bool:
     return (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
 
 
+# --- finding candidates ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """Someone already in the database who may be the person being added."""
+
+    member: Member
+    evidence: tuple[Evidence, ...]
+    # How alike the two names are, 0-100 (name_score), whatever the evidence.
+    score: int
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.evidence)
+
+    @property
+    def reasons(self) -> list[str]:
+        """The evidence in words, for and against, in weigh()'s order."""
+        return [item.description for item in self.evidence]
+
+    @property
+    def is_strong(self) -> bool:
+        return self.verdict == Verdict.STRONG
+
+    @property
+    def supporting(self) -> list[Evidence]:
+        return [item for item in self.evidence if item.kind != Kind.CONFLICTING]
+
+    @property
+    def conflicting(self) -> list[Evidence]:
+        return [item for item in self.evidence if item.kind == Kind.CONFLICTING]
+
+
+@dataclass(frozen=True)
+class RowMatch:
+    """An earlier row of the same file that may be the same person."""
+
+    row: int  # index into the rows given to find_duplicates_bulk
+    evidence: tuple[Evidence, ...]
+    score: int
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.evidence)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [item.description for item in self.evidence]
+
+
+@dataclass(frozen=True)
+class RowDuplicates:
+    in_database: list[DuplicateMatch] = field(default_factory=list)
+    earlier_rows: list[RowMatch] = field(default_factory=list)
+
+
+def _rank(verdict: Verdict, evidence, score) -> tuple:
+    """Most likely first: strong before weak, then more supporting evidence, closer names."""
+    supporting = sum(1 for item in evidence if item.kind != Kind.CONFLICTING)
+    return (verdict != Verdict.STRONG, -supporting, -score)
+
+
+def find_duplicates(
+    *,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    city: str = "",
+    region: str = "",
+    exclude_pk=None,
+    limit=5,
+) -> list[DuplicateMatch]:
+    """People already saved who may be this person (verdict strong or weak), at most `limit`.
+
+    Most likely first: strong before weak, then the most supporting evidence, then the
+    most alike names, then by folded name and pk. `exclude_pk` leaves out the person
+    being edited. Two queries however many people.
+    """
+    person = Contact.of(name=name, email=email, phone=phone, city=city, region=region)
+    return _DatabaseCandidates([person], exclude_pk=exclude_pk).matches(0, limit=limit)
+
+
+def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[RowDuplicates]:
+    """For each row (a mapping with name, email, phone, city, region), its possible duplicates.
+
+    `in_database` as find_duplicates gives them; `earlier_rows` points at rows before it
+    in the same file, so a person listed twice is reported once, on the second listing.
+    Two queries for the whole batch.
+    """
+    people = [
+        Contact.of(
+            **{key: row.get(key) or "" for key in ("name", "email", "phone", "city", "region")}
+        )
+        for row in rows
+    ]
+    database = _DatabaseCandidates(people)
+    earlier = _RowIndex()
+    results = []
+    for number, person in enumerate(people):
+        results.append(
+            RowDuplicates(
+                in_database=database.matches(number, limit=limit),
+                earlier_rows=earlier.matches(person, limit=limit),
+            )
+        )
+        earlier.add(person, number)
+    return results
+
+
 class _NameBlock:
     """The folded names of one city, to propose people whose names may be alike.
 
-    Only proposes: duplicate_reasons() decides, so a few too many is fine, one too few is
-    not. Names are kept as stored and scored in rapidfuzz's C loop (thousands of names in
-    about a millisecond). Its default_process turns punctuation into spaces where
-    name_words() drops apostrophes, which moves a score by a few points, so the cutoff
-    here is a little below NAME_THRESHOLD.
+    Only proposes: weigh() decides, so a few too many is fine, one too few is not. Names
+    are kept as stored and scored in rapidfuzz's C loop (thousands of names in about a
+    millisecond). Its default_process turns punctuation into spaces where name_words()
+    drops apostrophes, which moves a score by a few points, so the cutoff here is a
+    little below NAME_THRESHOLD.
     """
 
     def __init__(self):
@@ -270,7 +455,7 @@ class _DatabaseCandidates:
        LOWER(email) unique index) or a phone key (its index).
     """
 
-    def __init__(self, people: Sequence[_Details], *, exclude_pk=None):
+    def __init__(self, people: Sequence[Contact], *, exclude_pk=None):
         self.people = people
         self.exclude_pk = exclude_pk
         self.by_name_for = self._name_candidates()
@@ -280,7 +465,7 @@ class _DatabaseCandidates:
             phones={p.phone for p in people if p.phone},
         )
         self.members = {member.pk: member for member in members}
-        self.details = {member.pk: _Details.of_member(member) for member in members}
+        self.details = {member.pk: Contact.of_member(member) for member in members}
         self.by_email = defaultdict(set)
         self.by_phone = defaultdict(set)
         for pk, details in self.details.items():
@@ -298,11 +483,20 @@ class _DatabaseCandidates:
         found = []
         for pk in pks:
             other = self.details[pk]
-            reasons = duplicate_reasons(person, other)
-            if reasons:
+            evidence = tuple(weigh(person, other))
+            verdict = verdict_of(evidence)
+            if verdict != Verdict.NONE:
                 score = round(name_score(person.words, other.words))
-                found.append(DuplicateMatch(member=self.members[pk], reasons=reasons, score=score))
-        found.sort(key=lambda m: (-len(m.reasons), -m.score, m.member.name_folded, m.member.pk))
+                found.append(
+                    DuplicateMatch(member=self.members[pk], evidence=evidence, score=score)
+                )
+        found.sort(
+            key=lambda m: (
+                *_rank(m.verdict, m.evidence, m.score),
+                m.member.name_folded,
+                m.member.pk,
+            )
+        )
         return found[:limit]
 
     def _everyone(self):
@@ -363,13 +557,13 @@ class _RowIndex:
     """Rows seen so far in one file, for rows repeating an earlier one."""
 
     def __init__(self):
-        self.rows: dict[int, _Details] = {}
+        self.rows: dict[int, Contact] = {}
         self.by_email = defaultdict(set)
         self.by_phone = defaultdict(set)
         self.by_name = defaultdict(set)
         self.blocks = defaultdict(_NameBlock)
 
-    def add(self, person: _Details, number: int) -> None:
+    def add(self, person: Contact, number: int) -> None:
         self.rows[number] = person
         self.by_email[person.email].add(number)
         self.by_phone[person.phone].add(number)
@@ -377,7 +571,7 @@ class _RowIndex:
         if person.city and person.words:
             self.blocks[person.city].add(person.name, number)
 
-    def matches(self, person: _Details, *, limit) -> list[RowMatch]:
+    def matches(self, person: Contact, *, limit) -> list[RowMatch]:
         candidates = set(self.by_name.get(person.name, ())) if person.name else set()
         if person.email:
             candidates |= self.by_email.get(person.email, set())
@@ -388,9 +582,10 @@ class _RowIndex:
         found = []
         for number in candidates:
             other = self.rows[number]
-            reasons = duplicate_reasons(person, other)
-            if reasons:
+            evidence = tuple(weigh(person, other))
+            verdict = verdict_of(evidence)
+            if verdict != Verdict.NONE:
                 score = round(name_score(person.words, other.words))
-                found.append(RowMatch(row=number, reasons=reasons, score=score))
-        found.sort(key=lambda m: (-len(m.reasons), -m.score, m.row))
+                found.append(RowMatch(row=number, evidence=evidence, score=score))
+        found.sort(key=lambda m: (*_rank(m.verdict, m.evidence, m.score), m.row))
         return found[:limit]

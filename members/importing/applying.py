@@ -2,6 +2,7 @@
 
 start_import    reads the upload and guesses the column mapping (nothing about people yet)
 preview_import  plans every row and stores the plan as ImportRow records
+decide_rows     stores what a person decided for each possible duplicate (held row)
 apply_import    writes the stored plan in one transaction; history says "Import #N"
 undo_import     removes the people it created and restores the fields it changed,
                 except where someone edited them since: those are listed, not overwritten
@@ -20,14 +21,18 @@ from simple_history.utils import bulk_create_with_history
 from members.history import bulk_update_with_history
 from members.importing.columns import guess_mapping, mapping_errors
 from members.importing.planning import (
+    ACTIONS,
+    ADD,
     CREATE,
+    HOLD,
     IMPORTED_FIELDS,
     REJECT,
     SKIP,
     UPDATE,
+    decision_choices,
     plan_import,
 )
-from members.importing.reading import read_sheet
+from members.importing.reading import UnreadableFile, read_sheet, sheet_of
 from members.importing.values import as_text, sector_key
 from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
 from members.services import snapshot_sectors_in_history
@@ -36,17 +41,59 @@ BATCH = 2000
 
 
 def start_import(*, filename: str, content: bytes, by) -> ImportRecord:
-    """Keep the upload and a first guess at its columns. Raises UnreadableFile."""
+    """Keep the upload, read once, and a first guess at its columns. Raises UnreadableFile.
+
+    The sheet as read (ImportRecord.sheet) is what every later step uses; the file is
+    not parsed again.
+    """
     sheet = read_sheet(filename, content)
     return ImportRecord.objects.create(
         filename=filename[:255],
         uploaded_by=by,
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
+        sheet=sheet.as_json(),
         headers=sheet.headers,
         mapping=guess_mapping(sheet.headers),
         total_rows=len(sheet.rows),
     )
+
+
+def choose_header_row(record: ImportRecord, *, header_row: int, by) -> ImportRecord:
+    """Read the kept sheet with `header_row` (a row number of the file) as its header.
+
+    The columns are guessed afresh and any preview is dropped: its columns were others.
+    Raises UnreadableFile when that row is empty, not in the file or has no rows below
+    it, and ValidationError once the import is past choosing columns.
+    """
+    if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
+        raise ValidationError(f"This import is {record.get_state_display().lower()}.")
+    sheet = sheet_of(record, header_row=header_row)
+    if not sheet.rows:
+        raise UnreadableFile(f"Row {header_row} has no people below it; choose another row.")
+    with transaction.atomic():
+        record.rows.all().delete()
+        record.sheet = sheet.as_json()
+        record.headers = sheet.headers
+        record.mapping = guess_mapping(sheet.headers)
+        record.total_rows = len(sheet.rows)
+        record.processed_rows = 0
+        record.counts = {}
+        record.warnings = []
+        record.state = ImportState.UPLOADED
+        record.save(
+            update_fields=[
+                "sheet",
+                "headers",
+                "mapping",
+                "total_rows",
+                "processed_rows",
+                "counts",
+                "warnings",
+                "state",
+            ]
+        )
+    return record
 
 
 def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -> ImportRecord:
@@ -58,13 +105,20 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED, ImportState.PLANNING):
         raise ValidationError(f"This import is {record.get_state_display().lower()}.")
     choices = record.sector_choices if sector_choices is None else sector_choices
-    sheet = read_sheet(record.filename, bytes(record.content))
+    sheet = sheet_of(record)
 
     def progress(done):
         _set_progress(record, done)
 
     plan = plan_import(sheet, mapping, sector_choices=choices, progress=progress)
     with transaction.atomic():
+        decided = _decisions_so_far(record)
+        # Written only if nothing (an apply, a discard) took the import since it was read;
+        # the claim holds the row until this preview commits.
+        if not change_state(record, expected=PREVIEWABLE, to=ImportState.PLANNING):
+            raise ValidationError(
+                f"This import is {_state_now(record).label.lower()}; the preview was not kept."
+            )
         record.rows.all().delete()
         ImportRow.objects.bulk_create(
             [
@@ -81,6 +135,13 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
                     member=row.member,
                     duplicate_row=row.duplicate_row,
                     changes={k: list(v) for k, v in row.changes.items()},
+                    evidence=row.evidence,
+                    decision=decided.get(
+                        (row.number, row.member.pk if row.member else None, row.duplicate_row),
+                        "",
+                    )
+                    if row.action == HOLD
+                    else "",
                 )
                 for row in plan.rows
             ],
@@ -89,7 +150,7 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
         record.mapping = mapping
         record.sector_choices = {key: choices.get(key, "create") for key in plan.unknown_sectors}
         record.unknown_sectors = plan.unknown_sectors
-        record.warnings = plan.warnings
+        record.warnings = [*sheet.notices, *plan.warnings]
         record.counts = {**plan.counts, "changed_fields": plan.changed_fields}
         record.processed_rows = len(plan.rows)
         record.state = ImportState.PREVIEWED
@@ -97,27 +158,124 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
     return record
 
 
+def _decisions_so_far(record) -> dict[tuple, str]:
+    """Decisions on held rows, kept across a new preview while the row still points at
+    the same person or earlier row: changing a sector choice must not lose them."""
+    return {
+        (number, member_id, duplicate_row): decision
+        for number, member_id, duplicate_row, decision in record.rows.filter(action=HOLD)
+        .exclude(decision="")
+        .values_list("number", "member_id", "duplicate_row", "decision")
+    }
+
+
+class UndecidedRows(ValidationError):
+    """Possible duplicates are still waiting for a decision; nothing was written."""
+
+
 @transaction.atomic
-def apply_import(record: ImportRecord, *, by) -> ImportRecord:
-    """Write the previewed plan: all of it, or (on any error) none of it."""
-    record = ImportRecord.objects.select_for_update().get(pk=record.pk)
-    if record.state not in (ImportState.PREVIEWED, ImportState.APPLYING):
+def decide_rows(record: ImportRecord, decisions: dict[int, str], *, by) -> int:
+    """Store a decision ("add", "update", "skip" or "" for undecided) per held row.
+
+    `decisions` maps ImportRow pks of this record's held rows to a decision; rows of
+    other records, rows not held and decisions a row does not offer (planning.
+    decision_choices: "add" is not offered for an email someone already has) raise
+    ValidationError naming the row, and nothing is stored. Returns how many rows changed.
+    Only a previewed import takes decisions.
+    """
+    if record.state != ImportState.PREVIEWED:
         raise ValidationError(
-            f"Only a previewed import can be applied; this one is "
+            f"Decisions are taken before importing; this import is "
             f"{record.get_state_display().lower()}."
         )
+    rows = {
+        row.pk: row
+        for row in record.rows.filter(action=HOLD, pk__in=list(decisions)).select_related("member")
+    }
+    changed = []
+    for pk, decision in decisions.items():
+        row = rows.get(pk)
+        if row is None:
+            raise ValidationError(f"Row #{pk} is not a possible duplicate of this import.")
+        allowed = [value for value, _ in decision_choices(row)]
+        if decision and decision not in allowed:
+            raise ValidationError(
+                f"Row {row.number}: “{decision}” is not possible here; choose "
+                + ", ".join(allowed)
+                + "."
+            )
+        if row.decision != decision:
+            row.decision = decision
+            changed.append(row)
+    ImportRow.objects.bulk_update(changed, ["decision"], batch_size=BATCH)
+    return len(changed)
+
+
+def decide_undecided(record: ImportRecord, decision: str, *, by) -> int:
+    """Give every undecided held row `decision` ("add" or "skip"), where the row offers it.
+
+    Rows that do not offer it ("add" for an email someone already has) stay undecided.
+    Returns how many rows were decided.
+    """
+    undecided = record.rows.filter(action=HOLD, decision="").select_related("member")
+    decisions = {
+        row.pk: decision
+        for row in undecided
+        if decision in [value for value, _ in decision_choices(row)]
+    }
+    return decide_rows(record, decisions, by=by)
+
+
+def _carry_out_decisions(record, *, undecided) -> int:
+    """Turn decided held rows into the create, update or skip they were decided to be.
+
+    `undecided` says what to do with held rows nobody decided: "refuse" raises
+    UndecidedRows; "hold" leaves them held, not imported, and listed. Returns how many
+    rows stay held.
+    """
+    held = record.rows.filter(action=HOLD)
+    waiting = held.filter(decision="").count()
+    if waiting and undecided == "refuse":
+        raise UndecidedRows(
+            f"{waiting} possible duplicate{'s' if waiting != 1 else ''} still "
+            f"need{'s' if waiting == 1 else ''} a decision: add as a new person, update "
+            "the person already here, or skip."
+        )
+    held.filter(decision=ADD).update(action=CREATE)
+    held.filter(decision=SKIP).update(action=SKIP)
+    # An update that changes nothing is a skip: the person is already up to date.
+    updates = list(held.filter(decision=UPDATE).only("pk", "changes"))
+    for action in (UPDATE, SKIP):
+        pks = [row.pk for row in updates if bool(row.changes) == (action == UPDATE)]
+        if pks:
+            ImportRow.objects.filter(pk__in=pks).update(action=action)
+    return waiting
+
+
+@transaction.atomic
+def apply_import(record: ImportRecord, *, by, undecided: str = "refuse") -> ImportRecord:
+    """Write the previewed plan: all of it, or (on any error) none of it.
+
+    Held rows (possible duplicates) become what a person decided for them. `undecided`:
+    "refuse" (the page) raises UndecidedRows while any held row has no decision; "hold"
+    (the command line's default) imports the rest and leaves those rows held and listed.
+    """
+    # The claim (change_state): of two applies, the second finds the state moved.
+    if not change_state(record, expected=APPLICABLE, to=ImportState.APPLYING, error=""):
+        raise ValidationError(
+            "Only a previewed import can be applied; this one is "
+            f"{_state_now(record).label.lower()}."
+        )
+    record = ImportRecord.objects.get(pk=record.pk)
+    _carry_out_decisions(record, undecided=undecided)
     sectors = _sectors_for(record)
-    created = _create_people(record, sectors, by=by)
-    updated, conflicts = _update_people(record, sectors, by=by)
+    _create_people(record, sectors, by=by)
+    _updated, conflicts = _update_people(record, sectors, by=by)
     record.state = ImportState.APPLIED
     record.applied_at = timezone.now()
     record.content = b""  # the file has done its job; do not keep a copy of the list
-    record.counts = {
-        **record.counts,
-        CREATE: created,
-        UPDATE: updated,
-        SKIP: record.counts.get(SKIP, 0) + len(conflicts),
-    }
+    record.sheet = {}
+    record.counts = {**record.counts, **counts_by_action(record)}
     record.undo_conflicts = []
     record.warnings = [*record.warnings, *conflicts]
     record.save()
@@ -125,20 +283,35 @@ def apply_import(record: ImportRecord, *, by) -> ImportRecord:
 
 
 def discard_import(record: ImportRecord, *, by) -> ImportRecord:
-    if record.state in (ImportState.APPLIED, ImportState.UNDONE):
-        raise ValidationError("An applied import cannot be discarded; undo it instead.")
+    if not change_state(record, expected=DISCARDABLE, to=ImportState.DISCARDED):
+        state = _state_now(record)
+        if state in (ImportState.APPLIED, ImportState.UNDONE):
+            raise ValidationError("An applied import cannot be discarded; undo it instead.")
+        raise ValidationError(f"This import is {state.label.lower()}; it cannot be discarded.")
     record.state = ImportState.DISCARDED
     record.content = b""
-    record.save(update_fields=["state", "content"])
+    record.sheet = {}
+    record.save(update_fields=["state", "content", "sheet"])
     record.rows.all().delete()
     return record
 
 
 @transaction.atomic
 def undo_import(record: ImportRecord, *, by) -> ImportRecord:
-    record = ImportRecord.objects.select_for_update().get(pk=record.pk)
-    if record.state not in (ImportState.APPLIED, ImportState.UNDOING):
-        raise ValidationError("Only an applied import can be undone.")
+    """Remove the people the import created and restore the fields it changed, as `by`.
+
+    The import is claimed first (APPLIED, or UNDOING once a request handed it to the
+    worker, to UNDOING in one guarded UPDATE: change_state), so of two undos only one runs:
+    the other raises ValidationError and changes nothing. Each person is locked before it
+    is compared and saved with only the fields restored, so a colleague's edit made in
+    between is kept, never overwritten; what could not be restored is listed in
+    undo_conflicts. All of it happens in one transaction, or none.
+    """
+    if not change_state(record, expected=UNDOABLE, to=ImportState.UNDOING):
+        raise ValidationError(
+            f"Only an applied import can be undone; this one is {_state_now(record).label.lower()}."
+        )
+    record = ImportRecord.objects.defer("content").get(pk=record.pk)
     reason = f"Undo of {record.history_reason}"
     conflicts = _remove_created(record, by=by, reason=reason)
     conflicts += _restore_updated(record, by=by, reason=reason)
@@ -146,7 +319,7 @@ def undo_import(record: ImportRecord, *, by) -> ImportRecord:
     record.undone_at = timezone.now()
     record.undone_by = by
     record.undo_conflicts = conflicts
-    record.save()
+    record.save(update_fields=["state", "undone_at", "undone_by", "undo_conflicts"])
     return record
 
 
@@ -316,7 +489,8 @@ def _set_progress(record, done):
 
 def _remove_created(record, *, by, reason) -> list[str]:
     """Delete the people the import created, unless anyone has touched them since."""
-    people = list(Member.objects.filter(imported_from=record))
+    # Locked before the checks: an edit or a new check-in waits, or has landed and is seen.
+    people = list(Member.objects.select_for_update().filter(imported_from=record).order_by("pk"))
     versions = dict(
         Member.history.filter(id__in=[m.pk for m in people])
         .values("id")
@@ -355,10 +529,22 @@ def _has_related_records(member) -> bool:
 
 
 def _restore_updated(record, *, by, reason) -> list[str]:
-    rows = record.rows.filter(action=UPDATE).exclude(member=None).select_related("member")
+    """Put back each field the import changed, unless it was changed again since.
+
+    The people are locked (in pk order, as every undo takes them) before their values are
+    compared, and saved with only the restored fields: an edit of another field made
+    before the lock is kept, and one made after it waits for this transaction.
+    """
+    rows = list(record.rows.filter(action=UPDATE).exclude(member=None).order_by("number"))
+    people = {
+        member.pk: member
+        for member in Member.objects.select_for_update()
+        .filter(pk__in={row.member_id for row in rows})
+        .order_by("pk")
+    }
     conflicts = []
     for row in rows:
-        member = row.member
+        member = people[row.member_id]
         restored = []
         for name, (old, new, *added) in row.changes.items():
             if name == "sectors":
@@ -377,8 +563,44 @@ def _restore_updated(record, *, by, reason) -> list[str]:
             member.version += 1
             member._history_user = by
             member._change_reason = reason
-            member.save()
+            # Sectors were restored above, link by link; "version" writes the history row.
+            member.save(update_fields=[*(n for n in restored if n != "sectors"), "version"])
     return conflicts
+
+
+# --- state ---------------------------------------------------------------------------------
+
+# The states each step may start from. An import the worker was handed is already in the
+# step's own state (APPLYING, UNDOING, PLANNING): the worker's claim finds it there.
+PREVIEWABLE = (ImportState.UPLOADED, ImportState.PREVIEWED, ImportState.PLANNING)
+APPLICABLE = (ImportState.PREVIEWED, ImportState.APPLYING)
+UNDOABLE = (ImportState.APPLIED, ImportState.UNDOING)
+DISCARDABLE = (
+    ImportState.UPLOADED,
+    ImportState.PLANNING,
+    ImportState.PREVIEWED,
+    ImportState.FAILED,
+)
+
+
+def change_state(record: ImportRecord, *, expected, to: str, **fields) -> bool:
+    """Move `record` to state `to` if it is in one of the `expected` states; True if it moved.
+
+    One conditional UPDATE (... WHERE pk = %s AND state IN expected), which also sets
+    `fields` (column name -> value). Of two callers racing, exactly one gets True: on
+    PostgreSQL the second waits for the first's row lock and then finds the state moved;
+    on SQLite writes are serialized. Inside a transaction the row stays locked until it
+    ends, so the step that claimed it finishes before anyone else can claim it. Does not
+    change the `record` object in memory.
+    """
+    moved = ImportRecord.objects.filter(pk=record.pk, state__in=list(expected)).update(
+        state=to, **fields
+    )
+    return moved == 1
+
+
+def _state_now(record) -> ImportState:
+    return ImportState(ImportRecord.objects.values_list("state", flat=True).get(pk=record.pk))
 
 
 def rejected_rows(record):
@@ -389,4 +611,4 @@ def counts_by_action(record) -> dict[str, int]:
     counted = dict(
         record.rows.values_list("action").annotate(n=Count("pk")).values_list("action", "n")
     )
-    return {action: counted.get(action, 0) for action in (CREATE, UPDATE, SKIP, REJECT)}
+    return {action: counted.get(action, 0) for action in ACTIONS}

@@ -1,23 +1,33 @@
 """Decide, for every row of a mapped sheet, what importing it would do. Writes nothing.
 
 create  a new person
-update  an existing person found by the same email or phone; lists the fields it changes
-        (a filled cell replaces a different value; an empty cell never erases; sectors add)
-skip    a possible duplicate (of a person by name and city, or of an earlier row), or a
-        known person the row would not change
+update  an existing person found on strong evidence (members.duplicates: the same email,
+        or the same phone and a compatible name, with nothing conflicting); lists the
+        fields it changes. A filled cell replaces a stored value only when it improves it
+        (members.importing.improvement): an empty cell never erases, an initial never
+        replaces a name, an equivalent phone or email is already up to date; sectors add.
+hold    a possible duplicate (weak evidence, or strong evidence with a conflict) of a
+        saved person or of an earlier row: a person decides per row whether to add it as
+        a new person, update the saved person, or skip it (ImportRow.decision)
+skip    a repeat of an earlier row on strong evidence, or a known person the row would
+        not change
 reject  a value that cannot be used; the reasons name the fields
 """
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
 
-from members.duplicates import SAME_EMAIL, SAME_PHONE, find_duplicates_bulk
+from members.duplicates import SAME_EMAIL, Verdict, find_duplicates_bulk
 from members.importing.columns import SYNONYMS, TARGETS, normalise_header
+from members.importing.improvement import is_improvement
 from members.importing.values import (
     CellError,
+    LostValue,
     as_text,
+    date_reader,
     parse_date,
     parse_email,
     parse_kind,
@@ -29,7 +39,11 @@ from members.importing.values import (
 )
 from members.models import PERSON_FIELDS, Member, Sector
 
-CREATE, UPDATE, SKIP, REJECT = "create", "update", "skip", "reject"
+CREATE, UPDATE, HOLD, SKIP, REJECT = "create", "update", "hold", "skip", "reject"
+ACTIONS = (CREATE, UPDATE, HOLD, SKIP, REJECT)
+# What a person decides for a held row (ImportRow.decision); "" while undecided.
+ADD = "add"
+DECISIONS = (ADD, UPDATE, SKIP)
 
 # Fields an import sets from a column; the notes are added to, not replaced.
 IMPORTED_FIELDS = [name for name in PERSON_FIELDS if name != "note"]
@@ -51,6 +65,9 @@ class RowPlan:
     member: Member | None = None
     duplicate_row: int | None = None
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # For held rows: the evidence for and against (Evidence.as_dict()), and whether adding
+    # the row as a new person is possible (not when its email already belongs to someone).
+    evidence: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -65,7 +82,7 @@ class ImportPlan:
     @property
     def counts(self) -> dict[str, int]:
         counter = Counter(row.action for row in self.rows)
-        return {action: counter.get(action, 0) for action in (CREATE, UPDATE, SKIP, REJECT)}
+        return {action: counter.get(action, 0) for action in ACTIONS}
 
     @property
     def changed_fields(self) -> dict[str, int]:
@@ -82,9 +99,12 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     """
     sector_choices = sector_choices or {}
     sectors = _known_sectors()
+    read_date = date_reader(sheet, mapping)
     rows, unknown = [], {}
     for number, cells in sheet.rows:
-        row, written_sectors = _read_row(number, cells, sheet.headers, mapping, sectors)
+        row, written_sectors = _read_row(
+            number, cells, sheet.headers, mapping, sectors, read_date=read_date
+        )
         rows.append(row)
         for written in written_sectors:
             if sector_key(written) not in sectors:
@@ -94,7 +114,7 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
             key for key in row.sector_keys if key in sectors or sector_choices.get(key, "create")
         ]
     _find_duplicates(rows, progress=progress)
-    updates = [row for row in rows if row.action == UPDATE]
+    updates = [row for row in rows if row.action in (UPDATE, HOLD) and row.member]
     prefetch_related_objects([row.member for row in updates], "sectors")
     for row in updates:
         _plan_update(row, sectors, unknown)
@@ -103,8 +123,13 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     return plan
 
 
-def _read_row(number, cells, headers, mapping, sectors) -> tuple[RowPlan, list[str]]:
-    """The row's cleaned values and errors, and its sector names as written."""
+def _read_row(
+    number, cells, headers, mapping, sectors, *, read_date=parse_date
+) -> tuple[RowPlan, list[str]]:
+    """The row's cleaned values and errors, and its sector names as written.
+
+    `read_date` reads the date column (values.date_reader: the column's day/month order).
+    """
     row = RowPlan(number=number, cells=cells)
     by_target = {}
     notes = []
@@ -130,10 +155,13 @@ def _read_row(number, cells, headers, mapping, sectors) -> tuple[RowPlan, list[s
         row.values[target] = " ".join(by_target.get(target, "").split())
     row.values["joining_story"] = by_target.get("joining_story", "").strip()
 
-    _parse_into(row, "email", parse_email, by_target.get("email", ""))
-    _parse_into(row, "phone", parse_phone, by_target.get("phone", ""))
-    _parse_into(row, "status", parse_status, by_target.get("status", ""))
-    _parse_into(row, "joined_on", parse_date, by_target.get("joined_on", ""))
+    parsers = [
+        ("email", parse_email),
+        ("phone", parse_phone),
+        ("status", parse_status),
+        ("joined_on", read_date),
+    ]
+    lost = {target for target, parse in parsers if _parse_into(row, target, parse, by_target)}
     kind_text = by_target.get("joining_story_kind", "")
     row.values["joining_story_kind"], understood = parse_kind(kind_text)
     if not understood:
@@ -142,17 +170,28 @@ def _read_row(number, cells, headers, mapping, sectors) -> tuple[RowPlan, list[s
     written = split_sectors(by_target.get("sectors", ""), known_keys=sectors.keys())
     row.sector_keys = list(dict.fromkeys(sector_key(name) for name in written))
     row.note = "\n".join(notes)
-    if row.errors:
+    if set(row.errors) - lost:
         row.action = REJECT
     return row, written
 
 
-def _parse_into(row, target, parse, text):
+def _parse_into(row, target, parse, by_target) -> bool:
+    """Parse the row's cell for `target` into row.values, or its error into row.errors.
+
+    Returns True when the value was lost (values.LostValue: a phone in scientific
+    notation): it is left out with its reason shown, and the row is not rejected for it.
+    """
+    text = by_target.get(target, "")
     try:
         row.values[target] = parse(text)
+    except LostValue as error:
+        row.errors[target] = str(error)
+        row.values[target] = ""
+        return True
     except CellError as error:
         row.errors[target] = str(error)
         row.values[target] = text
+    return False
 
 
 def _known_sectors() -> dict[str, Sector]:
@@ -167,7 +206,7 @@ def _find_duplicates(rows, *, progress=None):
     candidates = [row for row in rows if row.action != REJECT]
     matches = find_duplicates_bulk(
         [
-            {key: row.values.get(key) or "" for key in ("name", "email", "phone", "city")}
+            {key: row.values.get(key) or "" for key in ("name", "email", "phone", "city", "region")}
             for row in candidates
         ],
         limit=3,
@@ -179,45 +218,60 @@ def _find_duplicates(rows, *, progress=None):
 
 
 def _decide(row, found, candidates):
-    """Strong evidence (email, phone) outranks a look-alike name, in the file or saved."""
+    """Strong evidence updates or skips; weak (or contradicted) evidence holds the row.
+
+    Matches come most likely first (strong before weak). A strong repeat of an earlier
+    row is skipped; strong evidence for a saved person updates them; otherwise the
+    likeliest weak match, saved person first (the only one that can be updated), holds
+    the row for a person to decide.
+    """
     earlier = found.earlier_rows[0] if found.earlier_rows else None
     saved = found.in_database[0] if found.in_database else None
-    if earlier and _strong(earlier.reasons):
-        _skip_repeat(row, earlier, candidates)
-    elif saved and _strong(saved.reasons) and not _conflicting_email(row, saved.member):
+    if earlier and earlier.verdict == Verdict.STRONG:
+        row.action = SKIP
+        row.duplicate_row = candidates[earlier.row].number
+        row.reasons = [f"repeats row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+    elif saved and saved.verdict == Verdict.STRONG:
         row.action = UPDATE
         row.member = saved.member
         row.reasons = list(saved.reasons)
-    elif earlier:
-        _skip_repeat(row, earlier, candidates)
     elif saved:
-        row.action = SKIP
+        row.action = HOLD
         row.member = saved.member
+        row.evidence = [item.as_dict() for item in saved.evidence]
         row.reasons = [f"may be {saved.member} ({', '.join(saved.reasons)})"]
+    elif earlier:
+        row.action = HOLD
+        row.duplicate_row = candidates[earlier.row].number
+        row.evidence = [item.as_dict() for item in earlier.evidence]
+        row.reasons = [f"may repeat row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
 
 
-def _strong(reasons) -> bool:
-    return bool({SAME_EMAIL, SAME_PHONE} & set(reasons))
+def decision_choices(row) -> list[tuple[str, str]]:
+    """What a person may decide for a held row (a RowPlan or ImportRow), as (value, label).
 
-
-def _conflicting_email(row, member) -> bool:
-    """A shared phone but two different emails: a household, not one person."""
-    email = row.values.get("email")
-    return bool(email and member.email and email.lower() != member.email.lower())
-
-
-def _skip_repeat(row, earlier, candidates):
-    row.action = SKIP
-    row.duplicate_row = candidates[earlier.row].number
-    row.reasons = [f"repeats row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+    "Add as a new person" is left out when the row's email is the other record's: the
+    email belongs to one person only. "Update" needs a saved person to update.
+    """
+    choices = []
+    if not any(item["description"] == SAME_EMAIL for item in row.evidence):
+        choices.append((ADD, "Add as a new person"))
+    if row.member is not None:
+        choices.append((UPDATE, f"Update {row.member}"))
+    choices.append((SKIP, "Skip this row"))
+    return choices
 
 
 def _plan_update(row, sectors, unknown):
+    """The changes the row brings to row.member; an update changing nothing is a skip.
+
+    For a held row, the changes its "update" decision would make; it stays held.
+    """
     member = row.member
     for name in IMPORTED_FIELDS:
         new = row.values.get(name)
         old = getattr(member, name)
-        if new in (None, "") or _same(old, new):
+        if not is_improvement(name, old, _typed_for_compare(name, new)):
             continue
         if name in ("status", "joining_story_kind") and new == Member._meta.get_field(name).default:
             continue  # an empty cell parsed to the default is not a change
@@ -238,15 +292,16 @@ def _plan_update(row, sectors, unknown):
             as_text(member.note),
             "\n".join(filter(None, [member.note, row.note])),
         )
-    if not row.changes:
+    if not row.changes and row.action == UPDATE:
         row.action = SKIP
         row.reasons = [f"{member} is already up to date"]
 
 
-def _same(old, new) -> bool:
-    if isinstance(old, str) and isinstance(new, str):
-        return old.strip().casefold() == new.strip().casefold()
-    return old == new
+def _typed_for_compare(name, value):
+    """Planned values are typed already, except dates kept as text by an earlier preview."""
+    if name == "joined_on" and isinstance(value, str) and value:
+        return dt.date.fromisoformat(value)
+    return value
 
 
 def _mapping_warnings(plan: ImportPlan) -> list[str]:

@@ -14,13 +14,27 @@ from members import tasks
 from members.exporting import neutralise_formula
 from members.importing import applying
 from members.importing.columns import field_label
-from members.importing.forms import MappingForm, SectorChoicesForm, UploadForm
-from members.importing.planning import CREATE, REJECT, SKIP, UPDATE
-from members.importing.reading import UnreadableFile, read_sheet
+from members.importing.forms import DecisionsForm, MappingForm, SectorChoicesForm, UploadForm
+from members.importing.planning import (
+    ADD,
+    CREATE,
+    HOLD,
+    REJECT,
+    SKIP,
+    UPDATE,
+    decision_choices,
+)
+from members.importing.reading import UnreadableFile, sheet_of
 from members.models import ImportRecord, ImportState
 from members.paging import countless_page
 
-ACTIONS = {CREATE: "Create", UPDATE: "Update", SKIP: "Skip", REJECT: "Reject"}
+ACTIONS = {
+    CREATE: "Create",
+    UPDATE: "Update",
+    HOLD: "Possible duplicate",
+    SKIP: "Skip",
+    REJECT: "Reject",
+}
 ROWS_PER_PAGE = 100
 can_import = permission_required("members.import_people", raise_exception=True)
 
@@ -47,22 +61,41 @@ def import_mapping(request, pk):
     record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
         return redirect(record)
-    record = ImportRecord.objects.get(pk=pk)  # the file is needed for the samples
     try:
-        sheet = read_sheet(record.filename, bytes(record.content))
+        sheet = sheet_of(record)  # as read at upload: the file is not parsed again
     except UnreadableFile:
         messages.error(request, "The uploaded file is no longer kept; upload it again.")
         return redirect("members:import_start")
     samples = [[cells[i] for _, cells in sheet.rows[:3]] for i in range(len(sheet.headers))]
     form = MappingForm(
-        request.POST or None, headers=record.headers, mapping=record.mapping, samples=samples
+        request.POST or None,
+        headers=record.headers,
+        mapping=record.mapping,
+        samples=samples,
+        header_rows=sheet.header_choices,
+        header_row=sheet.header_row,
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.header_row_changed():
+        try:
+            applying.choose_header_row(
+                record, header_row=form.cleaned_data["header_row"], by=request.user
+            )
+        except (UnreadableFile, ValidationError) as error:
+            form.add_error("header_row", " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(
+                request,
+                f"Row {form.cleaned_data['header_row']} is now the header. "
+                "Check what each column holds.",
+            )
+            return redirect("members:import_mapping", record.pk)
+    elif request.method == "POST" and form.is_valid():
         record = tasks.run_preview(
             record, mapping=form.cleaned_data["mapping"], sector_choices=record.sector_choices
         )
         return redirect(record)
-    return render(request, "members/import_mapping.html", {"record": record, "form": form})
+    context = {"record": record, "form": form, "notices": sheet.notices}
+    return render(request, "members/import_mapping.html", context)
 
 
 @can_import
@@ -75,22 +108,35 @@ def import_detail(request, pk):
     if show:
         rows = rows.filter(action=show)
     page = countless_page(rows, request, size=ROWS_PER_PAGE)
+    deciding = record.state == ImportState.PREVIEWED
     for row in page.rows:
         row.error_items = [(field_label(name), message) for name, message in row.errors.items()]
         row.change_items = [(field_label(name), change) for name, change in row.changes.items()]
+        if row.evidence:
+            row.evidence_for = [e for e in row.evidence if e["kind"] != "conflicting"]
+            row.evidence_against = [e for e in row.evidence if e["kind"] == "conflicting"]
+        if row.action == HOLD or row.decision:
+            row.choices = dict(decision_choices(row))
+            row.decision_label = row.choices.get(row.decision, "")
     sector_form = None
     if record.state == ImportState.PREVIEWED and record.unknown_sectors:
         sector_form = SectorChoicesForm(
             unknown=record.unknown_sectors, chosen=record.sector_choices
         )
+    held = applying.held_counts(record)
+    counts = applying.counts_by_action(record)
     context = {
         "record": record,
         "rows": page.rows,
+        "deciding": deciding and held["total"] > 0,
+        "held": held,
+        "to_import": counts[CREATE] + counts[UPDATE] + held[ADD] + held[UPDATE],
+        "query_string": request.GET.urlencode(),
         "has_next": page.has_next,
         "page": page.number,
         "show": show,
         "actions": ACTIONS,
-        "counts": applying.counts_by_action(record),
+        "counts": counts,
         "changed_fields": [
             (field_label(name), n) for name, n in record.counts.get("changed_fields", {}).items()
         ],
@@ -118,8 +164,48 @@ def import_sectors(request, pk):
 
 @can_import
 @require_POST
+def import_decide(request, pk):
+    """Store the decisions on possible duplicates: per row, or for every undecided row."""
+    record = get_object_or_404(
+        ImportRecord.objects.defer("content"), pk=pk, state=ImportState.PREVIEWED
+    )
+    form = DecisionsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+        return redirect(record)
+    try:
+        if form.cleaned_data["all_undecided"]:
+            decided = applying.decide_undecided(
+                record, form.cleaned_data["all_undecided"], by=request.user
+            )
+        else:
+            decided = applying.decide_rows(record, form.decisions(), by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        waiting = applying.held_counts(record)["undecided"]
+        messages.success(
+            request,
+            f"Saved {decided} decision{'s' if decided != 1 else ''}."
+            + (f" {waiting} possible duplicates still wait for one." if waiting else ""),
+        )
+    back = form.cleaned_data.get("back", "")
+    return redirect(record.get_absolute_url() + (f"?{back}" if back else ""))
+
+
+@can_import
+@require_POST
 def import_apply(request, pk):
     record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    waiting = applying.held_counts(record)["undecided"]
+    if record.state == ImportState.PREVIEWED and waiting:
+        # Checked here too: a large import goes to the worker, which cannot ask anyone.
+        messages.error(
+            request,
+            f"{waiting} possible duplicate{'s' if waiting != 1 else ''} still wait for a "
+            "decision: add as a new person, update the person already here, or skip.",
+        )
+        return redirect(record.get_absolute_url() + f"?show={HOLD}")
     try:
         record = tasks.run_apply(record, by=request.user)
     except ValidationError as error:

@@ -1,13 +1,17 @@
-"""The duplicate rules (members/duplicates.py), as a table of pairs, and their query cost."""
+"""Finding possible duplicates (members/duplicates.py): who is found with which evidence,
+in which order, and the query cost. The rules themselves, pair by pair: test_evidence.py."""
 
 import pytest
 
 from members.duplicates import (
+    DIFFERENT_EMAILS,
     SAME_EMAIL,
     SAME_NAME_NO_CITY,
     SAME_NAME_SAME_CITY,
     SAME_PHONE,
+    SHARED_PHONE,
     SIMILAR_NAME_SAME_CITY,
+    Verdict,
     find_duplicates,
     find_duplicates_bulk,
 )
@@ -18,8 +22,9 @@ def saved(name, *, city="Oakland", email="", phone="", **fields):
     return MemberFactory(name=name, city=city, email=email, phone=phone, **fields)
 
 
-# (saved person, new entry, reasons). Saved people and new entries have no email or phone
-# unless given, so only the name rules can connect them.
+# (saved person, new entry, evidence in words). Saved people and new entries have no email
+# or phone unless given, so only the name rules can connect them. Every pair here is found
+# (strong or weak); NOT_MATCHES are not.
 MATCHES = [
     pytest.param(
         {"name": "Ana Ruiz", "email": "ana.ruiz@example.org"},
@@ -29,15 +34,21 @@ MATCHES = [
     ),
     pytest.param(
         {"name": "Ana Ruiz", "phone": "+1 (555) 010-2233"},
-        {"name": "A. Person", "city": "Detroit", "phone": "555.010.2233"},
+        {"name": "Ana Ruiz", "city": "Detroit", "phone": "555.010.2233"},
         [SAME_PHONE],
         id="same phone, other formatting and country code",
     ),
     pytest.param(
         {"name": "Ana Ruiz", "phone": "+44 20 7946 0958"},
-        {"name": "Ana Ruiz", "city": "London", "phone": "020 7946 0958"},
+        {"name": "Ana Ruiz", "city": "London", "phone": "+44 (0)20 7946 0958"},
         [SAME_PHONE],
-        id="same phone, trunk zero instead of country code",
+        id="same phone, trunk zero written in brackets",
+    ),
+    pytest.param(
+        {"name": "Marta Solis", "phone": "(512) 555-0123"},
+        {"name": "Diego Solis", "city": "Austin", "phone": "512.555.0123"},
+        [SHARED_PHONE],
+        id="a household shares a phone: flagged, weak",
     ),
     pytest.param(
         {"name": "José García"},
@@ -149,6 +160,12 @@ MATCHES = [
         [SAME_EMAIL, SAME_PHONE, SAME_NAME_SAME_CITY],
         id="every reason at once",
     ),
+    pytest.param(
+        {"name": "Ana Ruiz", "phone": "555 010 2233", "email": "ana@example.org"},
+        {"name": "Ana Ruiz", "city": "Detroit", "phone": "5550102233", "email": "a@b.example"},
+        [DIFFERENT_EMAILS, SAME_PHONE],
+        id="same phone and name, other email: lowered to weak, still shown",
+    ),
 ]
 
 NOT_MATCHES = [
@@ -189,6 +206,26 @@ NOT_MATCHES = [
         id="phone one digit apart",
     ),
     pytest.param(
+        {"name": "Ana Ruiz", "city": "Portland", "region": "OR"},
+        {"name": "Ana Ruiz", "city": "Portland", "region": "ME"},
+        id="same name, Portland in another state",
+    ),
+    pytest.param(
+        {"name": "José García", "email": "jose@example.org"},
+        {"name": "Jose Garcia", "email": "pepe@example.org"},
+        id="same name and city, different emails",
+    ),
+    pytest.param(
+        {"name": "Marta Solis", "phone": "(512) 555-0123", "email": "marta@example.org"},
+        {"name": "Diego Solis", "phone": "(512) 555-0123", "email": "diego@example.org"},
+        id="a household with two emails",
+    ),
+    pytest.param(
+        {"name": "Amaka Eze", "phone": "1.55501E+10"},
+        {"name": "Bea Lund", "phone": "1.55501E+10"},
+        id="phones in scientific notation are never compared",
+    ),
+    pytest.param(
         # Without a city only an equal name is worth a warning.
         {"name": "Ana Ruiz", "city": ""},
         {"name": "Ana Ruis", "city": ""},
@@ -211,6 +248,7 @@ def test_possible_duplicates_are_found(existing, new, reasons):
 
     assert match.member == person
     assert match.reasons == reasons
+    assert match.verdict in (Verdict.STRONG, Verdict.WEAK)
 
 
 @pytest.mark.django_db
@@ -245,25 +283,34 @@ def test_the_person_being_edited_is_not_their_own_duplicate():
 
 
 @pytest.mark.django_db
-def test_most_reasons_first_then_closest_name_and_at_most_limit():
+def test_strong_first_then_most_evidence_then_closest_name_and_at_most_limit():
     by_name = saved("Jose Garcia")
     by_email = saved("Pepe García", email="jg@example.org")
     by_initial = saved("J. Garcia")
     elsewhere = saved("José Garcia", city="Detroit", email="other@example.org")
-    by_two = saved("Jose García", email="JG2@example.org", phone="(555) 010-2299")
+    by_phone_other_email = saved("Jose García", email="JG2@example.org", phone="(555) 010-2299")
+    by_phone = saved("José García", city="Detroit", phone="(555) 010-2299")
 
     found = find_duplicates(
         name="José García", email="jg@example.org", phone="5550102299", city="Oakland"
     )
 
-    assert [m.member for m in found] == [by_two, by_name, by_initial, by_email]
-    assert [m.reasons for m in found] == [
-        [SAME_PHONE, SAME_NAME_SAME_CITY],
-        [SAME_NAME_SAME_CITY],
-        [SIMILAR_NAME_SAME_CITY],
-        [SAME_EMAIL],
+    assert [m.member for m in found] == [
+        by_phone,
+        by_email,
+        by_phone_other_email,
+        by_name,
+        by_initial,
     ]
-    assert [m.score for m in found] == [100, 100, 84, 73]
+    assert [(m.verdict, m.reasons) for m in found] == [
+        (Verdict.STRONG, [SAME_PHONE]),
+        (Verdict.STRONG, [SAME_EMAIL]),
+        # The phone and the name agree but the emails differ: lowered to weak.
+        (Verdict.WEAK, [DIFFERENT_EMAILS, SAME_PHONE, SAME_NAME_SAME_CITY]),
+        (Verdict.WEAK, [SAME_NAME_SAME_CITY]),
+        (Verdict.WEAK, [SIMILAR_NAME_SAME_CITY]),
+    ]
+    assert [m.score for m in found] == [100, 73, 100, 100, 84]
     assert elsewhere not in [m.member for m in found]
     assert len(find_duplicates(name="José García", city="Oakland", limit=1)) == 1
 
@@ -339,7 +386,7 @@ def test_a_file_listing_someone_twice_points_the_second_row_at_the_first():
         [],
         [],
         [(0, [SIMILAR_NAME_SAME_CITY])],
-        [(1, [SAME_EMAIL]), (2, [SAME_PHONE])],
+        [(1, [SAME_EMAIL]), (2, [SHARED_PHONE])],
         [],
         [],
     ]

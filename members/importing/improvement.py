@@ -1,0 +1,96 @@
+"""Whether an imported value would improve a stored one: an import never makes a record worse.
+
+An update replaces a stored value only with one that says more or says something else.
+These are the same value, "already up to date":
+
+- text written with other case, spacing or accents ("RENEE okafor", "Renee Okafor" for
+  "Renée Okafor"): a form with accents or mixed case where the stored one has none does
+  improve it, the other way round it does not;
+- a name with initials for a stored name ("C. Walsh" for "Ciara Walsh"), or its words in
+  another order ("Walsh, Ciara");
+- the same phone number by the phone rule (members.text), however it is written,
+  "2079460958" for "020 7946 0958";
+- an email differing only in case;
+- a region written as its abbreviation or its name ("OR", "Oregon");
+- free text (the joining story) already contained in the stored text.
+"""
+
+import unicodedata
+
+from members.duplicates import initials_match, region_key
+from members.text import fold, name_words, phone_key
+
+# Fields whose values are names or places: compared folded, and by the rules above.
+_NAME_FIELDS = {"name", "preferred_name"}
+_PLAIN_TEXT_FIELDS = {"pronouns", "city"}
+
+
+def is_improvement(field: str, stored, incoming) -> bool:
+    """Would writing `incoming` over `stored` in `field` (a Member field name) improve it?
+
+    `stored` and `incoming` are the typed values (str, date, None). An empty `incoming`
+    never improves (an empty cell never erases); an empty `stored` is improved by any
+    value. Raises nothing.
+    """
+    if incoming in (None, ""):
+        return False
+    if stored in (None, ""):
+        return True
+    if not isinstance(stored, str) or not isinstance(incoming, str):
+        return stored != incoming
+    if field == "email":
+        return stored.strip().casefold() != incoming.strip().casefold()
+    if field == "phone":
+        return not _same_phone(stored, incoming)
+    if field == "region":
+        if region_key(stored) == region_key(incoming):
+            return _better_written(stored, incoming)
+        return True
+    if field in _NAME_FIELDS:
+        return _name_improves(stored, incoming)
+    if field in _PLAIN_TEXT_FIELDS:
+        return fold(stored) != fold(incoming) or _better_written(stored, incoming)
+    if field == "joining_story":
+        return fold(incoming) not in fold(stored)
+    return stored.strip() != incoming.strip()
+
+
+def _same_phone(stored: str, incoming: str) -> bool:
+    """The phone rule of members.text; numbers too short to have a key compare as digits."""
+    stored_key, incoming_key = phone_key(stored), phone_key(incoming)
+    if stored_key and incoming_key:
+        return stored_key == incoming_key
+    return "".join(filter(str.isdigit, stored)) == "".join(filter(str.isdigit, incoming))
+
+
+def _name_improves(stored: str, incoming: str) -> bool:
+    stored_words, incoming_words = name_words(stored), name_words(incoming)
+    if sorted(stored_words) == sorted(incoming_words):
+        # The same words: only accents or proper case the stored form lacks are news.
+        return fold(stored) == fold(incoming) and _better_written(stored, incoming)
+    if initials_match(stored_words, incoming_words):
+        # "C. Walsh" for "Ciara Walsh" says less; "Ciara Walsh" for "C. Walsh" says more.
+        return sum(map(len, incoming_words)) > sum(map(len, stored_words))
+    return True
+
+
+def _better_written(stored: str, incoming: str) -> bool:
+    """Accents the stored text lacks, or mixed case where it is all one case."""
+    if _marks(incoming) > _marks(stored):
+        return True
+    return _one_case(stored) and not _one_case(incoming) and _marks(incoming) >= _marks(stored)
+
+
+def _marks(text: str) -> int:
+    """How many accents (and letters like ø, đ that fold to plain ones) the text carries."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return sum(1 for c in decomposed if unicodedata.combining(c)) + sum(
+        1 for c in text if c.isalpha() and not c.isascii() and not unicodedata.decomposition(c)
+    )
+
+
+def _one_case(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and (
+        all(c.islower() for c in letters) or all(c.isupper() for c in letters)
+    )
