@@ -76,24 +76,47 @@ def item_pk(page) -> int:
     return int(re.search(r"/review/(\d+)/$", page.url).group(1))
 
 
-def assert_fits(page, width=PHONE["width"]):
-    """Nothing on the page is wider than the screen: no sideways scrolling on a phone.
+def assert_fits(page, width=PHONE["width"], *, scrolls=None):
+    """Nothing on the page is wider than the screen: no sideways scrolling on a phone,
+    neither of the page nor of a box inside it (see assert_no_sideways_box; `scrolls` is
+    a CSS selector of the part of the page allowed to scroll).
 
-    On failure, names the widest elements sticking out, to say where to look.
+    On failure, names the elements sticking out, to say where to look.
     """
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    if scroll_width <= width:
-        return
-    culprits = page.evaluate(
-        """(width) => [...document.querySelectorAll('body *')]
-            .map(el => [el, el.getBoundingClientRect().right])
-            .filter(([el, right]) => right > width + 0.5)
-            .slice(-8)
-            .map(([el, right]) =>
-                `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${right}`)""",
-        width,
+    if scroll_width > width:
+        culprits = page.evaluate(
+            """(width) => [...document.querySelectorAll('body *')]
+                .map(el => [el, el.getBoundingClientRect().right])
+                .filter(([el, right]) => right > width + 0.5)
+                .slice(-8)
+                .map(([el, right]) =>
+                    `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${right}`)""",
+            width,
+        )
+        pytest.fail(f"{page.url} is {scroll_width}px wide at {width}px: {culprits}")
+    assert_no_sideways_box(page, scrolls=scrolls)
+
+
+# The person page's table of every check-in (date, four scores, assessor, note) scrolls on
+# a phone by design (members' pages); the cores' part of that page must not.
+CHECK_IN_TABLE = "#capacities"
+
+
+def assert_no_sideways_box(page, *, scrolls=None):
+    """No box on the page scrolls sideways either: a table a few pixels wider than its card
+    hides its last column behind a scroll the reader does not expect on these pages.
+    Boxes inside `scrolls` (a CSS selector, or None) are let be."""
+    boxes = page.evaluate(
+        """(scrolls) => [...document.querySelectorAll('body *')]
+            .filter(el => el.scrollWidth > el.clientWidth + 1
+                && ['auto', 'scroll'].includes(getComputedStyle(el).overflowX)
+                && !(scrolls && el.closest(scrolls)))
+            .map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}: `
+                + `${el.scrollWidth}px in ${el.clientWidth}px`)""",
+        scrolls,
     )
-    pytest.fail(f"{page.url} is {scroll_width}px wide at {width}px: {culprits}")
+    assert not boxes, f"{page.url} scrolls sideways inside {boxes}"
 
 
 def shoot_both(page, screenshot, name):
@@ -355,7 +378,7 @@ def test_organizer_records_a_stated_level(sign_in, screenshot):
     assert queue.count() == queue_before + 1
     page.set_viewport_size(PHONE)
     screenshot(page, "person-page-stated-level-390")
-    assert_fits(page)
+    assert_fits(page, scrolls=CHECK_IN_TABLE)
 
 
 @pytest.mark.e2e
@@ -367,12 +390,13 @@ def test_every_page_fits_a_phone(sign_in, screenshot):
     item = queue.first()
     invitation = core.invitations.filter(stage=InvitationStage.IN_CONVERSATION).first()
     milestone = core.milestones.filter(phase=core.phase, done_on__isnull=True).first()
-    # A person with levels, notes and invitations: what makes the person page widest.
+    # Two person pages at their widest: levels with notes and check-ins; an invitation.
     person = (
-        Member.objects.filter(alignments__review_notes__isnull=False, invitations__isnull=False)
+        Member.objects.filter(alignments__review_notes__isnull=False, check_ins__isnull=False)
         .order_by("pk")
         .first()
     )
+    invited = invitation.member
     base = core.get_absolute_url()
 
     page = sign_in(ENGAGING_LEAD)
@@ -392,6 +416,7 @@ def test_every_page_fits_a_phone(sign_in, screenshot):
         "an invitation": f"{base}invitations/{invitation.pk}/",
         "invite someone": f"{base}invitations/add/?q=a",
         "person page": person.get_absolute_url(),
+        "person page with an invitation": invited.get_absolute_url(),
         "invite from the person page": f"/people/{person.pk}/invite/?core={core.slug}",
         "move on": f"{base}phase/next/",
         "go back": f"{base}phase/back/",
@@ -401,5 +426,5 @@ def test_every_page_fits_a_phone(sign_in, screenshot):
     for name, url in pages.items():
         response = page.goto(url)
         assert response.ok, f"{name}: {url} answered {response.status}"
-        assert_fits(page)
+        assert_fits(page, scrolls=CHECK_IN_TABLE if url.startswith("/people/") else None)
     screenshot(page, "person-stated-level-form-390")
