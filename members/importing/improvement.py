@@ -43,9 +43,8 @@ def is_improvement(field: str, stored, incoming) -> bool:
     if field == "phone":
         return not _same_phone(stored, incoming)
     if field == "region":
-        if region_key(stored) == region_key(incoming):
-            return _better_written(stored, incoming)
-        return True
+        # "OR", "Ore." and "Oregon" are one state, however written: equivalent.
+        return region_key(stored) != region_key(incoming)
     if field in _NAME_FIELDS:
         return _name_improves(stored, incoming)
     if field in _PLAIN_TEXT_FIELDS:

@@ -1,11 +1,15 @@
 import csv
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from members.importing import applying
 from members.importing.columns import guess_mapping
+from members.importing.planning import decision_choices
 from members.importing.reading import UnreadableFile, read_sheet
 from members.models import ImportRecord, ImportState, Member, Sector
 from tests.factories import MemberFactory
@@ -413,3 +417,298 @@ def test_undo_removes_the_sectors_an_import_added_even_with_commas_in_their_name
     applying.undo_import(record, by=organizer)
 
     assert [s.slug for s in person.sectors.all()] == ["labor"]
+
+
+# --- the shared import cases: duplicates and re-imports -------------------------------------
+
+CASES = Path(settings.BASE_DIR).parent / "shared" / "cases" / "import"
+
+
+def import_case(name, *, by):
+    path = CASES / name
+    return import_file(path.read_bytes(), by=by, filename=path.name)
+
+
+def rows_by_name(record):
+    return {row.values["name"]: row for row in record.rows.order_by("number")}
+
+
+def test_case_household_sharing_a_phone_is_two_people(organizer):
+    """household-shared-phone.csv: same phone and city, different names and emails."""
+    record = apply(import_case("household-shared-phone.csv", by=organizer), by=organizer)
+
+    assert counts(record)["create"] == 2
+    marta, diego = Member.objects.filter(imported_from=record).order_by("name").reverse()
+    assert (marta.name, diego.name) == ("Marta Solis", "Diego Solis")
+    assert marta.phone_key == diego.phone_key != ""
+
+
+def test_a_household_without_emails_is_held_and_can_be_added(organizer):
+    """The same kind with nothing to tell them apart but the names: held, never skipped."""
+    MemberFactory(name="Ngozi Adeyemi", phone="(614) 555-0142", city="Columbus", email="")
+    content = (
+        b"Name,Phone,City\n"
+        b"Chidi Adeyemi,614.555.0142,Columbus\n"  # shares the saved person's phone
+        b"Ada Adeyemi,+1 614 555 0142,Columbus\n"  # and this one both
+    )
+    record = import_file(content, by=organizer)
+
+    chidi, ada = record.rows.order_by("number")
+    assert (chidi.action, ada.action) == ("hold", "hold")
+    assert chidi.evidence == [
+        {"kind": "weak", "field": "phone", "description": "same phone number, different names"}
+    ]
+    assert [value for value, _ in decision_choices(chidi)] == ["add", "update", "skip"]
+
+    record = apply(record, by=organizer, held="add")
+    assert Member.objects.filter(name__endswith="Adeyemi").count() == 3
+
+
+def test_case_phones_in_scientific_notation_never_match_people(organizer):
+    """phone-scientific-notation.csv: two people whose phone Excel turned into 1.55501E+10."""
+    record = apply(import_case("phone-scientific-notation.csv", by=organizer), by=organizer)
+
+    rows = rows_by_name(record)
+    assert rows["Bea Lund"].duplicate_row is None
+    assert not rows["Bea Lund"].evidence
+    assert Member.objects.filter(name__in=["Amaka Eze", "Bea Lund"]).count() == 2
+
+
+def test_scientific_notation_phones_do_not_connect_a_row_to_a_saved_person(organizer):
+    MemberFactory(name="Olu Bello", phone="1.2125E+10", city="Akron", email="olu@example.org")
+    content = b"Name,Email,Phone,City\nTunde Bello,tunde@example.org,1.2125E+10,Akron\n"
+
+    record = import_file(content, by=organizer)
+
+    (row,) = record.rows.all()
+    assert row.action in ("create", "reject")
+    assert row.member is None
+    assert row.evidence == []
+
+
+def test_case_reimport_with_degraded_values_leaves_the_people_up_to_date(organizer):
+    """reimport-degraded-values.xlsx: "C. Walsh, 2079460958" and "Renee Okafor, 9375550100"."""
+    ciara = MemberFactory(name="Ciara Walsh", phone="020 7946 0958", city="Boston")
+    renee = MemberFactory(name="Renée Okafor", phone="(937) 555-0100", city="Dayton")
+
+    record = apply(import_case("reimport-degraded-values.xlsx", by=organizer), by=organizer)
+
+    rows = rows_by_name(record)
+    for name, person in (("C. Walsh", ciara), ("Renee Okafor", renee)):
+        assert rows[name].action == "skip"
+        assert rows[name].member == person
+        assert rows[name].reasons == [f"{person} is already up to date"]
+    ciara.refresh_from_db()
+    renee.refresh_from_db()
+    assert (ciara.name, ciara.phone) == ("Ciara Walsh", "020 7946 0958")
+    assert (renee.name, renee.phone) == ("Renée Okafor", "(937) 555-0100")
+    assert ciara.history.count() == renee.history.count() == 1
+
+
+def test_case_reimport_without_accents_leaves_the_name_alone(organizer):
+    """reimport-accent-stripped.csv: "Renee Okafor" with Renée's email."""
+    renee = MemberFactory(
+        name="Renée Okafor", email="renee.okafor@example.org", city="Dayton", region="OH"
+    )
+
+    record = apply(import_case("reimport-accent-stripped.csv", by=organizer), by=organizer)
+
+    (row,) = record.rows.all()
+    assert (row.action, row.member) == ("skip", renee)
+    renee.refresh_from_db()
+    assert renee.name == "Renée Okafor"
+
+
+def test_other_degraded_values_are_already_up_to_date_and_better_ones_are_taken(organizer):
+    """More of the same kind: case, word order, email case, a region's abbreviation, the
+    phone written with its country code; and the other way round, values that say more."""
+    kept = MemberFactory(
+        name="Siobhán Ní Bhriain",
+        email="Siobhan@Example.org",
+        phone="+1 (503) 555-0199",
+        city="Portland",
+        region="Oregon",
+        pronouns="she/her",
+    )
+    improved = MemberFactory(
+        name="T. Nguyen", email="t.nguyen@example.org", city="san jose", region="", phone=""
+    )
+    content = (
+        "Name,Email,Phone,City,State\n"
+        "NÍ BHRIAIN SIOBHÁN,siobhan@example.org,503-555-0199,PORTLAND,OR\n"
+        "Thảo Nguyen,T.Nguyen@example.org,408 555 0111,San José,CA\n"
+    ).encode()
+
+    record = import_file(content, by=organizer)
+
+    first, second = record.rows.order_by("number")
+    assert first.action == "skip"
+    assert first.reasons == [f"{kept} is already up to date"]
+    assert second.action == "update"
+    assert set(second.changes) == {"name", "phone", "city", "region"}
+    assert second.changes["name"] == ["T. Nguyen", "Thảo Nguyen"]
+    assert improved.pk == second.member_id
+
+
+# --- possible duplicates: decisions on the preview ------------------------------------------
+
+
+def held_import(organizer):
+    """Three saved people and a file holding each of them as a possible duplicate."""
+    blank = {"city": "Tucson", "region": "AZ", "email": "", "phone": "", "pronouns": ""}
+    people = {
+        "ana": MemberFactory(name="Ana Ruiz", **blank),
+        "bo": MemberFactory(name="Bo Chen", **blank),
+        "cy": MemberFactory(name="Cy Twombly", **blank),
+    }
+    content = (
+        b"Name,Email,City,State,Pronouns\n"
+        b"Ana Ruiz,ana.ruiz@example.org,Tucson,AZ,she/her\n"
+        b"Bo Chen,bo.chen@example.org,Tucson,AZ,he/him\n"
+        b"Cy Twombly,cy@example.org,Tucson,,they/them\n"
+    )
+    return people, import_file(content, by=organizer)
+
+
+def test_weak_matches_are_held_and_nothing_is_written_until_each_is_decided(organizer):
+    people, record = held_import(organizer)
+
+    assert counts(record) == {"create": 0, "update": 0, "hold": 3, "skip": 0, "reject": 0}
+    with pytest.raises(applying.UndecidedRows, match="3 possible duplicates still need"):
+        applying.apply_import(record, by=organizer)
+    assert Member.objects.count() == 3
+    ana = record.rows.get(number=2)
+    assert ana.member == people["ana"]
+    assert ana.changes == {"email": ["", "ana.ruiz@example.org"], "pronouns": ["", "she/her"]}
+
+
+def test_each_decision_is_carried_out_add_update_or_skip(organizer):
+    people, record = held_import(organizer)
+    rows = {row.number: row for row in record.rows.all()}
+
+    applying.decide_rows(
+        record, {rows[2].pk: "add", rows[3].pk: "update", rows[4].pk: "skip"}, by=organizer
+    )
+    record = applying.apply_import(record, by=organizer)
+
+    assert counts(record) == {"create": 1, "update": 1, "hold": 0, "skip": 1, "reject": 0}
+    added = Member.objects.get(email="ana.ruiz@example.org")
+    assert added != people["ana"]
+    assert added.imported_from == record
+    people["bo"].refresh_from_db()
+    assert (people["bo"].email, people["bo"].pronouns) == ("bo.chen@example.org", "he/him")
+    assert people["bo"].history.first().history_change_reason == record.history_reason
+    people["cy"].refresh_from_db()
+    assert people["cy"].email == ""
+    assert applying.held_counts(record) == {
+        "undecided": 0, "add": 1, "update": 1, "skip": 1, "total": 3,
+    }  # fmt: skip
+
+    record = applying.undo_import(record, by=organizer)
+    assert not Member.objects.filter(email="ana.ruiz@example.org").exists()
+    people["bo"].refresh_from_db()
+    assert people["bo"].email == ""
+
+
+def test_decisions_survive_a_new_preview_and_bad_ones_are_refused(organizer):
+    _, record = held_import(organizer)
+    ana = record.rows.get(number=2)
+    applying.decide_rows(record, {ana.pk: "skip"}, by=organizer)
+
+    record = applying.preview_import(record, sector_choices={})
+
+    assert record.rows.get(number=2).decision == "skip"
+    with pytest.raises(ValidationError, match="not a possible duplicate"):
+        applying.decide_rows(record, {10**9: "add"}, by=organizer)
+    with pytest.raises(ValidationError, match="Row 3: “merge” is not possible"):
+        applying.decide_rows(record, {record.rows.get(number=3).pk: "merge"}, by=organizer)
+
+
+def test_adding_is_not_offered_for_an_email_someone_already_has(organizer):
+    # The same email, but another state: lowered to weak, so held; the email is hers.
+    person = MemberFactory(
+        name="Ana Ruiz", email="ana@example.org", city="Portland", region="OR", phone=""
+    )
+    content = b"Name,Email,City,State\nAna Ruiz,ana@example.org,Portland,ME\n"
+    record = import_file(content, by=organizer)
+
+    (row,) = record.rows.all()
+    assert (row.action, row.member) == ("hold", person)
+    assert [item["kind"] for item in row.evidence] == ["strong", "weak", "conflicting"]
+    assert [value for value, _ in decision_choices(row)] == ["update", "skip"]
+    with pytest.raises(ValidationError, match="not possible here"):
+        applying.decide_rows(record, {row.pk: "add"}, by=organizer)
+    assert applying.decide_undecided(record, "add", by=organizer) == 0
+
+
+def test_different_states_and_different_emails_are_different_people(organizer):
+    MemberFactory(name="Sam Lee", city="Portland", region="OR", email="", phone="")
+    MemberFactory(name="Kim Park", city="New York", region="NY", email="", phone="")
+    MemberFactory(name="Jo March", city="Concord", region="MA", email="jo@example.org")
+    content = (
+        b"Name,Email,City,State\n"
+        b"Sam Lee,,Portland,ME\n"
+        b"Kim Park,,New York,Michigan\n"
+        b"Jo March,josephine@example.org,Concord,MA\n"
+    )
+
+    record = import_file(content, by=organizer)
+
+    assert [row.action for row in record.rows.order_by("number")] == ["create"] * 3
+
+
+def test_the_preview_page_offers_each_decision_with_the_evidence_and_stores_it(as_user, organizer):
+    people, record = held_import(organizer)
+    client = as_user(organizer)
+    page = client.get(record.get_absolute_url())
+    html = page.content.decode()
+    assert "Possible duplicates: 3" in html
+    assert "same name in the same city" in html
+    assert f"Update {people['bo']}" in html
+    assert "Add as a new person" in html
+    assert reverse("members:import_apply", args=[record.pk]) not in html  # decide first
+    rows = {row.number: row for row in record.rows.all()}
+
+    response = client.post(
+        reverse("members:import_decide", args=[record.pk]),
+        {
+            f"decision_{rows[2].pk}": "add",
+            f"decision_{rows[3].pk}": "update",
+            f"decision_{rows[4].pk}": "",
+            "back": "show=hold",
+        },
+    )
+    assert response.url == record.get_absolute_url() + "?show=hold"
+    assert [r.decision for r in record.rows.order_by("number")] == ["add", "update", ""]
+    response = client.post(reverse("members:import_apply", args=[record.pk]))
+    assert Member.objects.count() == 3  # one still undecided: refused, nothing written
+
+    client.post(reverse("members:import_decide", args=[record.pk]), {"all_undecided": "skip"})
+    page = client.get(record.get_absolute_url())
+    assert "Import 2 people now" in page.content.decode()
+    client.post(reverse("members:import_apply", args=[record.pk]))
+    assert Member.objects.count() == 4
+    assert (
+        "1 added as new people · 1 updated · 1 skipped"
+        in client.get(record.get_absolute_url()).content.decode()
+    )
+
+
+@pytest.mark.parametrize("size", [10, 60])
+def test_the_preview_page_costs_the_same_queries_however_many_rows_are_held(
+    as_user, organizer, size, django_assert_num_queries
+):
+    names = [f"Person Number{n}" for n in range(size)]
+    for name in names:
+        MemberFactory(name=name, city="Tucson", region="AZ", email="", phone="")
+    content = ("Name,City\n" + "".join(f"{name},Tucson\n" for name in names)).encode()
+    record = import_file(content, by=organizer)
+    client = as_user(organizer)
+    client.get(record.get_absolute_url())  # warm the session and permission caches
+
+    # 1 session, 2 user, 3 the user's role group (the menu), 4-5 the user's and the
+    # groups' permissions, 6 the import, 7 a page of rows with their saved person (one
+    # more row fetched to see if there is a next page), 8 held rows by decision,
+    # 9 rows by action
+    with django_assert_num_queries(9):
+        client.get(record.get_absolute_url())

@@ -1,0 +1,61 @@
+"""An import never makes a record worse (members/importing/improvement.py): the table of
+stored and incoming values, and whether writing the incoming one improves the record."""
+
+import datetime as dt
+
+import pytest
+
+from members.importing.improvement import is_improvement
+
+SAME = False  # already up to date: equivalent or less informative
+BETTER = True
+
+TABLE = [
+    # names: case, accents, initials, word order
+    pytest.param("name", "Ciara Walsh", "C. Walsh", SAME, id="an initial for the first name"),
+    pytest.param("name", "Ciara Walsh", "C Walsh", SAME, id="an initial without its dot"),
+    pytest.param("name", "Martin Luther King", "M. L. King", SAME, id="two initials"),
+    pytest.param("name", "C. Walsh", "Ciara Walsh", BETTER, id="the full name for an initial"),
+    pytest.param("name", "Renée Okafor", "Renee Okafor", SAME, id="accents stripped"),
+    pytest.param("name", "Renée Okafor", "RENEE OKAFOR", SAME, id="capitals, no accents"),
+    pytest.param("name", "Renée Okafor", "renée okafor", SAME, id="lower case"),
+    pytest.param("name", "Renee Okafor", "Renée Okafor", BETTER, id="accents added"),
+    pytest.param("name", "RENEE OKAFOR", "Renee Okafor", BETTER, id="proper case for capitals"),
+    pytest.param("name", "Ciara Walsh", "Walsh, Ciara", SAME, id="surname first"),
+    pytest.param("name", "Ciara Walsh", "Ciara  Walsh ", SAME, id="spaces"),
+    pytest.param("name", "Ciara Walsh", "Ciara Walsh-Byrne", BETTER, id="a new surname"),
+    pytest.param("name", "Ciara Walsh", "Aoife Walsh", BETTER, id="another first name"),
+    pytest.param("name", "Dónal O'Neill", "Donal ONeill", SAME, id="accent and apostrophe"),
+    # phones: the phone rule of members.text
+    pytest.param("phone", "020 7946 0958", "2079460958", SAME, id="trunk zero lost"),
+    pytest.param("phone", "(937) 555-0100", "9375550100", SAME, id="digits only"),
+    pytest.param("phone", "(937) 555-0100", "+1 937 555 0100", SAME, id="country code"),
+    pytest.param("phone", "(937) 555-0100", "937.555.0101", BETTER, id="another number"),
+    pytest.param("phone", "", "937.555.0101", BETTER, id="a phone where none was"),
+    # emails: case only
+    pytest.param("email", "ana@example.org", "ANA@Example.ORG", SAME, id="email case"),
+    pytest.param("email", "ana@example.org", "ana.ruiz@example.org", BETTER, id="new email"),
+    # places
+    pytest.param("city", "San José", "San Jose", SAME, id="city accents stripped"),
+    pytest.param("city", "san jose", "San José", BETTER, id="city written properly"),
+    pytest.param("city", "Reno", "Sparks", BETTER, id="another city"),
+    pytest.param("region", "Oregon", "OR", SAME, id="a state's abbreviation"),
+    pytest.param("region", "OR", "Oregon", SAME, id="a state's name for its abbreviation"),
+    pytest.param("region", "OR", "ME", BETTER, id="another state"),
+    # free text and the rest
+    pytest.param(
+        "joining_story", "Came for housing, stayed for labor.", "Came for housing", SAME,
+        id="a story cut short",
+    ),
+    pytest.param("joining_story", "Housing.", "Labor organizing.", BETTER, id="another story"),
+    pytest.param("status", "member", "former", BETTER, id="a new status"),
+    pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2021, 3, 4), SAME, id="same date"),
+    pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2020, 1, 1), BETTER, id="new date"),
+    pytest.param("city", "Reno", "", SAME, id="an empty cell never erases"),
+    pytest.param("joined_on", dt.date(2021, 3, 4), None, SAME, id="no date never erases"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "stored", "incoming", "better"), TABLE)
+def test_an_import_replaces_a_value_only_with_a_better_one(field, stored, incoming, better):
+    assert is_improvement(field, stored, incoming) is better
