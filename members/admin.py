@@ -152,7 +152,8 @@ class ImportRecordAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("content")
+        # Like the import pages: one's own imports; a superuser sees every one.
+        return super().get_queryset(request).visible_to(request.user).defer("content")
 
     @admin.display(description="rows and undo")
     def review(self, record):

@@ -388,6 +388,18 @@ class ImportState(models.TextChoices):
     DISCARDED = "discarded", "Discarded without importing"
 
 
+class ImportRecordQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The imports `user` may open, undo and download rows of: those they uploaded.
+
+        A superuser sees every import. Every import page and the admin load through this,
+        so anyone else's import answers 404.
+        """
+        if user.is_superuser:
+            return self
+        return self.filter(uploaded_by=user)
+
+
 class ImportRecord(models.Model):
     """One spreadsheet brought in: who, when, which file, and what each row became."""
 
@@ -423,6 +435,8 @@ class ImportRecord(models.Model):
     # row with its number, which row is the header, the encoding and what to warn about.
     # Later steps read this instead of parsing the file again.
     sheet = models.JSONField(default=dict, blank=True, editable=False)
+
+    objects = ImportRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -18,6 +18,7 @@ ROLES = ["organizer", "lead_a", "lead_b", "admin_user", "stranger"]
 # Actions that change data answer only POST; a GET by someone allowed is 405.
 POST_ONLY = {
     "import_sectors",
+    "import_decide",
     "import_apply",
     "import_undo",
     "import_discard",
@@ -26,6 +27,9 @@ POST_ONLY = {
     "review_skip",
 }
 OPEN = {"login", "logout"}
+# An import opens only for the person who made it and for superusers; the walk's import
+# was made by someone else, so the other roles that may import get 404.
+IMPORT_OWN = {"import_detail", "import_mapping", "import_rejected_csv"}
 # A core's pages everyone with a role reads; the walk fills them with lead_a's core.
 CORE_READ = {"core_list", "core_detail", "invitation_list", "invitation_detail"}
 # Working a core: its own leads and superusers. Another core's lead is outside its scope
@@ -51,6 +55,8 @@ def expected_status(url_name, role):
         return 405
     if role == "stranger":
         return 403
+    if url_name in IMPORT_OWN and role != "admin_user":
+        return 404
     if url_name in CORE_WORK:
         if role == "organizer":
             return 403

@@ -13,7 +13,7 @@ import hashlib
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
@@ -24,6 +24,7 @@ from members.importing.planning import (
     ACTIONS,
     ADD,
     CREATE,
+    DECISIONS,
     HOLD,
     IMPORTED_FIELDS,
     REJECT,
@@ -566,6 +567,23 @@ def _restore_updated(record, *, by, reason) -> list[str]:
             # Sectors were restored above, link by link; "version" writes the history row.
             member.save(update_fields=[*(n for n in restored if n != "sectors"), "version"])
     return conflicts
+
+
+def held_counts(record) -> dict[str, int]:
+    """Held rows (possible duplicates) by decision: total, undecided, add, update, skip.
+
+    After the import is applied, decided rows have become what was decided; those still
+    held were left undecided (the command line's --possible-duplicates=hold). One query.
+    """
+    counted = dict(
+        record.rows.filter(Q(action=HOLD) | ~Q(decision=""))
+        .values_list("decision")
+        .annotate(n=Count("pk"))
+        .values_list("decision", "n")
+    )
+    found = {"undecided": counted.get("", 0), **{d: counted.get(d, 0) for d in DECISIONS}}
+    found["total"] = sum(counted.values())
+    return found
 
 
 # --- state ---------------------------------------------------------------------------------

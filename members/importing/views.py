@@ -52,13 +52,19 @@ def import_start(request):
             form.add_error("file", str(error))
         else:
             return redirect("members:import_mapping", record.pk)
-    recent = ImportRecord.objects.select_related("uploaded_by").defer("content")[:10]
+    recent = (
+        ImportRecord.objects.visible_to(request.user)
+        .select_related("uploaded_by")
+        .defer("content")[:10]
+    )
     return render(request, "members/import_start.html", {"form": form, "recent": recent})
 
 
 @can_import
 def import_mapping(request, pk):
-    record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user).defer("content"), pk=pk
+    )
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
         return redirect(record)
     try:
@@ -101,7 +107,10 @@ def import_mapping(request, pk):
 @can_import
 def import_detail(request, pk):
     record = get_object_or_404(
-        ImportRecord.objects.select_related("uploaded_by", "undone_by").defer("content"), pk=pk
+        ImportRecord.objects.visible_to(request.user)
+        .select_related("uploaded_by", "undone_by")
+        .defer("content"),
+        pk=pk,
     )
     show = request.GET.get("show") if request.GET.get("show") in ACTIONS else None
     rows = record.rows.select_related("member").order_by("number")
@@ -150,7 +159,9 @@ def import_detail(request, pk):
 @can_import
 @require_POST
 def import_sectors(request, pk):
-    record = get_object_or_404(ImportRecord, pk=pk, state=ImportState.PREVIEWED)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user), pk=pk, state=ImportState.PREVIEWED
+    )
     form = SectorChoicesForm(
         request.POST, unknown=record.unknown_sectors, chosen=record.sector_choices
     )
@@ -167,7 +178,9 @@ def import_sectors(request, pk):
 def import_decide(request, pk):
     """Store the decisions on possible duplicates: per row, or for every undecided row."""
     record = get_object_or_404(
-        ImportRecord.objects.defer("content"), pk=pk, state=ImportState.PREVIEWED
+        ImportRecord.objects.visible_to(request.user).defer("content"),
+        pk=pk,
+        state=ImportState.PREVIEWED,
     )
     form = DecisionsForm(request.POST)
     if not form.is_valid():
@@ -196,7 +209,9 @@ def import_decide(request, pk):
 @can_import
 @require_POST
 def import_apply(request, pk):
-    record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user).defer("content"), pk=pk
+    )
     waiting = applying.held_counts(record)["undecided"]
     if record.state == ImportState.PREVIEWED and waiting:
         # Checked here too: a large import goes to the worker, which cannot ask anyone.
@@ -224,7 +239,9 @@ def import_apply(request, pk):
 @can_import
 @require_POST
 def import_undo(request, pk):
-    record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user).defer("content"), pk=pk
+    )
     try:
         record = tasks.run_undo(record, by=request.user)
     except ValidationError as error:
@@ -244,7 +261,9 @@ def import_undo(request, pk):
 @can_import
 @require_POST
 def import_discard(request, pk):
-    record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user).defer("content"), pk=pk
+    )
     try:
         applying.discard_import(record, by=request.user)
     except ValidationError as error:
@@ -257,7 +276,9 @@ def import_discard(request, pk):
 @can_import
 def import_rejected_csv(request, pk):
     """The rejected rows as they were, plus an Errors column, to fix and upload again."""
-    record = get_object_or_404(ImportRecord.objects.defer("content"), pk=pk)
+    record = get_object_or_404(
+        ImportRecord.objects.visible_to(request.user).defer("content"), pk=pk
+    )
     out = io.StringIO()
     out.write("\ufeff")  # so Excel reads the accents as UTF-8
     writer = csv.writer(out)
