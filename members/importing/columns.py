@@ -96,6 +96,15 @@ _KEYWORDS = [
 ]
 
 
+def header_score(cells: list[str]) -> int:
+    """How many of `cells` are column names we know: a synonym, or a field's own label.
+
+    Finds the header under a title row: a title ("Members, spring 2024") names no column,
+    a header names several; data rows come below it.
+    """
+    return sum(1 for cell in cells if cell and normalise_header(cell) in _KNOWN_HEADERS)
+
+
 def field_label(name: str) -> str:
     """A field's name as the import pages and the rejected-rows file show it."""
     return {"note": "Notes", "joining_story_kind": "Joining story"}.get(name) or TARGETS.get(
@@ -149,3 +158,8 @@ def mapping_errors(headers: list[str], mapping: list[str]) -> list[str]:
     if "name" not in mapping and not {"first_name", "last_name"} & set(mapping):
         errors.append("No column gives the person's name: choose Name, or First and Last name.")
     return errors
+
+
+_KNOWN_HEADERS = set(_LOOKUP) | {
+    normalise_header(label.split(" (")[0]) for target, label in TARGETS.items() if target
+}

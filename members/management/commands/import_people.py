@@ -2,6 +2,7 @@
 
     manage.py import_people old-list.csv --by olive --dry-run
     manage.py import_people old-list.csv --by olive --mapping "Town=city,Shirt size="
+    manage.py import_people old-list.csv --by olive --map "City, State=city" --map "Town="
 
 Prints what happened to every row and exits with status 1 when any row was rejected.
 """
@@ -43,13 +44,22 @@ class Command(BaseCommand):
             + ", ".join(t or "(empty: ignore)" for t in TARGETS),
         )
         parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            dest="maps",
+            metavar='"HEADER=field"',
+            help="Map one column; repeat for more. The header is everything before the last "
+            '"=", so it may hold commas: --map "City, State=city".',
+        )
+        parser.add_argument(
             "--unknown-sectors",
             choices=["create", "leave-out"],
             default="create",
             help="What to do with sector names no sector matches (default: create them).",
         )
 
-    def handle(self, *args, file, by, dry_run, mapping, unknown_sectors, **options):
+    def handle(self, *args, file, by, dry_run, mapping, unknown_sectors, maps=(), **options):
         user = get_user_model().objects.filter(username=by).first()
         if user is None:
             raise CommandError(f"No user named {by!r}; --by names who is importing.")
@@ -62,7 +72,11 @@ class Command(BaseCommand):
         except UnreadableFile as error:
             raise CommandError(str(error)) from error
 
-        columns = self.mapping(record, mapping)
+        try:
+            columns = self.mapping(record, mapping, maps)
+        except CommandError:
+            applying.discard_import(record, by=user)  # nothing of a refused run is kept
+            raise
         try:
             record = applying.preview_import(record, mapping=columns)
             if record.unknown_sectors and unknown_sectors == "leave-out":
@@ -84,10 +98,20 @@ class Command(BaseCommand):
         if rejected:
             raise CommandError("Some rows were rejected; fix them and import those rows again.")
 
-    def mapping(self, record, text) -> list[str]:
+    def mapping(self, record, text, maps=()) -> list[str]:
+        """The guessed columns with --mapping's and then each --map's choices applied.
+
+        --mapping splits on commas ("Town=city,Shirt size="); --map takes one column whose
+        header may hold commas, split at its last "=". Raises CommandError naming the
+        unknown column or field.
+        """
         columns = list(record.mapping)
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            header, _, target = part.partition("=")
+        pairs = [part.partition("=") for part in filter(None, (p.strip() for p in text.split(",")))]
+        for one in maps:
+            if "=" not in one:
+                raise CommandError(f'--map {one!r} needs "HEADER=field", like "City, State=city".')
+            pairs.append(one.rpartition("="))
+        for header, _, target in pairs:
             header, target = header.strip(), target.strip()
             if header not in record.headers:
                 raise CommandError(f"No column named {header!r}; the file has {record.headers}.")
