@@ -10,7 +10,7 @@ from members.models import (
     MemberStatus,
     Sector,
 )
-from members.text import phone_digits
+from members.text import clean_text, format_phone, is_scientific_notation, phone_problem
 
 
 class VersionedMemberForm(forms.ModelForm):
@@ -34,6 +34,8 @@ class VersionedMemberForm(forms.ModelForm):
         self.comparison = []
         if self.instance.pk:
             self.fields["edit_version"].initial = self.instance.version
+        if self.is_bound:
+            self.data = _without_invisible_characters(self.data, self)
 
     def clean(self):
         cleaned = super().clean()
@@ -114,6 +116,18 @@ class VersionedMemberForm(forms.ModelForm):
             self.data[key] = value.isoformat()
         else:
             self.data[key] = "" if value is None else value
+
+
+def _without_invisible_characters(data, form):
+    """A copy of `data` with every text field cleaned (members.text.clean_text): a
+    zero-width space or NUL pasted into a name or email never reaches the checks or the
+    database. The person sees no difference: the removed characters were invisible."""
+    data = data.copy()
+    for name, field in form.fields.items():
+        key = form.add_prefix(name)
+        if isinstance(field, forms.CharField) and isinstance(data.get(key), str):
+            data[key] = clean_text(data[key])
+    return data
 
 
 def _is_plain(record, name) -> bool:
@@ -207,12 +221,15 @@ class PersonForm(VersionedMemberForm):
         return self.cleaned_data["email"].strip()
 
     def clean_phone(self):
+        """Stored as the phone library writes it ("(512) 555-0123"); see format_phone."""
         phone = self.cleaned_data["phone"].strip()
-        if phone and len(phone_digits(phone)) < 7:
+        if is_scientific_notation(phone):
+            raise ValidationError(phone_problem(phone), code="lost")
+        if phone_problem(phone):
             raise ValidationError(
                 "A phone number needs at least 7 digits, like (555) 010-2233.", code="short"
             )
-        return phone
+        return format_phone(phone)
 
     def clean(self):
         cleaned = super().clean()
