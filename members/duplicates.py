@@ -315,6 +315,14 @@ class DuplicateMatch:
     def conflicting(self) -> list[Evidence]:
         return [item for item in self.evidence if item.kind == Kind.CONFLICTING]
 
+    @property
+    def only_shares_a_phone(self) -> bool:
+        """A household: the one thing in common is a phone, under different names.
+
+        Two people; quick add names them but never stops for it.
+        """
+        return [item.description for item in self.supporting] == [SHARED_PHONE]
+
 
 @dataclass(frozen=True)
 class RowMatch:

@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from members import merging
 from members.models import (
     CAPACITY_FIELDS,
     PERSON_FIELDS,
@@ -160,6 +161,8 @@ class PersonForm(VersionedMemberForm):
         "email",
         "phone",
         "city",
+        # The duplicate check tells Portland, OR from Portland, ME only if it is given.
+        "region",
         "status",
         "sectors",
         "joining_story_kind",
@@ -204,7 +207,7 @@ class PersonForm(VersionedMemberForm):
         cleaned = getattr(self, "cleaned_data", {})
         return {
             name: cleaned.get(name) or self.data.get(self.add_prefix(name), "").strip()
-            for name in ("name", "email", "phone", "city")
+            for name in ("name", "email", "phone", "city", "region")
         }
 
     def person_fields(self) -> dict:
@@ -315,3 +318,137 @@ class PeopleFilterForm(forms.Form):
         if data.get("kind"):
             people = people.filter(joining_story_kind=data["kind"])
         return people
+
+
+class MergeForm(forms.Form):
+    """Merging two people: which record stays, and per differing field whose value.
+
+    The two people are sides "a" (the page's person) and "b". Each field whose values
+    differ is a choice of "a" or "b" (or "both" for long text), initially the survivor's
+    value unless it is empty (members.merging.default_choices, with "a" surviving). The
+    choices name the side whose *value* stays, so choosing the other survivor does not
+    silently swap the values chosen. Hidden versions refuse a merge of records saved
+    since the page was shown.
+    """
+
+    survivor = forms.ChoiceField(
+        label="Keep which record",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose which record stays."},
+    )
+    version_a = forms.IntegerField(widget=forms.HiddenInput)
+    version_b = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, a: Member, b: Member):
+        super().__init__(data, label_suffix="")
+        self.a, self.b = a, b
+        self.fields["survivor"].choices = [
+            ("a", f"{a} (#{a.pk})"),
+            ("b", f"{b} (#{b.pk})"),
+        ]
+        self.fields["survivor"].initial = "a"
+        self.fields["version_a"].initial = a.version
+        self.fields["version_b"].initial = b.version
+        defaults = merging.default_choices(a, b)
+        side = {merging.SURVIVOR: "a", merging.OTHER: "b", merging.BOTH: "both"}
+        self.differing = merging.differing_fields(a, b)
+        for name in self.differing:
+            model_field = Member._meta.get_field(name)
+            choices = [("a", display_value(model_field, a)), ("b", display_value(model_field, b))]
+            if name in merging.JOINABLE_FIELDS:
+                choices.append(("both", "Both, joined"))
+            self.fields[name] = forms.ChoiceField(
+                label=str(model_field.verbose_name).capitalize(),
+                choices=choices,
+                initial=side[defaults[name]],
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": "Choose which value stays.",
+                    "invalid_choice": "Choose one of the values shown.",
+                },
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        # The service checks again under a row lock; this says so before any other error,
+        # since a field that differs only now has no choice in what was submitted.
+        seen = (cleaned.get("version_a"), cleaned.get("version_b"))
+        if seen != (self.a.version, self.b.version):
+            self.show_current_versions()
+            raise ValidationError(
+                "Someone saved one of these people since this page was opened; the values "
+                "below are as saved now. Look at them again and merge.",
+                code="stale",
+            )
+        return cleaned
+
+    def rows(self) -> list[dict]:
+        """Every person field side by side: the differing ones with their choice."""
+        rows = []
+        for model_field in merging.merge_fields():
+            name = model_field.name
+            row = {
+                "name": name,
+                "label": str(model_field.verbose_name).capitalize(),
+                "a": display_value(model_field, self.a),
+                "b": display_value(model_field, self.b),
+                "field": self[name] if name in self.fields else None,
+                "joinable": name in merging.JOINABLE_FIELDS,
+            }
+            if row["field"] is not None:
+                row["chosen"] = str(row["field"].value())
+            rows.append(row)
+        return rows
+
+    def merge_arguments(self) -> dict:
+        """The keyword arguments of members.merging.merge_people for the cleaned form."""
+        data = self.cleaned_data
+        kept = data["survivor"]
+        survivor, other = (self.a, self.b) if kept == "a" else (self.b, self.a)
+        versions = {"a": data["version_a"], "b": data["version_b"]}
+        choices = {}
+        for name in self.differing:
+            side = data[name]
+            if side == "both":
+                choices[name] = merging.BOTH
+            else:
+                choices[name] = merging.SURVIVOR if side == kept else merging.OTHER
+        return {
+            "survivor": survivor,
+            "other": other,
+            "choices": choices,
+            "expected_versions": (versions[kept], versions["b" if kept == "a" else "a"]),
+        }
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Attach the service's refusal to the field it names, or to the whole form."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for name, messages in error.message_dict.items():
+            if name in self.fields:
+                self.add_error(name, messages)
+            elif name == forms.forms.NON_FIELD_ERRORS:
+                self.add_error(None, messages)
+            else:
+                label = str(Member._meta.get_field(name).verbose_name).capitalize()
+                self.add_error(None, [f"{label}: {message}" for message in messages])
+
+    def show_current_versions(self) -> None:
+        """After a refusal for a save made meanwhile: the page shows the records as they
+        are now, so the next submit compares with those."""
+        self.data = self.data.copy()
+        self.data["version_a"] = self.a.version
+        self.data["version_b"] = self.b.version
+
+
+def display_value(model_field, member: Member) -> str:
+    """A person's value as people read it: choice labels, dates written out, "" for none."""
+    value = getattr(member, model_field.attname)
+    if value in (None, ""):
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%b %-d, %Y")
+    return str(value)

@@ -20,15 +20,27 @@ class StaleEditError(ValidationError):
 
 
 @transaction.atomic
-def create_member(*, by, sectors=(), confirmed_different_from=(), **fields) -> Member:
-    """Add a person. `confirmed_different_from`: the likely duplicates the organizer saw
-    and declared to be other people; the decision is kept in the person's history."""
+def create_member(
+    *, by, sectors=(), confirmed_different_from=(), shares_phone_with=(), **fields
+) -> Member:
+    """Add a person; `fields` are Member fields. Raises ValidationError naming the field.
+
+    `confirmed_different_from`: the possible duplicates (members.duplicates) the organizer
+    saw and declared to be other people. `shares_phone_with`: people who only share the
+    phone under another name (a household). Both are kept in the person's history.
+    """
     member = Member(added_by=by, **fields)
     member.full_clean()
     member._history_user = by
+    reasons = []
     if confirmed_different_from:
         others = ", ".join(f"{other} (#{other.pk})" for other in confirmed_different_from)
-        member._change_reason = f"Confirmed a different person from {others}"
+        reasons.append(f"Confirmed a different person from {others}")
+    if shares_phone_with:
+        others = ", ".join(f"{other} (#{other.pk})" for other in shares_phone_with)
+        reasons.append(f"Shares a phone with {others}")
+    if reasons:
+        member._change_reason = "; ".join(reasons)
     member.save()
     if sectors:
         member.sectors.set(sectors)

@@ -2,21 +2,22 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from members import exporting, services
+from members import exporting, merging, services
 from members.charts import capacity_charts
 from members.duplicates import find_duplicates
-from members.forms import CheckInForm, PeopleFilterForm, PersonForm
-from members.models import CapacityCheckIn, Member, Sector
+from members.forms import CheckInForm, MergeForm, PeopleFilterForm, PersonForm
+from members.models import CapacityCheckIn, Member, MergeRecord, Sector
 from members.paging import countless_page
 from members.timeline import member_timeline
 
@@ -53,22 +54,39 @@ def people_list(request):
 
 @permission_required("members.add_member", raise_exception=True)
 def person_add(request):
-    """Quick add: likely duplicates are shown before anything is saved."""
+    """Quick add: possible duplicates, strong and weak, are shown before anything is saved.
+
+    Someone who only shares a phone under another name (a household) is named after the
+    save, never stopped for: they are two people.
+    """
     form = PersonForm(request.POST or None, quick=True)
-    duplicates = []
+    duplicates, households = [], []
     if request.method == "POST":
         valid = form.is_valid()
-        duplicates = find_duplicates(**form.contact_details())
+        for match in find_duplicates(**form.contact_details()):
+            (households if match.only_shares_a_phone else duplicates).append(match)
         confirmed = request.POST.get("confirm_different") == "yes"
         if valid and (not duplicates or confirmed):
             member = services.create_member(
                 by=request.user,
                 confirmed_different_from=[match.member for match in duplicates],
+                shares_phone_with=[match.member for match in households],
                 **form.person_fields(),
             )
-            messages.success(request, f"Added {member}.")
+            shared = ", ".join(str(match.member) for match in households)
+            messages.success(
+                request,
+                f"Added {member}."
+                + (f" They share a phone with {shared}: kept as two people." if shared else ""),
+            )
             return redirect(member)
-    return render(request, "members/person_add.html", {"form": form, "duplicates": duplicates})
+    context = {
+        "form": form,
+        "duplicates": duplicates,
+        "strong": [match for match in duplicates if match.is_strong],
+        "weak": [match for match in duplicates if not match.is_strong],
+    }
+    return render(request, "members/person_add.html", context)
 
 
 @permission_required("members.view_member", raise_exception=True)
@@ -90,6 +108,7 @@ def person_detail(request, pk):
             "charts": charts,
             "axis": axis,
             "timeline": member_timeline(member),
+            "merge_panel": _merge_panel(request.user, member),
         },
     )
 
@@ -163,3 +182,118 @@ def people_export(request):
     response = HttpResponse(content, content_type=exporting.FORMATS[file_format])
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
+
+
+# --- merging two records of one person ------------------------------------------------------
+
+can_merge = permission_required("members.merge_people", raise_exception=True)
+# How many people a search on the merge picker lists.
+MERGE_PICK_LIMIT = 20
+
+
+def _merge_panel(user, member) -> dict | None:
+    """The person page's "possible duplicates" panel: likely duplicates with their
+    evidence, and the merges into this person that can still be undone. Three queries;
+    nothing for a user who may not merge."""
+    if not user.has_perm("members.merge_people"):
+        return None
+    merges = list(
+        MergeRecord.objects.filter(survivor_pk=member.pk, undone_at=None).select_related(
+            "merged_by"
+        )[:5]
+    )
+    for record in merges:
+        record.may_undo = _may_undo(user, record)
+    return {"duplicates": merging.possible_duplicates(member), "merges": merges}
+
+
+def _may_undo(user, record) -> bool:
+    return user.is_superuser or record.merged_by_id == user.pk
+
+
+@can_merge
+def person_merge_pick(request, pk):
+    """Choose the person to merge with: the likely duplicates, or anyone found by search."""
+    member = get_object_or_404(Member, pk=pk)
+    query = request.GET.get("q", "").strip()[:200]
+    found = []
+    if query:
+        found = list(Member.objects.search(query).exclude(pk=member.pk)[:MERGE_PICK_LIMIT])
+    return render(
+        request,
+        "members/person_merge_pick.html",
+        {
+            "member": member,
+            "duplicates": merging.possible_duplicates(member),
+            "query": query,
+            "found": found,
+        },
+    )
+
+
+@can_merge
+def person_merge(request, pk, other_pk):
+    """Both records side by side, a choice per differing field, then the merge.
+
+    404 for a person who does not exist (merged away meanwhile) and for one person twice.
+    A refusal (a record saved meanwhile, values not valid together) re-renders the page
+    with the records as they are now and the choices made kept.
+    """
+    if pk == other_pk:
+        raise Http404("A person cannot be merged with themselves.")
+    people = (
+        Member.objects.select_related("added_by")
+        .prefetch_related("sectors")
+        .in_bulk([pk, other_pk])
+    )
+    if len(people) < 2:
+        raise Http404("No such person.")
+    a, b = people[pk], people[other_pk]
+    form = MergeForm(request.POST or None, a=a, b=b)
+    if request.method == "POST" and form.is_valid():
+        arguments = form.merge_arguments()
+        try:
+            record = merging.merge_people(by=request.user, **arguments)
+        except ValidationError as error:
+            form.add_service_error(error)
+            form.show_current_versions()
+        else:
+            survivor = arguments["survivor"]
+            messages.success(
+                request,
+                f"Merged {record.merged_name} (#{record.merged_pk}) into {survivor}. "
+                "If this was a mistake, undo it below.",
+            )
+            return redirect(survivor)
+    return render(
+        request,
+        "members/person_merge.html",
+        {
+            "form": form,
+            "a": a,
+            "b": b,
+            "sides": [("a", a), ("b", b)],
+            "preview": merging.merge_preview(a, b),
+        },
+    )
+
+
+@can_merge
+@require_POST
+def merge_undo(request, pk):
+    """Undo a merge: for the person who made it and for superusers (404 to others)."""
+    record = get_object_or_404(MergeRecord, pk=pk)
+    if not _may_undo(request.user, record):
+        raise Http404("No such merge.")
+    try:
+        restored = merging.undo_merge(record, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        survivor = Member.objects.filter(pk=record.survivor_pk).first()
+        return redirect(survivor or "members:people_list")
+    messages.success(
+        request,
+        f"Undid merge #{record.pk}: {restored} is back with their own records, and "
+        f"{record.survivor_name} has their values from before the merge.",
+    )
+    return redirect(restored)

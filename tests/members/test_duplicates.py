@@ -2,6 +2,7 @@
 in which order, and the query cost. The rules themselves, pair by pair: test_evidence.py."""
 
 import pytest
+from django.urls import reverse
 
 from members.duplicates import (
     DIFFERENT_EMAILS,
@@ -15,6 +16,7 @@ from members.duplicates import (
     find_duplicates,
     find_duplicates_bulk,
 )
+from members.models import Member
 from tests.factories import MemberFactory
 
 
@@ -410,3 +412,65 @@ def test_a_batch_finds_people_already_saved_and_repeats_within_itself():
         (saved_person, [SAME_NAME_SAME_CITY])
     ]
     assert [(m.row, m.reasons) for m in second.earlier_rows] == [(0, [SAME_NAME_SAME_CITY])]
+
+
+# --- quick add: the same rules on the page ---------------------------------------------------
+
+
+def quick_add(client, **fields):
+    data = {
+        "name": "Rosa Parks Jr",
+        "email": "",
+        "phone": "",
+        "city": "Detroit",
+        "status": "member",
+        "joining_story_kind": "social_movement",
+        "joining_story": "",
+        **fields,
+    }
+    return client.post(reverse("members:person_add"), data)
+
+
+@pytest.mark.django_db
+def test_quick_add_shows_a_strong_match_first_with_open_as_the_first_action(as_user, organizer):
+    phone_twin = saved("Rosa Parks", city="Detroit", phone="(313) 555-0142")
+    name_twin = saved("Rosa Parks", city="Detroit", email="rp@example.org")
+
+    response = quick_add(as_user(organizer), name="Rosa Parks", phone="313.555.0142")
+
+    assert [m.member for m in response.context["strong"]] == [phone_twin]
+    assert [m.member for m in response.context["weak"]] == [name_twin]
+    html = response.content.decode()
+    assert html.index(f"Open {phone_twin}") < html.index("same phone number and a compatible")
+    assert "This is a different person — add them" in html
+    assert not Member.objects.filter(phone="(313) 555-0142").exclude(pk=phone_twin.pk).exists()
+
+
+@pytest.mark.django_db
+def test_quick_add_never_stops_for_a_household_sharing_a_phone(as_user, organizer):
+    marta = saved("Marta Solis", city="Austin", phone="(512) 555-0123")
+
+    response = quick_add(as_user(organizer), name="Diego Solis", city="Austin", phone="512-555-0123")
+
+    diego = Member.objects.get(name="Diego Solis")
+    assert response.url == diego.get_absolute_url()
+    assert "Shares a phone with Marta Solis" in diego.history.earliest().history_change_reason
+    assert marta.pk != diego.pk
+
+
+@pytest.mark.django_db
+def test_quick_add_does_not_warn_across_states_or_for_different_emails(as_user, organizer):
+    saved("Sam Lee", city="Portland", region="OR")
+    saved("Ana Ruiz", city="Detroit", email="ana@example.org")
+    client = as_user(organizer)
+
+    response = quick_add(client, name="Sam Lee", city="Portland", email="sam@example.org")
+    assert [m.member.name for m in response.context["weak"]] == ["Sam Lee"]  # no state typed
+    response = quick_add(
+        client, name="Sam Lee", city="Portland", region="ME", email="sam@example.org"
+    )
+    assert response.status_code == 302
+
+    response = quick_add(client, name="Ana Ruiz", email="ana.ruiz@work.example")
+    assert response.status_code == 302
+    assert Member.objects.filter(name__in=["Sam Lee", "Ana Ruiz"]).count() == 4

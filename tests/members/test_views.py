@@ -119,8 +119,9 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
     # permissions, person + added_by, sectors, check-ins + assessors, history records +
     # users, history sectors (the added_by names come with the person); the cores' tag
     # (tests/cores/test_person_page_cores.py): alignments + tendencies, invitations +
-    # cores, the tendencies of the stated-level form
-    assert few == many == 13
+    # cores, the tendencies of the stated-level form; the merge panel: possible
+    # duplicates (two queries), merges into this person + mergers
+    assert few == many == 16
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):
@@ -183,12 +184,16 @@ def test_quick_add_creates_a_person_added_by_the_organizer(as_user, organizer):
 
 
 def test_quick_add_warns_of_a_likely_duplicate_before_saving(as_user, organizer):
-    existing = MemberFactory(name="José García", city="Oakland", email="jg@example.org")
+    # A similar name in the same city is weak evidence: shown, with the evidence, before
+    # saving. (Two different emails would veto it: test_duplicates covers that.)
+    existing = MemberFactory(name="José García", city="Oakland", email="")
     client = as_user(organizer)
     data = quick_add_data(name="Jose Garcia", city="Oakland", email="other@example.org")
     response = client.post(reverse("members:person_add"), data)
     assert response.status_code == 200
     assert [d.member for d in response.context["duplicates"]] == [existing]
+    assert [d.member for d in response.context["weak"]] == [existing]
+    assert "same name in the same city" in response.content.decode()
     assert not Member.objects.filter(email="other@example.org").exists()
     assert response.context["form"]["name"].value() == "Jose Garcia"  # input kept
 
