@@ -450,7 +450,8 @@ def test_quick_add_shows_a_strong_match_first_with_open_as_the_first_action(as_u
 def test_quick_add_never_stops_for_a_household_sharing_a_phone(as_user, organizer):
     marta = saved("Marta Solis", city="Austin", phone="(512) 555-0123")
 
-    response = quick_add(as_user(organizer), name="Diego Solis", city="Austin", phone="512-555-0123")
+    client = as_user(organizer)
+    response = quick_add(client, name="Diego Solis", city="Austin", phone="512-555-0123")
 
     diego = Member.objects.get(name="Diego Solis")
     assert response.url == diego.get_absolute_url()
