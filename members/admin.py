@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -61,6 +62,7 @@ class MemberAdmin(SimpleHistoryAdmin):
     list_per_page = 50
     show_full_result_count = False
     inlines = [CapacityCheckInInline]
+    actions = ["merge_two_people"]
     fieldsets = [
         (None, {"fields": ["name", "preferred_name", "pronouns", "status", "edit_version"]}),
         ("Contact", {"fields": ["email", "phone", "city", "region"]}),
@@ -74,6 +76,21 @@ class MemberAdmin(SimpleHistoryAdmin):
             },
         ),
     ]
+
+    @admin.action(description="Merge the two selected people…", permissions=["merge"])
+    def merge_two_people(self, request, queryset):
+        """Open the app's merge page for exactly two selected people (the older one first,
+        offered as the record that stays); nothing is merged until it is confirmed there."""
+        pks = sorted(queryset.order_by().values_list("pk", flat=True)[:3])
+        if len(pks) != 2:
+            self.message_user(
+                request, "Select exactly two people to merge them.", level=messages.WARNING
+            )
+            return None
+        return redirect("members:person_merge", pks[0], pks[1])
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("members.merge_people")
 
     def get_search_results(self, request, queryset, search_term):
         # The people page's indexed search (trigram / FTS5), not the admin's icontains scan.
