@@ -1,10 +1,14 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from members.duplicates import SAME_EMAIL, find_duplicates
 from members.forms import VersionedMemberForm
 from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
 from members.text import fold
@@ -46,9 +50,108 @@ class CapacityCheckInInline(admin.TabularInline):
         return super().get_queryset(request).select_related("member", "assessed_by")
 
 
+class MemberAdminForm(VersionedMemberForm):
+    """The admin's person form, with the app's rules for a person (as quick add has them).
+
+    - Email or phone: a new person needs one, and an edit may not remove the last one.
+    - The duplicate check (members.duplicates): adding a person, or changing the name,
+      contact or place of one, lists the possible duplicates with their evidence and
+      saves only once the admin user ticks "This is a different person". Someone who
+      only shares a phone under another name (a household) does not stop the save; the
+      admin names them after it (MemberAdmin.save_model).
+    """
+
+    CONTACT_FIELDS = ("name", "email", "phone", "city", "region")
+
+    confirm_different = forms.BooleanField(
+        label="This is a different person",
+        required=False,
+        widget=forms.HiddenInput,  # shown as a checkbox once there is something to confirm
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duplicates = []
+        self.households = []
+
+    def clean(self):
+        cleaned = super().clean()
+        self._email_or_phone(cleaned)
+        if self.instance.pk and not any(n in self.changed_data for n in self.CONTACT_FIELDS):
+            return cleaned
+        if any(name in self.errors for name in self.CONTACT_FIELDS):
+            return cleaned
+        for match in find_duplicates(
+            **{name: cleaned.get(name) or "" for name in self.CONTACT_FIELDS},
+            exclude_pk=self.instance.pk,
+        ):
+            (self.households if match.only_shares_a_phone else self.duplicates).append(match)
+        # An email someone already has is refused on the email field (Member.clean): the
+        # same person, no question to ask.
+        email_taken = any(
+            match.member.email for match in self.duplicates if SAME_EMAIL in match.reasons
+        )
+        if self.duplicates and not email_taken and not cleaned.get("confirm_different"):
+            field = self.fields["confirm_different"]
+            field.widget = forms.CheckboxInput()
+            # The bound field was made (and its help text read) before clean().
+            field.help_text = self["confirm_different"].help_text = _duplicates_html(
+                self.duplicates
+            )
+            self.add_error(
+                "confirm_different",
+                ValidationError(
+                    "This may be someone already here (listed below, with the evidence). "
+                    "Open them to update their record instead, or tick the box if this "
+                    "is a different person.",
+                    code="possible_duplicate",
+                ),
+            )
+        return cleaned
+
+    def _email_or_phone(self, cleaned):
+        if "email" in self.errors or "phone" in self.errors:
+            return
+        if cleaned.get("email") or cleaned.get("phone"):
+            return
+        had_one = self.instance.pk and (self.initial.get("email") or self.initial.get("phone"))
+        if not self.instance.pk or had_one:
+            self.add_error(
+                "email", "Give an email or a phone number, so the person can be reached."
+            )
+
+
+def _duplicates_html(matches) -> str:
+    """The possible duplicates, each a link to its admin page with the evidence in words."""
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            '<li><a href="{}" target="_blank" rel="noopener">{}</a> ({}): {}</li>',
+            (
+                (
+                    reverse("admin:members_member_change", args=[match.member.pk]),
+                    match.member,
+                    ", ".join(
+                        filter(None, [match.member.city, match.member.email, match.member.phone])
+                    )
+                    or "no contact",
+                    "; ".join(
+                        f"{item.kind}: {item.description}"
+                        if item.kind != "conflicting"
+                        else f"against: {item.description}"
+                        for item in match.evidence
+                    ),
+                )
+                for match in matches
+            ),
+        ),
+    )
+
+
 @admin.register(Member)
 class MemberAdmin(SimpleHistoryAdmin):
-    form = VersionedMemberForm
+    form = MemberAdminForm
     # Adds an "Import people" button beside "Add member" (the organizers' import page).
     change_list_template = "admin/members/member/change_list.html"
     list_display = ["name", "preferred_name", "email", "city", "status", "joining_story_kind"]
@@ -64,7 +167,19 @@ class MemberAdmin(SimpleHistoryAdmin):
     inlines = [CapacityCheckInInline]
     actions = ["merge_two_people"]
     fieldsets = [
-        (None, {"fields": ["name", "preferred_name", "pronouns", "status", "edit_version"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "confirm_different",
+                    "name",
+                    "preferred_name",
+                    "pronouns",
+                    "status",
+                    "edit_version",
+                ]
+            },
+        ),
         ("Contact", {"fields": ["email", "phone", "city", "region"]}),
         ("Joining story", {"fields": ["joining_story_kind", "joining_story", "joined_on"]}),
         ("Sectors and notes", {"fields": ["sectors", "note"]}),
@@ -104,6 +219,20 @@ class MemberAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.added_by = request.user
+        # The admin user's decisions about possible duplicates, kept in the history as
+        # quick add keeps them (members.services.create_member).
+        reasons = []
+        if form.duplicates:
+            others = ", ".join(f"{match.member} (#{match.member.pk})" for match in form.duplicates)
+            reasons.append(f"Confirmed a different person from {others}")
+        if form.households:
+            others = ", ".join(f"{match.member} (#{match.member.pk})" for match in form.households)
+            reasons.append(f"Shares a phone with {others}")
+            self.message_user(
+                request, f"{obj.name} shares a phone with {others}: kept as two people."
+            )
+        if reasons:
+            obj._change_reason = "; ".join(reasons)
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):

@@ -116,7 +116,9 @@ def test_email_taken_in_other_case_comes_back_on_the_email_field_with_the_input_
 
 def test_name_of_only_spaces_comes_back_on_the_name_field(as_user, admin_user):
     client = as_user(admin_user)
-    form = changeform_data(client.get(MEMBER_ADD), name="   ", city="Oakland")
+    form = changeform_data(
+        client.get(MEMBER_ADD), name="   ", city="Oakland", email="someone@example.org"
+    )
 
     response = client.post(MEMBER_ADD, form)
 
@@ -224,3 +226,83 @@ def test_admin_people_search_ignores_accents_and_case(as_user, admin_user):
     MemberFactory(name="Ana Li", city="Detroit")
     response = as_user(admin_user).get(reverse("admin:members_member_changelist"), {"q": "GARCIA"})
     assert list(response.context["cl"].result_list) == [jose]
+
+
+# --- the app's rules for a person: duplicates, email or phone ---------------------------------
+
+
+def test_adding_a_possible_duplicate_in_the_admin_needs_a_ticked_confirmation(as_user, admin_user):
+    existing = MemberFactory(name="Ella Baker", city="Oakland", region="CA", email="", phone="")
+    client = as_user(admin_user)
+    form = changeform_data(
+        client.get(MEMBER_ADD), name="Ella J. Baker", city="Oakland", email="ella@example.org"
+    )
+
+    response = client.post(MEMBER_ADD, form)
+
+    assert response.status_code == 200
+    admin_form = response.context["adminform"].form
+    assert list(admin_form.errors) == ["confirm_different"]
+    assert "This may be someone already here" in response.text
+    assert "weak: similar name in the same city" in response.text
+    assert reverse("admin:members_member_change", args=[existing.pk]) in response.text
+    assert 'type="checkbox" name="confirm_different"' in response.text
+    assert admin_form["name"].value() == "Ella J. Baker"  # the input is kept
+    assert Member.objects.count() == 1
+
+    response = client.post(MEMBER_ADD, {**form, "confirm_different": "on"})
+
+    assert response.status_code == 302
+    added = Member.objects.get(email="ella@example.org")
+    assert f"Confirmed a different person from Ella Baker (#{existing.pk})" == (
+        added.history.get().history_change_reason
+    )
+
+
+def test_editing_a_person_into_a_duplicate_is_checked_and_other_edits_are_not(as_user, admin_user):
+    MemberFactory(name="Ana Ruiz", email="ana@example.org", phone="(512) 555-0100")
+    twin = MemberFactory(name="Ana Ruiz", email="", phone="(512) 555-0100", city="Austin")
+    client = as_user(admin_user)
+
+    # The note alone: the pair is already there, no question asked.
+    form = changeform_data(client.get(member_change(twin)), note="Met at the rally")
+    assert client.post(member_change(twin), form).status_code == 302
+
+    form = changeform_data(client.get(member_change(twin)), phone="512.555.0100", city="Dallas")
+    response = client.post(member_change(twin), form)
+    assert response.status_code == 200
+    assert "strong: same phone number and a compatible name" in response.text
+    twin.refresh_from_db()
+    assert twin.city == "Austin"
+
+
+def test_a_household_sharing_a_phone_is_saved_in_the_admin_without_a_question(as_user, admin_user):
+    marta = MemberFactory(name="Marta Solis", phone="(512) 555-0123", city="Austin", email="")
+    client = as_user(admin_user)
+    form = changeform_data(
+        client.get(MEMBER_ADD), name="Diego Solis", phone="512-555-0123", city="Austin"
+    )
+
+    response = client.post(MEMBER_ADD, form, follow=True)
+
+    diego = Member.objects.get(name="Diego Solis")
+    assert f"Shares a phone with Marta Solis (#{marta.pk})" in (
+        diego.history.get().history_change_reason
+    )
+    assert "kept as two people" in response.text
+
+
+def test_the_admin_asks_for_an_email_or_a_phone_as_quick_add_does(as_user, admin_user):
+    client = as_user(admin_user)
+    form = changeform_data(client.get(MEMBER_ADD), name="No Contact", email="", phone="")
+
+    response = client.post(MEMBER_ADD, form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "email": ["Give an email or a phone number, so the person can be reached."]
+    }
+    person = MemberFactory(email="x@example.org", phone="")
+    form = changeform_data(client.get(member_change(person)), email="")
+    response = client.post(member_change(person), form)
+    assert list(response.context["adminform"].form.errors) == ["email"]
