@@ -101,13 +101,15 @@ class MergeUndoRefused(ValidationError):
 def possible_duplicates(member: Member, *, limit=5):
     """Other people who may be `member`, most likely first (members.duplicates' rules).
 
-    A list of duplicates.DuplicateMatch (`.member`, `.reasons`); two queries.
+    A list of duplicates.DuplicateMatch (`.member`, `.verdict`, `.supporting` and
+    `.conflicting` evidence, `.reasons` in words); two queries.
     """
     return find_duplicates(
         name=member.name,
         email=member.email,
         phone=member.phone,
         city=member.city,
+        region=member.region,
         exclude_pk=member.pk,
         limit=limit,
     )
