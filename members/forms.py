@@ -127,7 +127,8 @@ def _without_invisible_characters(data, form):
     for name, field in form.fields.items():
         key = form.add_prefix(name)
         if isinstance(field, forms.CharField) and isinstance(data.get(key), str):
-            data[key] = clean_text(data[key])
+            multiline = isinstance(field.widget, forms.Textarea)
+            data[key] = clean_text(data[key], multiline=multiline)
     return data
 
 

@@ -50,18 +50,21 @@ MIN_PHONE_DIGITS = 7
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+")
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, multiline: bool = False) -> str:
     """`text` without invisible characters, in NFC: what every text field stores.
 
-    Removes control characters (NUL, the vertical tab as a stray, ...) and Unicode format
-    characters (zero-width space, byte-order mark, direction marks, soft hyphen), keeps
-    tabs and line breaks (line-ending controls become "\\n"), and composes accents so
-    "e" + combining acute (a Mac's file names and pastes) is stored as "é". Cleaning is
-    idempotent: clean_text(clean_text(x)) == clean_text(x). Never raises for a str.
+    Removes control characters (NUL, vertical tab, ...) and Unicode format characters
+    (zero-width space, byte-order mark, direction marks, soft hyphen), keeps tabs and
+    line breaks, and composes accents so "e" + combining acute (a Mac's pastes) is stored
+    as "é". With `multiline` (notes, a joining story), the controls that end a line in
+    some exports (a vertical tab is FileMaker's and Excel for Mac's line break inside a
+    cell) become "\\n" instead of being removed. Idempotent: clean_text(clean_text(x)) ==
+    clean_text(x). Never raises for a str.
     """
     if not text:
         return ""
-    text = _LINE_BREAKS.sub("\n", text)
+    if multiline:
+        text = _LINE_BREAKS.sub("\n", text)
     kept = []
     for char in text:
         category = unicodedata.category(char)

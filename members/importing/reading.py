@@ -396,7 +396,10 @@ def _sheet_from_grid(grid, *, header_row: int | None = None) -> Sheet:
     Every cell is cleaned of invisible characters and trimmed here, so no later step
     sees a zero-width space or a byte-order mark.
     """
-    numbered = [(number, [clean_text(str(cell)).strip() for cell in row]) for number, row in grid]
+    numbered = [
+        (number, [clean_text(str(cell), multiline=True).strip() for cell in row])
+        for number, row in grid
+    ]
     numbered = [(number, row) for number, row in numbered if any(row)]
     if not numbered:
         raise UnreadableFile("The file has no rows.")

@@ -267,7 +267,8 @@ def parse_email(text: str) -> str:
     Compared and stored after cleaning, so "ana@example.org" with a zero-width space
     pasted into it is the same address as without.
     """
-    email = clean_text(text or "").strip().strip("<>").strip()
+    # No address holds a line break: one inside the cell is an export's, not the address's.
+    email = "".join(clean_text(text or "").splitlines()).strip().strip("<>").strip()
     if email.lower().startswith("mailto:"):
         email = email[len("mailto:") :].strip()
     if not email:
