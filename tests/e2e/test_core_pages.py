@@ -268,7 +268,10 @@ def test_lead_ticks_a_milestone_and_moves_the_core_on(sign_in, screenshot):
     page.get_by_role("button", name=f"Move on to {launching}").click()
 
     # Without the explicit yes: refused, said on the box, the reason kept, nothing saved.
-    expect(page.get_by_role("alert")).to_contain_text("Confirm that the core moves on anyway.")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Confirm that the core moves on anyway.")
+    for title in still_open:
+        expect(alert).to_contain_text(title)
     expect(page.get_by_label("Why the core is moving on")).to_have_value(reason)
     core.refresh_from_db()
     assert core.phase == Phase.ENGAGING
