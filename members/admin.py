@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -10,7 +10,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from members.duplicates import SAME_EMAIL, find_duplicates
 from members.forms import VersionedMemberForm
-from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
+from members.models import (
+    CapacityCheckIn,
+    ExportRecord,
+    ImportRecord,
+    Member,
+    MergeRecord,
+    Sector,
+)
 from members.text import fold
 from sos_tracker.admin_mixins import RecordAdmin
 
@@ -325,3 +332,33 @@ class ExportRecordAdmin(RecordAdmin):
     ]
     list_filter = ["file_format", "included_joining_story", "created_at"]
     list_select_related = ["exported_by"]
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(RecordAdmin):
+    """The trail of merges of two records of one person; read-only. A merge is made and
+    undone on the app's pages (the kept person's page offers the undo)."""
+
+    list_display = ["__str__", "merged_by", "merged_at", "undone_at", "kept_person"]
+    list_filter = ["merged_at", ("undone_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["merged_by"]
+    search_fields = ["survivor_name", "merged_name"]
+    show_full_result_count = False
+    # The snapshot holds both records' fields for the undo; the history pages show them.
+    exclude = ["snapshot"]
+
+    def get_queryset(self, request):
+        # Whether the kept person is still here, in the list's one query (not one per row).
+        here = Member.objects.filter(pk=OuterRef("survivor_pk"))
+        return super().get_queryset(request).annotate(survivor_here=Exists(here))
+
+    @admin.display(description="kept person")
+    def kept_person(self, record):
+        if not record.survivor_here:
+            return f"{record.survivor_name} (#{record.survivor_pk}, no longer here)"
+        return format_html(
+            '<a href="{}">{} (#{})</a>',
+            reverse("members:person_detail", args=[record.survivor_pk]),
+            record.survivor_name,
+            record.survivor_pk,
+        )

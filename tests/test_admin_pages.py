@@ -27,7 +27,14 @@ from cores.models import (
     ReviewNote,
     Tendency,
 )
-from members.models import CapacityCheckIn, ExportRecord, ImportRecord, Member, Sector
+from members.models import (
+    CapacityCheckIn,
+    ExportRecord,
+    ImportRecord,
+    Member,
+    MergeRecord,
+    Sector,
+)
 from tests.auth import log_in
 from tests.factories import (
     AlignmentFactory,
@@ -51,6 +58,12 @@ PINNED = {
         # count, full count, rows joined to the uploader (the file itself deferred)
         "changelist": 6,
         # record, its uploader
+        "change": 5,
+    },
+    MergeRecord: {
+        # count, rows joined to who merged with whether the kept person is here
+        "changelist": 5,
+        # record (with the kept person's presence), who merged
         "change": 5,
     },
     ExportRecord: {
@@ -293,6 +306,17 @@ def _export_records(count, subject):
     return subject or rows[0]
 
 
+def _merge_records(count, subject):
+    someone = UserFactory()
+    rows = [
+        MergeRecord.objects.create(
+            survivor_pk=n, merged_pk=n + 1, survivor_name="A", merged_name="B", merged_by=someone
+        )
+        for n in _new(count)
+    ]
+    return subject or rows[0]
+
+
 def _totp_devices(count, subject):
     rows = [
         TOTPDevice.objects.create(user=user, name="Phone")
@@ -328,6 +352,7 @@ ROWS = {
     Invitation: _invitations,
     ImportRecord: _import_records,
     ExportRecord: _export_records,
+    MergeRecord: _merge_records,
     TOTPDevice: _totp_devices,
 }
 
