@@ -90,7 +90,10 @@ def _keep_joiners_between_scripts(match: re.Match) -> str:
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and squeeze spaces: "  José  GARCÍA" -> "jose garcia"."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    # Compatibility letters first (a script capital I is "I"), so case folding sees plain
+    # letters and folding twice gives the same as folding once.
+    compatible = unicodedata.normalize("NFKD", text or "")
+    decomposed = unicodedata.normalize("NFKD", compatible.casefold())
     without_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", without_marks.translate(_UNSPLIT_LETTERS)).strip()
 
