@@ -4,7 +4,13 @@
     manage.py import_people old-list.csv --by olive --mapping "Town=city,Shirt size="
     manage.py import_people old-list.csv --by olive --map "City, State=city" --map "Town="
 
-Prints what happened to every row and exits with status 1 when any row was rejected.
+Prints what happened to every row (an update with each field it changes, old → new) and
+exits with status 1 when any row was rejected or held.
+
+Possible duplicates (weak evidence: a similar name in the same city, a shared phone under
+another name, or a match with something that disagrees) need a decision the page asks a
+person for. --possible-duplicates says it for all of them: "add" as new people, "skip"
+them, or "hold" (the default): import the rest, list them, import none of them, exit 1.
 """
 
 from pathlib import Path
@@ -14,13 +20,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from members.importing import applying
-from members.importing.columns import TARGETS
-from members.importing.planning import CREATE, REJECT, SKIP, UPDATE
+from members.importing.columns import TARGETS, field_label
+from members.importing.planning import ADD, CREATE, HOLD, REJECT, SKIP, UPDATE
 from members.importing.reading import UnreadableFile
 
 LABELS = {
     CREATE: "created",
     UPDATE: "updated",
+    HOLD: "held as possible duplicates",
     SKIP: "skipped as duplicate",
     REJECT: "rejected",
 }
@@ -53,13 +60,33 @@ class Command(BaseCommand):
             '"=", so it may hold commas: --map "City, State=city".',
         )
         parser.add_argument(
+            "--possible-duplicates",
+            choices=[ADD, SKIP, HOLD],
+            default=HOLD,
+            help="What to do with rows that may be people already here (weak evidence): "
+            "add them as new people, skip them, or hold them (the default): import the "
+            "rest, list them, import none of them, and exit with status 1. A row whose "
+            "email someone already has is never added; it stays held.",
+        )
+        parser.add_argument(
             "--unknown-sectors",
             choices=["create", "leave-out"],
             default="create",
             help="What to do with sector names no sector matches (default: create them).",
         )
 
-    def handle(self, *args, file, by, dry_run, mapping, unknown_sectors, maps=(), **options):
+    def handle(
+        self,
+        *args,
+        file,
+        by,
+        dry_run,
+        mapping,
+        unknown_sectors,
+        maps=(),
+        possible_duplicates=HOLD,
+        **options,
+    ):
         user = get_user_model().objects.filter(username=by).first()
         if user is None:
             raise CommandError(f"No user named {by!r}; --by names who is importing.")
@@ -86,17 +113,31 @@ class Command(BaseCommand):
         except ValidationError as error:
             applying.discard_import(record, by=user)
             raise CommandError(" ".join(error.messages)) from error
+        if possible_duplicates != HOLD:
+            applying.decide_undecided(record, possible_duplicates, by=user)
 
         if dry_run:
             self.report(record, heading="Dry run: nothing was written.")
-            rejected = applying.counts_by_action(record)[REJECT]
+            counts = applying.counts_by_action(record)
+            held = applying.held_counts(record)["undecided"]
             applying.discard_import(record, by=user)
         else:
-            record = applying.apply_import(record, by=user)
+            record = applying.apply_import(record, by=user, undecided=HOLD)
             self.report(record, heading=f"{record} applied.")
-            rejected = applying.counts_by_action(record)[REJECT]
-        if rejected:
-            raise CommandError("Some rows were rejected; fix them and import those rows again.")
+            counts = applying.counts_by_action(record)
+            held = counts[HOLD]
+        problems = []
+        if counts[REJECT]:
+            problems.append("Some rows were rejected; fix them and import those rows again.")
+        if held:
+            problems.append(
+                f"{held} possible duplicate{'s were' if held != 1 else ' was'} held"
+                + (", not imported" if not dry_run else "")
+                + ": decide on the import page, or run again with "
+                "--possible-duplicates=add or --possible-duplicates=skip."
+            )
+        if problems:
+            raise CommandError(" ".join(problems))
 
     def mapping(self, record, text, maps=()) -> list[str]:
         """The guessed columns with --mapping's and then each --map's choices applied.
@@ -135,7 +176,9 @@ class Command(BaseCommand):
         counts = applying.counts_by_action(record)
         write(", ".join(f"{counts[action]} {label}" for action, label in LABELS.items()))
         for action, label in LABELS.items():
-            rows = list(record.rows.filter(action=action).order_by("number"))
+            rows = list(
+                record.rows.filter(action=action).select_related("member").order_by("number")
+            )
             if not rows:
                 continue
             write(f"\n{label.capitalize()} ({len(rows)}):")
@@ -145,10 +188,23 @@ class Command(BaseCommand):
                 )
 
     def detail(self, row) -> str:
+        """Why the row became what it did; for an update (or a held row's possible
+        update), each field it changes, old → new, as the preview page lists them."""
         if row.errors:
             return " — " + "; ".join(f"{field}: {message}" for field, message in row.errors.items())
-        if row.reasons:
-            return " — " + "; ".join(row.reasons)
-        if row.changes:
-            return " — changes " + ", ".join(row.changes)
-        return ""
+        parts = list(row.reasons)
+        if row.decision:
+            parts.append(f"decided: {row.decision}")
+        if row.changes and row.action in (UPDATE, HOLD):
+            changes = "; ".join(
+                f"{field_label(name)}: {self.shown(old)} → {self.shown(new)}"
+                for name, (old, new, *_added) in row.changes.items()
+            )
+            parts.append(("updating would change " if row.action == HOLD else "changes ") + changes)
+        return " — " + "; ".join(parts) if parts else ""
+
+    @staticmethod
+    def shown(value) -> str:
+        """A value on one line: "(empty)" for nothing, line breaks as " / "."""
+        text = " / ".join(str(value).splitlines())
+        return f"“{text}”" if text else "(empty)"
