@@ -18,7 +18,7 @@ These are the same value, "already up to date":
 import unicodedata
 
 from members.duplicates import initials_match, region_key
-from members.text import fold, name_words, phone_key
+from members.text import fold, is_scientific_notation, name_words, phone_key, same_phone
 
 # Fields whose values are names or places: compared folded, and by the rules above.
 _NAME_FIELDS = {"name", "preferred_name"}
@@ -41,7 +41,7 @@ def is_improvement(field: str, stored, incoming) -> bool:
     if field == "email":
         return stored.strip().casefold() != incoming.strip().casefold()
     if field == "phone":
-        return not _same_phone(stored, incoming)
+        return _phone_improves(stored, incoming)
     if field == "region":
         # "OR", "Ore." and "Oregon" are one state, however written: equivalent.
         return region_key(stored) != region_key(incoming)
@@ -54,12 +54,21 @@ def is_improvement(field: str, stored, incoming) -> bool:
     return stored.strip() != incoming.strip()
 
 
-def _same_phone(stored: str, incoming: str) -> bool:
-    """The phone rule of members.text; numbers too short to have a key compare as digits."""
-    stored_key, incoming_key = phone_key(stored), phone_key(incoming)
-    if stored_key and incoming_key:
-        return stored_key == incoming_key
-    return "".join(filter(str.isdigit, stored)) == "".join(filter(str.isdigit, incoming))
+def _phone_improves(stored: str, incoming: str) -> bool:
+    """Another number by the phone rule of members.text, and one that is a number.
+
+    A value with no key (scientific notation, too few digits) never replaces one that has
+    a key; a real number does replace a stored value that has none.
+    """
+    if same_phone(stored, incoming):
+        return False
+    if is_scientific_notation(incoming) or (phone_key(stored) and not phone_key(incoming)):
+        return False
+    return _digits(stored) != _digits(incoming)
+
+
+def _digits(text: str) -> str:
+    return "".join(filter(str.isdigit, text))
 
 
 def _name_improves(stored: str, incoming: str) -> bool:

@@ -32,6 +32,9 @@ TABLE = [
     pytest.param("phone", "(937) 555-0100", "+1 937 555 0100", SAME, id="country code"),
     pytest.param("phone", "(937) 555-0100", "937.555.0101", BETTER, id="another number"),
     pytest.param("phone", "", "937.555.0101", BETTER, id="a phone where none was"),
+    pytest.param("phone", "(937) 555-0100", "9.37555E+09", SAME, id="scientific notation"),
+    pytest.param("phone", "9.37555E+09", "(937) 555-0100", BETTER, id="a number for a lost one"),
+    pytest.param("phone", "+44 20 7946 0958", "+44 (0)20 7946 0958", SAME, id="trunk zero"),
     # emails: case only
     pytest.param("email", "ana@example.org", "ANA@Example.ORG", SAME, id="email case"),
     pytest.param("email", "ana@example.org", "ana.ruiz@example.org", BETTER, id="new email"),
