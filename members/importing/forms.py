@@ -10,10 +10,13 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="Spreadsheet",
         help_text=(
-            f"CSV or XLSX, up to {MAX_UPLOAD_BYTES // 1_048_576} MB. The first row names "
-            "the columns. Nothing is saved until you confirm the preview."
+            f"CSV, XLSX or Excel's Unicode Text (.txt), up to {MAX_UPLOAD_BYTES // 1_048_576} "
+            "MB. A row names the columns; a title above it is fine. Nothing is saved until "
+            "you confirm the preview."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.xlsx,.xlsm,.txt,.tsv,text/csv,text/plain"}
+        ),
     )
 
 
