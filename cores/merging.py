@@ -73,6 +73,7 @@ def merge_memberships(survivor: Member, other: Member, *, by, record) -> dict:
 
 
 def undo_memberships(survivor, restored, snapshot, *, by, record) -> None:
+    """The survivor leaves the cores the merge added; the restored person rejoins theirs."""
     links = CoreGroup.members.through
     links.objects.filter(member=survivor, coregroup_id__in=snapshot["added"]).delete()
     existing = set(
@@ -88,6 +89,7 @@ def undo_memberships(survivor, restored, snapshot, *, by, record) -> None:
 
 
 def preview_memberships(a: Member, b: Member) -> list[str]:
+    """One sentence naming the cores either record is in (one query)."""
     names = sorted({core.name for core in CoreGroup.objects.filter(members__in=[a, b])})
     if not names:
         return []
@@ -146,6 +148,7 @@ def merge_alignments(survivor: Member, other: Member, *, by, record) -> dict:
 
 
 def undo_alignments(survivor, restored, snapshot, *, by, record) -> None:
+    """Moved alignments go back, deleted ones come back with their pks, notes go home."""
     reason = record.undo_reason
     for alignment in Alignment.objects.filter(pk__in=snapshot["moved"]).order_by("pk"):
         alignment.member = restored
@@ -160,6 +163,7 @@ def undo_alignments(survivor, restored, snapshot, *, by, record) -> None:
 
 
 def alignments_changed_since(survivor, snapshot, *, record) -> list[str]:
+    """A moved alignment no longer on the survivor cannot be moved back."""
     moved = set(snapshot["moved"])
     here = set(Alignment.objects.filter(pk__in=moved, member=survivor).values_list("pk", flat=True))
     if moved - here:
@@ -168,6 +172,7 @@ def alignments_changed_since(survivor, snapshot, *, record) -> list[str]:
 
 
 def preview_alignments(a: Member, b: Member) -> list[str]:
+    """Per tendency, which alignment stays (one query; review notes are not read)."""
     by_tendency = defaultdict(dict)
     for alignment in Alignment.objects.filter(member__in=[a, b]).select_related("tendency"):
         by_tendency[alignment.tendency][alignment.member_id] = alignment
@@ -238,6 +243,8 @@ def merge_invitations(survivor: Member, other: Member, *, by, record) -> dict:
 
 
 def undo_invitations(survivor, restored, snapshot, *, by, record) -> None:
+    """Moved invitations go back, deleted ones come back with their pks, and the restored
+    person follows up again where they were the point person."""
     reason = record.undo_reason
     for invitation in Invitation.objects.filter(pk__in=snapshot["moved"]).order_by("pk"):
         invitation.member = restored
@@ -251,6 +258,7 @@ def undo_invitations(survivor, restored, snapshot, *, by, record) -> None:
 
 
 def invitations_changed_since(survivor, snapshot, *, record) -> list[str]:
+    """A moved invitation no longer on the survivor cannot be moved back."""
     moved = set(snapshot["moved"])
     here = set(
         Invitation.objects.filter(pk__in=moved, member=survivor).values_list("pk", flat=True)
@@ -261,6 +269,7 @@ def invitations_changed_since(survivor, snapshot, *, record) -> list[str]:
 
 
 def preview_invitations(a: Member, b: Member) -> list[str]:
+    """Per core, which invitation stays (one query)."""
     by_core = defaultdict(dict)
     for invitation in Invitation.objects.filter(member__in=[a, b]).select_related("core"):
         by_core[invitation.core][invitation.member_id] = invitation

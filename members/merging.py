@@ -43,6 +43,8 @@ from members.services import snapshot_sectors_in_history
 SURVIVOR, OTHER, BOTH = "survivor", "other", "both"
 # Fields whose two texts can be kept together; the others hold one value.
 JOINABLE_FIELDS = ("joining_story", "note")
+# Ways to reach the person: one not kept in its field is written into the notes.
+CONTACT_FIELDS = ("email", "phone")
 # simple_history's change reason is a CharField(max_length=100) (enforced by PostgreSQL).
 _REASON_LENGTH = 100
 _NAME_IN_REASON = 40
@@ -121,6 +123,7 @@ def merge_fields() -> list[models.Field]:
 
 
 def is_empty(value) -> bool:
+    """None, or text of nothing but spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -236,7 +239,9 @@ def merge_people(
     `choices`: field name -> SURVIVOR, OTHER or BOTH (joinable text only) for the fields
     that differ; missing fields take default_choices(). `expected_versions`: the
     (survivor, other) versions the person looked at; a save since refuses the merge.
-    Both rows are locked first (in pk order, so two merges cannot deadlock).
+    Both rows are locked first (in pk order, so two merges cannot deadlock). An email or
+    phone of either record that is not kept is added to the notes (contact_left_out), so
+    the person can still be reached by it.
 
     Returns the MergeRecord (what the undo needs). Raises ValidationError: on `__all__`
     for the same person twice, a person gone or saved since the page was opened, or a
@@ -304,7 +309,13 @@ def merge_people(
         snapshot["steps"][name] = step.merge(survivor, other, by=by, record=record)
     _refuse_unmoved_rows(other)
 
-    new_values = _chosen_values(survivor, other, chosen, record=record)
+    new_values = _chosen_values(survivor, other, chosen)
+    left_out = contact_left_out(survivor, other, new_values)
+    if left_out:
+        new_values["note"] = join_texts(
+            new_values.get("note", survivor.note),
+            f"Also reached at (merge #{record.pk}): {'; '.join(left_out)}",
+        )
     other_pk = other.pk  # delete() empties it
     other._history_user = by
     other._change_reason = _reason(f"Merged into {_short(survivor.name)} (#{survivor.pk})", record)
@@ -343,7 +354,21 @@ def _check_choices(chosen: dict[str, str]) -> None:
             raise ValidationError({name: f"Choose which value stays ({', '.join(allowed)})."})
 
 
-def _chosen_values(survivor, other, chosen, *, record) -> dict:
+def contact_left_out(survivor: Member, other: Member, values: dict) -> list[str]:
+    """The emails and phones of either record that `values` (field -> value kept) drop,
+    as "email x@example.org" / "phone 555 0100": they go into the notes."""
+    left_out = []
+    for name in CONTACT_FIELDS:
+        if name not in values:
+            continue
+        label = str(Member._meta.get_field(name).verbose_name)
+        for value in (getattr(survivor, name), getattr(other, name)):
+            if not is_empty(value) and _comparable(value) != _comparable(values[name]):
+                left_out.append(f"{label} {value.strip()}")
+    return left_out
+
+
+def _chosen_values(survivor, other, chosen) -> dict:
     values = {}
     for name, choice in chosen.items():
         mine, theirs = getattr(survivor, name), getattr(other, name)

@@ -105,7 +105,10 @@ def test_merge_keeps_chosen_values_union_of_sectors_and_joined_notes(pair, organ
     assert older.email == "maria@example.org"
     assert older.phone == "(512) 555-0123"
     assert older.preferred_name == "Mari"
-    assert older.note == "Met at the tenants' assembly.\n\nWants to help with the newsletter."
+    assert older.note == (
+        "Met at the tenants' assembly.\n\nWants to help with the newsletter.\n\n"
+        f"Also reached at (merge #{record.pk}): phone 512 555 0199"
+    )
     assert {s.slug for s in older.sectors.all()} == {"housing", "labor", "tenants"}
     assert not Member.objects.filter(pk=newer.pk).exists()
     assert record.survivor_pk == older.pk
@@ -435,3 +438,15 @@ def test_core_membership_already_held_is_not_duplicated(pair, organizer):
     assert list(older.cores.all()) == [core]
     undo_merge(record, by=organizer)
     assert set(core.members.all()) == {older, Member.objects.get(pk=newer.pk)}
+
+
+def test_an_email_or_phone_not_kept_goes_into_the_notes_and_undo_takes_it_out(organizer):
+    kept = MemberFactory(email="a@example.org", phone="(512) 555-0100", note="")
+    other = MemberFactory(email="b@example.org", phone="", note="")
+    record = merge_people(kept, other, by=organizer, choices={"email": OTHER})
+    kept.refresh_from_db()
+    assert kept.email == "b@example.org"
+    assert kept.note == f"Also reached at (merge #{record.pk}): email a@example.org"
+    undo_merge(record, by=organizer)
+    kept.refresh_from_db()
+    assert (kept.email, kept.note) == ("a@example.org", "")
