@@ -31,11 +31,22 @@ def test_upload_fix_a_mapping_preview_confirm_and_download_rejected_rows(
     page.get_by_role("button", name="Preview the import").click()
 
     expect(page.get_by_role("heading", name="3. What will happen")).to_be_visible()
-    for label, count in [("Create", 190), ("Update", 5), ("Skip", 13), ("Reject", 7)]:
+    for label, count in [
+        ("Create", 190),
+        ("Update", 5),
+        ("Possible duplicate", 4),
+        ("Skip", 9),
+        ("Reject", 7),
+    ]:
         expect(page.locator(".stat", has_text=label).locator("dd")).to_have_text(str(count))
     expect(page.get_by_text("Sector names we do not know yet")).to_be_visible()
     assert Member.objects.count() == existing  # a preview writes nobody
     screenshot(page, "import-preview")
+
+    # The four people known by name and city only wait for a decision; skip them all.
+    expect(page.get_by_role("button", name="Import 195 people now")).to_have_count(0)
+    page.get_by_role("button", name="Skip every undecided row").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved 4 decisions")
 
     page.get_by_role("button", name="Import 195 people now").click()
     expect(page.get_by_role("status")).to_contain_text("190 people created, 5 updated")
