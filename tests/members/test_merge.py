@@ -450,3 +450,31 @@ def test_an_email_or_phone_not_kept_goes_into_the_notes_and_undo_takes_it_out(or
     undo_merge(record, by=organizer)
     kept.refresh_from_db()
     assert (kept.email, kept.note) == ("a@example.org", "")
+
+
+def test_a_relation_no_step_moves_refuses_the_merge_and_writes_nothing(
+    pair, organizer, core_a, monkeypatch
+):
+    older, newer = pair
+    invitation = InvitationFactory(core=core_a, member=newer)
+    monkeypatch.delitem(merge_steps, "cores.invitations")
+    with pytest.raises(ValidationError, match="Invitations still point at"):
+        merge_people(older, newer, by=organizer)
+    invitation.refresh_from_db()
+    assert invitation.member == newer
+    assert MergeRecord.objects.count() == 0
+
+
+def test_values_not_valid_together_refuse_on_their_field_and_roll_back(pair, organizer):
+    older, newer = pair
+    check_in = CapacityCheckInFactory(member=newer)
+    # A phone stored before today's rules, too short to be one now.
+    Member._base_manager.filter(pk=newer.pk).update(phone="12")
+    newer.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        merge_people(older, newer, by=organizer, choices={"phone": OTHER})
+    assert "phone" in refused.value.message_dict
+    assert Member.objects.filter(pk=newer.pk).exists()
+    check_in.refresh_from_db()
+    assert check_in.member == newer
+    assert MergeRecord.objects.count() == 0
