@@ -64,6 +64,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.utils import DatabaseErrorWrapper
 from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -171,7 +172,38 @@ class QueryRecorder:
         try:
             return execute(sql, params, many, context)
         finally:
-            self.timed.append((time.perf_counter() - started, sql, None if many else params))
+            self.timed.append([time.perf_counter() - started, sql, None if many else params])
+
+    def fetched(self, seconds: float) -> None:
+        """Fetching rows took `seconds`: the last query's, whose rows they are."""
+        if self.timed:
+            self.timed[-1][0] += seconds
+
+
+class TimedFetches(DatabaseErrorWrapper):
+    """The connection's error wrapper, also timing every fetch for the QueryRecorder.
+
+    A query's cost is not all in execute(): SQLite computes rows as they are fetched, and
+    both databases send them then. Django wraps fetchone/fetchmany/fetchall with this
+    wrapper, so putting this one in place while a request is profiled adds each fetch to
+    the query it reads from.
+    """
+
+    def __init__(self, wrapper, recorder: QueryRecorder):
+        super().__init__(wrapper)
+        self.recorder = recorder
+
+    def __call__(self, func):
+        wrapped = super().__call__(func)
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                self.recorder.fetched(time.perf_counter() - started)
+
+        return timed
 
 
 @dataclass
@@ -562,14 +594,18 @@ class Command(BaseCommand):
                         raise PageFailed("nothing to open (no item in the queue)")
                     for i in range(WARM_UP):
                         self._request(site, page.who, urls[i % len(urls)])
-                    # One more request with each query's time, for the slow-query report.
+                    # One more request with each query's time (its rows' fetching
+                    # included), for the slow-query report.
                     site.recorder.count, site.recorder.timed = 0, []
+                    site.wrapper.wrap_database_errors = TimedFetches(site.wrapper, site.recorder)
                     result.profile_ms = self._request(site, page.who, urls[0]) * 1000
                     result.queries, result.profile = site.recorder.count, site.recorder.timed
                 except PageFailed as failure:
                     result.error, result.failed_query = str(failure), failure.query
                 finally:
                     site.recorder.timed = None
+                    # Back to the plain wrapper (a cached property, made again when read).
+                    site.wrapper.__dict__.pop("wrap_database_errors", None)
         self._say(f"Warmed up {len(pages)} pages at {len(sites)} sizes in {_since(started)}")
         started = time.perf_counter()
         for round_ in range(repeat):
@@ -663,13 +699,11 @@ class Command(BaseCommand):
                 )
             if not last.profile:
                 continue
-            rest = "Python: view, forms, template"
-            if large.wrapper.vendor == "sqlite":
-                rest += ", and fetching rows, which SQLite computes as they are fetched"
             lines.append(
-                f"  in one request, queries took {_query_ms(last):.1f} of {last.profile_ms:.1f} "
-                f"ms at {large.size:,} ({_query_ms(first):.1f} of {first.profile_ms:.1f} ms "
-                f"at {small.size:,}); the rest is {rest}"
+                f"  in one request, queries (and fetching their rows) took "
+                f"{_query_ms(last):.1f} of {last.profile_ms:.1f} ms at {large.size:,} "
+                f"({_query_ms(first):.1f} of {first.profile_ms:.1f} ms at {small.size:,}); "
+                "the rest is Python: view, forms, template"
             )
             if failed and not last.error:
                 lines.append(f"  its slowest queries at {large.size:,} (at {small.size:,}):")
