@@ -117,6 +117,22 @@ def possible_duplicates(member: Member, *, limit=5):
     )
 
 
+def merged_into(pk: int, *, hops: int = 10) -> Member | None:
+    """The person that person `pk` was merged into, following later merges of that one;
+    None when `pk` was never merged away (or the trail ends at someone deleted)."""
+    for _ in range(hops):
+        record = (
+            MergeRecord.objects.filter(merged_pk=pk, undone_at=None).order_by("-merged_at").first()
+        )
+        if record is None:
+            return None
+        survivor = Member.objects.filter(pk=record.survivor_pk).first()
+        if survivor is not None:
+            return survivor
+        pk = record.survivor_pk
+    return None
+
+
 def merge_fields() -> list[models.Field]:
     """The person's own fields a merge chooses between, in form order."""
     return [Member._meta.get_field(name) for name in PERSON_FIELDS]

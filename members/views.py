@@ -91,12 +91,13 @@ def person_add(request):
 
 @permission_required("members.view_member", raise_exception=True)
 def person_detail(request, pk):
-    member = get_object_or_404(
+    member = (
         # The cores' part of the page (alignments, notes, invitations) is read by the
         # cores app's template tag: members never imports cores, nor names its relations.
-        Member.objects.select_related("added_by").prefetch_related("sectors"),
-        pk=pk,
+        Member.objects.select_related("added_by").prefetch_related("sectors").filter(pk=pk).first()
     )
+    if member is None:
+        return _merged_away(request, pk)
     check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))
     charts, axis = capacity_charts(check_ins)
     return render(
@@ -205,6 +206,16 @@ def _merge_panel(user, member) -> dict | None:
     for record in merges:
         record.may_undo = _may_undo(user, record)
     return {"duplicates": merging.possible_duplicates(member), "merges": merges}
+
+
+def _merged_away(request, pk):
+    """A person merged into another: their old address leads to the person they are now
+    (links in imports, bookmarks); anyone else missing is 404."""
+    survivor = merging.merged_into(pk)
+    if survivor is None:
+        raise Http404("No such person.")
+    messages.info(request, f"Person #{pk} was merged into {survivor}; this is their record now.")
+    return redirect(survivor)
 
 
 def _may_undo(user, record) -> bool:

@@ -478,3 +478,11 @@ def test_values_not_valid_together_refuse_on_their_field_and_roll_back(pair, org
     check_in.refresh_from_db()
     assert check_in.member == newer
     assert MergeRecord.objects.count() == 0
+
+
+def test_undo_is_refused_when_the_survivors_sectors_changed_since(pair, organizer):
+    older, newer = pair
+    record = merge_people(older, newer, by=organizer)
+    older.sectors.add(SectorFactory(slug="youth", name="Youth"))
+    with pytest.raises(MergeUndoRefused, match="sectors"):
+        undo_merge(record, by=organizer)

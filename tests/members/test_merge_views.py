@@ -340,3 +340,14 @@ def test_person_page_panel_query_count_is_flat(as_user, organizer, pair):
     merge_people(older, MemberFactory(name="Maria L.", city="Austin"), by=organizer)
     many = _count(client, older.get_absolute_url())
     assert few == many
+
+
+def test_the_address_of_a_merged_away_person_leads_to_who_they_are_now(as_user, organizer, pair):
+    older, newer = pair
+    third = MemberFactory(name="M. Lopez", email="m.lopez@example.net")
+    merge_people(older, newer, by=organizer)
+    merge_people(third, older, by=organizer)
+    response = as_user(organizer).get(reverse("members:person_detail", args=[newer.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == third.get_absolute_url()
+    assert f"Person #{newer.pk} was merged into" in flash(response)[0]
