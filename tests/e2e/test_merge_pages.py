@@ -36,6 +36,10 @@ def test_merge_from_the_person_page_then_undo(page, screenshot):
     panel = page.locator("#duplicates")
     expect(panel).to_contain_text("María López")
     expect(panel).to_contain_text("same phone number")
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    screenshot(page, "person-possible-duplicates-phone")
+    page.set_viewport_size(LAPTOP)
     panel.get_by_role("link", name="Compare and merge… María López").click()
 
     expect(page.get_by_role("heading", name="Merge two records of one person")).to_be_visible()
@@ -66,3 +70,31 @@ def test_merge_from_the_person_page_then_undo(page, screenshot):
     older.refresh_from_db()
     assert older.name == "Maria Lopez"
     assert older.email == ""
+
+
+@pytest.mark.e2e
+def test_merge_with_someone_found_by_search(page, screenshot):
+    person = MemberFactory(name="Kim Ngo", city="Austin", email="kim@example.org")
+    other = MemberFactory(name="Kimberly Ngo-Tran", city="Houston", email="kngo@example.net")
+
+    page.goto(f"/people/{person.pk}/")
+    page.get_by_role("link", name="Merge with another person…").click()
+    page.get_by_label("Name, email or city").fill("ngo-tran")
+    page.get_by_role("button", name="Search").click()
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    screenshot(page, "merge-pick-phone")
+    page.set_viewport_size(LAPTOP)
+    page.get_by_role("link", name="Compare and merge… Kimberly Ngo-Tran").click()
+    # Keep the other record: its number stays, the values chosen stay as shown.
+    page.get_by_role("group", name="Which record stays").get_by_role(
+        "radio", name="Kimberly Ngo-Tran"
+    ).check()
+    page.get_by_role("button", name="Merge these records").click()
+
+    expect(page).to_have_url(f"/people/{other.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Kim Ngo")
+    assert not Member.objects.filter(pk=person.pk).exists()
+    other.refresh_from_db()
+    assert other.email == "kim@example.org"
+    assert "kngo@example.net" in other.note
