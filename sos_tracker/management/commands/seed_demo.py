@@ -534,7 +534,10 @@ class Command(BaseCommand):
             first_day = today - dt.timedelta(days=random.randint(420, 730))
             if member.joined_on and member.joined_on > first_day:
                 first_day = member.joined_on + dt.timedelta(days=random.randint(3, 15))
-            span = (today - first_day).days
+            # The latest check-in is some weeks or months back, as it is in real use; if
+            # everyone's were today, the check-ins per month would spike this month.
+            last_day = max(today - dt.timedelta(days=random.randint(0, 150)), first_day)
+            span = (last_day - first_day).days
             count = random.choices([1, 2, 3, 4, 5, 6, 7, 8], weights=[4, 10, 16, 18, 16, 12, 8, 6])[
                 0
             ]
@@ -640,6 +643,8 @@ class Command(BaseCommand):
         now = timezone.now()
         weights = dict(zip(AlignmentLevel, [12, 24, 22, 24, 18], strict=True))
         levels = {}
+        # Each queue gets at least one item stated in the last two weeks, whatever the dice.
+        fresh_given = set()
         writer = AlignmentWriter()
         for member in people:
             if member.status == MemberStatus.PROSPECT:
@@ -658,19 +663,26 @@ class Command(BaseCommand):
                     lead=leads[index],
                     organizer=organizer,
                     now=now,
+                    fresh=index not in fresh_given,
                 )
+                fresh_given.add(index)
         writer.save()
         return levels
 
-    def align(self, writer, member, tendency, level, *, lead, organizer, now):
+    def align(self, writer, member, tendency, level, *, lead, organizer, now, fresh=False):
         """One person's alignment toward `tendency`: the levels they stated over time, each
-        reviewed or not. Returns the level it ends at."""
+        reviewed or not; `fresh` makes it a level stated in the last two weeks, waiting.
+        Returns the level it ends at."""
         earliest = now - dt.timedelta(days=700)
         if member.joined_on:
             earliest = max(earliest, moment(member.joined_on))
         outcome = random.choices(["waiting", "reviewed", "stale"], weights=[11, 81, 8])[0]
+        if fresh:
+            outcome = "waiting"
         if outcome == "waiting":
             days = random.choices([(1, 14), (15, 60), (61, 170)], weights=[40, 35, 25])[0]
+            if fresh:
+                days = (1, 14)
             last_stated = now - dt.timedelta(days=random.uniform(*days))
             review_at = None
         else:
@@ -860,8 +872,11 @@ class Command(BaseCommand):
             # Mostly in the coming weeks; some already overdue.
             ahead = random.randint(-10, -1) if random.random() < 0.2 else random.randint(1, 21)
             next_step = today + dt.timedelta(days=ahead)
+        # Six in seven have a point person, counted rather than rolled so that even a small
+        # demo shows most invitations followed by someone.
+        self.invitations_made = getattr(self, "invitations_made", 0) + 1
         point_person = (
-            random.choice(point_people) if point_people and random.random() < 0.85 else None
+            random.choice(point_people) if point_people and self.invitations_made % 7 else None
         )
         note = random.choice(INVITATION_NOTES).format(
             sector=person.demo_sector.lower(), city=person.city or "the city"
