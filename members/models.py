@@ -116,8 +116,16 @@ class MemberQuerySet(HistoryKeepingQuerySet):
             return self.in_name_order()
         whole = " ".join(words)
         joined = whole.replace(" ", "")
-        named = Q(name_joined=joined) | Q(preferred_name_joined=joined)
-        starts = Q(name_joined__startswith=joined) | Q(preferred_name_joined__startswith=joined)
+        # Only a name beginning with the query's first letter can be it or start with it;
+        # testing that first spares taking the spaces out of every other matching name.
+        name_may = Q(name_key__startswith=joined[0])
+        preferred_may = Q(preferred_name_key__startswith=joined[0])
+        named = (name_may & Q(name_joined=joined)) | (
+            preferred_may & Q(preferred_name_joined=joined)
+        )
+        starts = (name_may & Q(name_joined__startswith=joined)) | (
+            preferred_may & Q(preferred_name_joined__startswith=joined)
+        )
         word_starts = Q(name_key__contains=" " + whole) | Q(
             preferred_name_key__contains=" " + whole
         )
