@@ -6,8 +6,9 @@ These are the same value, "already up to date":
 - text written with other case, spacing or accents ("RENEE okafor", "Renee Okafor" for
   "Renée Okafor"): a form with accents or mixed case where the stored one has none does
   improve it, the other way round it does not;
-- a name with initials for a stored name ("C. Walsh" for "Ciara Walsh"), or its words in
-  another order ("Walsh, Ciara");
+- a name with initials for a stored name ("C. Walsh" for "Ciara Walsh"), with fewer of
+  its words ("Ciara Walsh" for "Ciara Máire Walsh"), or its words in another order
+  ("Walsh, Ciara");
 - the same phone number by the phone rule (members.text), however it is written,
   "2079460958" for "020 7946 0958";
 - an email differing only in case;
@@ -17,7 +18,7 @@ These are the same value, "already up to date":
 
 import unicodedata
 
-from members.duplicates import initials_match, region_key
+from members.duplicates import region_key
 from members.text import fold, is_scientific_notation, name_words, phone_key, same_phone
 
 # Fields whose values are names or places: compared folded, and by the rules above.
@@ -76,9 +77,27 @@ def _name_improves(stored: str, incoming: str) -> bool:
     if sorted(stored_words) == sorted(incoming_words):
         # The same words: only accents or proper case the stored form lacks are news.
         return fold(stored) == fold(incoming) and _better_written(stored, incoming)
-    if initials_match(stored_words, incoming_words):
-        # "C. Walsh" for "Ciara Walsh" says less; "Ciara Walsh" for "C. Walsh" says more.
-        return sum(map(len, incoming_words)) > sum(map(len, stored_words))
+    # "C. Walsh" or "Ciara Walsh" for "Ciara M. Walsh" says less: every word it has, the
+    # stored name has too (or a word it is the initial of).
+    return not _covers(stored_words, incoming_words)
+
+
+def _covers(full: list[str], partial: list[str]) -> bool:
+    """Each word of `partial` is a distinct word of `full`, or the initial of one."""
+    rest = list(full)
+    initials = []
+    for word in partial:
+        if word in rest:
+            rest.remove(word)
+        elif len(word) == 1:
+            initials.append(word)
+        else:
+            return False
+    for initial in initials:
+        found = next((word for word in rest if word.startswith(initial)), None)
+        if found is None:
+            return False
+        rest.remove(found)
     return True
 
 
