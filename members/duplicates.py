@@ -65,7 +65,7 @@ from django.db.models.functions import Lower
 from rapidfuzz import fuzz, process, utils
 
 from members.models import Member
-from members.text import fold, name_words, phone_key
+from members.text import clean_text, fold, name_words, phone_key
 
 NAME_THRESHOLD = 90
 
@@ -168,19 +168,41 @@ class Contact:
     city: str
     region: str
     region_written: str = ""
+    # The city as written when it held the region too ("portland, or"): stored people
+    # are looked up under both.
+    city_written: str = ""
 
     @classmethod
     def of(cls, *, name="", email="", phone="", city="", region="") -> "Contact":
-        """From values as typed or imported; any of them may be empty."""
+        """From values as typed or imported; any of them may be empty.
+
+        A city written with its state and no region given ("Portland, OR", as a
+        "City, State" column has it) is compared as the city and the region.
+        """
+        city, region = city or "", region or ""
+        written = city
+        head, comma, tail = city.rpartition(",")
+        if comma and head.strip() and not region.strip() and _is_region(tail):
+            city, region = head, tail
         return cls(
             words=tuple(name_words(name)),
             name=fold(name),
-            email=(email or "").strip().lower(),
-            phone=phone_key(phone or ""),
+            email=clean_text(email or "").strip().lower(),
+            phone=phone_key(phone),
             city=fold(city),
             region=region_key(region),
-            region_written=" ".join((region or "").split()),
+            region_written=" ".join(region.split()),
+            city_written=fold(written) if written != city else "",
         )
+
+    @property
+    def block_cities(self) -> set[str]:
+        """The folded cities stored people may have for this city: as written, and with
+        the state after a comma ("portland, or", "portland, oregon") as some lists keep it."""
+        cities = {self.city, self.city_written}
+        if self.city and self.region in _REGIONS:
+            cities |= {f"{self.city}, {self.region}", f"{self.city}, {_REGIONS[self.region]}"}
+        return cities - {""}
 
     @classmethod
     def of_member(cls, member: Member) -> "Contact":
@@ -191,6 +213,10 @@ class Contact:
             city=member.city,
             region=member.region,
         )
+
+
+def _is_region(text: str) -> bool:
+    return _NOT_LETTERS.sub("", fold(text)) in _REGION_KEYS
 
 
 def region_key(region: str) -> str:
@@ -515,7 +541,7 @@ class _DatabaseCandidates:
 
     def _name_candidates(self) -> list[set]:
         """For each person, the pks whose names may be alike, by city or by equal name."""
-        cities = {p.city for p in self.people if p.city and p.words}
+        cities = {city for p in self.people if p.words for city in p.block_cities}
         names_without_city = {p.name for p in self.people if p.name and not p.city}
         names_with_city = {p.name for p in self.people if p.name and p.city}
         wanted = [
@@ -543,8 +569,9 @@ class _DatabaseCandidates:
         found = []
         for person in self.people:
             pks = set(by_name.get(person.name, ())) if person.name else set()
-            if person.city in blocks and person.words:
-                pks |= blocks[person.city].candidates(person.words)
+            for city in person.block_cities:
+                if city in blocks and person.words:
+                    pks |= blocks[city].candidates(person.words)
             found.append(pks)
         return found
 

@@ -83,6 +83,18 @@ MATCHES = [
         id="city accents folded",
     ),
     pytest.param(
+        {"name": "Sam Lee", "city": "New York", "region": "NY"},
+        {"name": "Sam Lee", "city": "New York, N.Y."},
+        [SAME_NAME_SAME_CITY],
+        id="the state written in the city column",
+    ),
+    pytest.param(
+        {"name": "Sam Lee", "city": "Portland, OR", "region": ""},
+        {"name": "Sam Lee", "city": "Portland", "region": "Oregon"},
+        [SAME_NAME_SAME_CITY],
+        id="a saved city holding its state",
+    ),
+    pytest.param(
         {"name": "José García"},
         {"name": "J. Garcia"},
         [SIMILAR_NAME_SAME_CITY],
@@ -171,6 +183,11 @@ MATCHES = [
 ]
 
 NOT_MATCHES = [
+    pytest.param(
+        {"name": "Sam Lee", "city": "New York", "region": "NY"},
+        {"name": "Sam Lee", "city": "New York, MI"},
+        id="New York, MI in one column is not New York, NY",
+    ),
     pytest.param(
         {"name": "José García", "email": "jose@example.org", "phone": "555 010 2233"},
         {"name": "José García", "city": "Detroit", "email": "jg@b.org", "phone": "555 999 0000"},

@@ -84,6 +84,13 @@ PAIRS = [
         id="same name in the same city and region",
     ),
     pytest.param(
+        {"name": "Sam Lee", "city": "New York, NY"},
+        {"name": "Sam Lee", "city": "new york", "region": "New York"},
+        [WEAK],
+        Verdict.WEAK,
+        id="City, ST in one column is the city and the state",
+    ),
+    pytest.param(
         {"name": "Jon Smith", "city": "Oakland"},
         {"name": "John Smith", "city": "Oakland", "region": "CA"},
         [WEAK],
@@ -133,6 +140,13 @@ PAIRS = [
         [WEAK, CONFLICTING],
         Verdict.NONE,
         id="New York, NY is not New York, MI",
+    ),
+    pytest.param(
+        {"name": "Ana Ruiz", "city": "Portland, OR"},
+        {"name": "Ana Ruiz", "city": "Portland", "region": "Maine"},
+        [WEAK, CONFLICTING],
+        Verdict.NONE,
+        id="the state written in the city column",
     ),
     pytest.param(
         {"name": "José García", "city": "Oakland", "email": "jose@example.org"},
