@@ -712,3 +712,23 @@ def test_the_preview_page_costs_the_same_queries_however_many_rows_are_held(
     # 9 rows by action
     with django_assert_num_queries(9):
         client.get(record.get_absolute_url())
+
+
+def test_a_row_that_may_repeat_an_earlier_row_is_held_with_add_or_skip(organizer):
+    content = (
+        "Name,City,State\n"
+        "José García,Oakland,CA\n"
+        "J. Garcia,Oakland,CA\n"  # weak: an initial, the same city
+        "Jose Garcia,Oakland,NV\n"  # another state: another person
+    ).encode()
+    record = import_file(content, by=organizer)
+
+    first, second, third = record.rows.order_by("number")
+    assert (first.action, second.action, third.action) == ("create", "hold", "create")
+    assert (second.duplicate_row, second.member) == (2, None)
+    assert [value for value, _ in decision_choices(second)] == ["add", "skip"]
+    assert second.reasons == ["may repeat row 2 (similar name in the same city)"]
+
+    applying.decide_rows(record, {second.pk: "add"}, by=organizer)
+    applying.apply_import(record, by=organizer)
+    assert Member.objects.filter(city="Oakland").count() == 3
