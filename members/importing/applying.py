@@ -284,6 +284,11 @@ def apply_import(record: ImportRecord, *, by, undecided: str = "refuse") -> Impo
 
 
 def discard_import(record: ImportRecord, *, by) -> ImportRecord:
+    """Drop an import that was not applied: its file, its sheet and its planned rows.
+
+    Guarded like every state change (change_state): an import being applied or undone,
+    or applied since the page was loaded, raises ValidationError and is left as it is.
+    """
     if not change_state(record, expected=DISCARDABLE, to=ImportState.DISCARDED):
         state = _state_now(record)
         if state in (ImportState.APPLIED, ImportState.UNDONE):
