@@ -184,10 +184,17 @@ def decide_rows(record: ImportRecord, decisions: dict[int, str], *, by) -> int:
     ValidationError naming the row, and nothing is stored. Returns how many rows changed.
     Only a previewed import takes decisions.
     """
-    if record.state != ImportState.PREVIEWED:
+    # Locked, so an apply that has begun cannot carry out half of these decisions.
+    state = (
+        ImportRecord.objects.select_for_update()
+        .filter(pk=record.pk)
+        .values_list("state", flat=True)
+        .get()
+    )
+    if state != ImportState.PREVIEWED:
         raise ValidationError(
             f"Decisions are taken before importing; this import is "
-            f"{record.get_state_display().lower()}."
+            f"{ImportState(state).label.lower()}."
         )
     rows = {
         row.pk: row

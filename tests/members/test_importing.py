@@ -732,3 +732,13 @@ def test_a_row_that_may_repeat_an_earlier_row_is_held_with_add_or_skip(organizer
     applying.decide_rows(record, {second.pk: "add"}, by=organizer)
     applying.apply_import(record, by=organizer)
     assert Member.objects.filter(city="Oakland").count() == 3
+
+
+def test_decisions_are_refused_once_the_import_is_applied(organizer):
+    _, record = held_import(organizer)
+    row = record.rows.get(number=2)
+    applying.decide_undecided(record, "skip", by=organizer)
+    applying.apply_import(record, by=organizer)
+
+    with pytest.raises(ValidationError, match="Decisions are taken before importing"):
+        applying.decide_rows(record, {row.pk: "add"}, by=organizer)
