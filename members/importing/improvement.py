@@ -13,9 +13,13 @@ These are the same value, "already up to date":
   "2079460958" for "020 7946 0958";
 - an email differing only in case;
 - a region written as its abbreviation or its name ("OR", "Oregon");
-- free text (the joining story) already contained in the stored text.
+- free text (the joining story) already contained in the stored text;
+- pronouns in other case ("She/Her");
+- a date that is only the stored date's month or year ("2021" or "Mar 2021" for
+  2021-03-04: a cell like that reads as the first day).
 """
 
+import datetime as dt
 import unicodedata
 
 from members.duplicates import region_key
@@ -23,7 +27,7 @@ from members.text import fold, is_scientific_notation, name_words, phone_key, sa
 
 # Fields whose values are names or places: compared folded, and by the rules above.
 _NAME_FIELDS = {"name", "preferred_name"}
-_PLAIN_TEXT_FIELDS = {"pronouns", "city"}
+_PLAIN_TEXT_FIELDS = {"city"}
 
 
 def is_improvement(field: str, stored, incoming) -> bool:
@@ -37,6 +41,8 @@ def is_improvement(field: str, stored, incoming) -> bool:
         return False
     if stored in (None, ""):
         return True
+    if isinstance(stored, dt.date) and isinstance(incoming, dt.date):
+        return _date_improves(stored, incoming)
     if not isinstance(stored, str) or not isinstance(incoming, str):
         return stored != incoming
     if field == "email":
@@ -48,11 +54,24 @@ def is_improvement(field: str, stored, incoming) -> bool:
         return region_key(stored) != region_key(incoming)
     if field in _NAME_FIELDS:
         return _name_improves(stored, incoming)
+    if field == "pronouns":
+        # "She/Her" for "she/her" is the same; pronouns carry no proper case.
+        return fold(stored) != fold(incoming)
     if field in _PLAIN_TEXT_FIELDS:
         return fold(stored) != fold(incoming) or _better_written(stored, incoming)
     if field == "joining_story":
         return fold(incoming) not in fold(stored)
     return stored.strip() != incoming.strip()
+
+
+def _date_improves(stored: dt.date, incoming: dt.date) -> bool:
+    """Another date, unless it is only the stored one's month or year: a cell of "2021" or
+    "Mar 2021" reads as its first day, which says less than "2021-03-04"."""
+    if incoming == stored:
+        return False
+    same_month_start = incoming == stored.replace(day=1)
+    same_year_start = incoming == stored.replace(month=1, day=1)
+    return not (same_month_start or same_year_start)
 
 
 def _phone_improves(stored: str, incoming: str) -> bool:

@@ -58,6 +58,11 @@ TABLE = [
     pytest.param("status", "member", "former", BETTER, id="a new status"),
     pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2021, 3, 4), SAME, id="same date"),
     pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2020, 1, 1), BETTER, id="new date"),
+    pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2021, 1, 1), SAME, id="the year"),
+    pytest.param("joined_on", dt.date(2021, 3, 4), dt.date(2021, 3, 1), SAME, id="the month"),
+    pytest.param("joined_on", dt.date(2021, 1, 1), dt.date(2021, 3, 4), BETTER, id="the day"),
+    pytest.param("pronouns", "she/her", "She/Her", SAME, id="pronouns in other case"),
+    pytest.param("pronouns", "she/her", "she/they", BETTER, id="other pronouns"),
     pytest.param("city", "Reno", "", SAME, id="an empty cell never erases"),
     pytest.param("joined_on", dt.date(2021, 3, 4), None, SAME, id="no date never erases"),
 ]  # fmt: skip
