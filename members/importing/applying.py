@@ -249,8 +249,9 @@ def _carry_out_decisions(record, *, undecided) -> int:
             f"need{'s' if waiting == 1 else ''} a decision: add as a new person, update "
             "the person already here, or skip."
         )
-    held.filter(decision=ADD).update(action=CREATE)
-    held.filter(decision=SKIP).update(action=SKIP)
+    # What an update would have changed no longer applies to a row added or skipped.
+    held.filter(decision=ADD).update(action=CREATE, changes={})
+    held.filter(decision=SKIP).update(action=SKIP, changes={})
     # An update that changes nothing is a skip: the person is already up to date.
     updates = list(held.filter(decision=UPDATE).only("pk", "changes"))
     for action in (UPDATE, SKIP):

@@ -55,6 +55,7 @@ def test_two_possible_duplicates_one_added_as_new_one_updating_the_person_here(
     bo.refresh_from_db()
     assert (bo.email, bo.pronouns) == ("bo.chen@example.org", "he/him")
     expect(page.get_by_text("1 added as new people · 1 updated · 0 skipped")).to_be_visible()
+    screenshot(page, "import-possible-duplicates-decided")
 
 
 @pytest.mark.e2e

@@ -742,3 +742,14 @@ def test_decisions_are_refused_once_the_import_is_applied(organizer):
 
     with pytest.raises(ValidationError, match="Decisions are taken before importing"):
         applying.decide_rows(record, {row.pk: "add"}, by=organizer)
+
+
+def test_a_row_added_or_skipped_keeps_no_changes_it_did_not_make(organizer):
+    _, record = held_import(organizer)
+    rows = {row.number: row for row in record.rows.all()}
+    applying.decide_rows(record, {rows[2].pk: "add", rows[3].pk: "skip"}, by=organizer)
+    applying.decide_undecided(record, "skip", by=organizer)
+
+    applying.apply_import(record, by=organizer)
+
+    assert [row.changes for row in record.rows.order_by("number")] == [{}, {}, {}]
