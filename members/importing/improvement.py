@@ -10,7 +10,8 @@ These are the same value, "already up to date":
   its words ("Ciara Walsh" for "Ciara Máire Walsh"), or its words in another order
   ("Walsh, Ciara");
 - the same phone number by the phone rule (members.text), however it is written,
-  "2079460958" for "020 7946 0958";
+  "2079460958" for "020 7946 0958", or its last digits without the country code
+  ("2079460958" for "+44 20 7946 0958");
 - an email differing only in case;
 - a region written as its abbreviation or its name ("OR", "Oregon");
 - free text (the joining story) already contained in the stored text;
@@ -84,7 +85,9 @@ def _phone_improves(stored: str, incoming: str) -> bool:
         return False
     if is_scientific_notation(incoming) or (phone_key(stored) and not phone_key(incoming)):
         return False
-    return _digits(stored) != _digits(incoming)
+    # The stored number's last digits without its country code or trunk zero, as Excel
+    # leaves "+44 20 7946 0958" ("2079460958"): the same number, written with less.
+    return not _digits(stored).endswith(_digits(incoming))
 
 
 def _digits(text: str) -> str:

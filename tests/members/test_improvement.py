@@ -39,6 +39,8 @@ TABLE = [
     pytest.param("phone", "(937) 555-0100", "9.37555E+09", SAME, id="scientific notation"),
     pytest.param("phone", "9.37555E+09", "(937) 555-0100", BETTER, id="a number for a lost one"),
     pytest.param("phone", "+44 20 7946 0958", "+44 (0)20 7946 0958", SAME, id="trunk zero"),
+    pytest.param("phone", "+44 20 7946 0958", "2079460958", SAME, id="country code lost"),
+    pytest.param("phone", "555-0100", "(937) 555-0100", BETTER, id="the area code added"),
     # emails: case only
     pytest.param("email", "ana@example.org", "ANA@Example.ORG", SAME, id="email case"),
     pytest.param("email", "ana@example.org", "ana.ruiz@example.org", BETTER, id="new email"),
