@@ -351,3 +351,16 @@ def test_the_address_of_a_merged_away_person_leads_to_who_they_are_now(as_user, 
     assert response.status_code == 302
     assert response["Location"] == third.get_absolute_url()
     assert f"Person #{newer.pk} was merged into" in flash(response)[0]
+
+
+def test_picker_query_count_is_flat_from_10_to_500_people(as_user, organizer, pair):
+    older, _ = pair
+    client = as_user(organizer)
+    url = reverse("members:person_merge_pick", args=[older.pk]) + "?q=lopez"
+    MemberFactory.create_batch(10, name="Ana Lopez", city="Dallas")
+    few = _count(client, url)
+    MemberFactory.create_batch(490, name="Ana Lopez", city="Dallas")
+    many = _count(client, url)
+    # session, user, user's groups (two-factor check), user's permissions, group
+    # permissions; the person; possible duplicates (two queries); the first 20 found
+    assert few == many == 9
