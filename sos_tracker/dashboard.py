@@ -5,6 +5,12 @@ members.stats and the cores' from cores.stats. Every read here is a fixed number
 grouped or subquery counts, whatever the number of people: nothing joins two
 many-valued relations in one query (the old home page counted alignments against core
 members that way and planned 1.7 billion rows at 100,000 people).
+
+The network-wide figures (people by status, story and sector, check-ins per month,
+capacity growth) count whole tables, so their cost grows with the network whatever the
+query: at 100,000 people they took 300 ms of a 370 ms page on SQLite and 900 of 1,000 ms
+on PostgreSQL. They are kept in the cache for DASHBOARD_CACHE_SECONDS (network_figures);
+the cores side by side stay live (a lead acts on a queue size at once).
 """
 
 import datetime as dt
@@ -15,6 +21,8 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -23,7 +31,8 @@ from django.utils import timezone
 from cores.models import CoreGroup, Milestone, Phase
 from cores.stats import Funnel, funnel_counts, queue_sizes
 from members import stats
-from members.stats import CapacityGrowth, Month
+from members.models import CapacityCheckIn, Member
+from members.stats import CapacityGrowth, Month, PeopleCounts, Row
 from sos_tracker import charts
 from sos_tracker.permissions import can_review_tendency, led_core_ids
 
@@ -154,15 +163,16 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
 # --- people by status, story and sector -------------------------------------------------
 
 
-def people_charts(user) -> dict:
+def people_charts(user, counts: PeopleCounts, sectors: list[Row]) -> dict:
     """The three bar charts of people (by status, joining story, sector) and the totals.
 
-    Three queries of members.stats; each bar links to the people list with
-    that filter when `user` may see the list. Returns {"total", "without_sector",
-    "status", "story", "sector"} (the last three sos_tracker.charts.BarChart).
+    `counts` and `sectors` are members.stats.people_counts() and people_by_sector() (as
+    NetworkFigures keeps them); each bar links to the people list with that filter when
+    `user` may see the list (the user's permissions: two queries the first time a request
+    asks, then cached on the user).
+    Returns {"total", "without_sector", "status", "story", "sector"} (the last three
+    sos_tracker.charts.BarChart).
     """
-    counts = stats.people_counts()
-    sectors = stats.people_by_sector()
     linked = user.has_perm("members.view_member")
 
     def bars(rows, param):
@@ -410,22 +420,130 @@ def signed(value: Decimal | None) -> str:
     return "0"
 
 
+# --- the network-wide figures, cached ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkFigures:
+    """What the dashboard counts over the whole network, and when it was counted.
+
+    `counts`, `sectors`, `months` and `growth` are what members.stats.people_counts,
+    people_by_sector, check_ins_per_month and capacity_growth return; `as_of` is the aware
+    datetime they were counted at. Plain data (no user, no URLs), so one copy serves
+    every viewer.
+    """
+
+    counts: PeopleCounts
+    sectors: list[Row]
+    months: list[Month]
+    growth: list[CapacityGrowth]
+    as_of: dt.datetime
+
+
+# Bump when NetworkFigures or what it holds changes shape: an old process's entries in a
+# shared cache are then ignored rather than unpickled into the wrong shape.
+FIGURES_VERSION = 1
+
+
+def count_network_figures(*, now: dt.datetime | None = None) -> NetworkFigures:
+    """Count the network-wide figures now, without the cache: five queries (people by
+    status and story, people with a sector, people per sector, check-ins per month,
+    capacity growth). `now` is an aware datetime (default: now)."""
+    now = now or timezone.now()
+    return NetworkFigures(
+        counts=stats.people_counts(),
+        sectors=stats.people_by_sector(),
+        months=stats.check_ins_per_month(today=timezone.localdate(now)),
+        growth=stats.capacity_growth(),
+        as_of=now,
+    )
+
+
+def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures:
+    """The network-wide figures, from the cache when they are recent and nothing they count
+    has changed since; else counted (count_network_figures) and kept.
+
+    Why a cache and not counters kept up to date: these figures count whole tables, so at
+    100,000 people they cost 300 ms (SQLite) to 900 ms (PostgreSQL) a request however they
+    are queried, while counters would have to follow every writer of people, sectors and
+    check-ins (forms, imports, merges and their undo, the admin) and a median of changes
+    since each person's first check-in is no running total. Kept for
+    DASHBOARD_CACHE_SECONDS (settings; 0 counts on every request), in the default cache:
+    each process's memory unless CACHE_URL names a shared one, so each gunicorn worker
+    counts once per period and nothing needs setting up.
+
+    Early invalidation without touching any writer: the cache key holds the newest
+    change-history id of people and of check-ins. Every writer of the app keeps that
+    history (members.history refuses bulk updates that would not, imports create with
+    history, and a person's sectors are part of it), so a person added, edited, merged,
+    deleted or imported, or a check-in added, shows on the next request in every process.
+    What history does not cover (a sector renamed in the admin, a raw SQL write) shows
+    within the period; the page says "as of".
+
+    One query when the figures are cached (those two ids, each the end of a primary-key
+    index); six when they are counted. The key also holds the local date (the timeline's
+    months roll over at midnight) and the database's name (one process may serve several
+    databases: `make bench` alternates two).
+    """
+    now = now or timezone.now()
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    if seconds <= 0:
+        return count_network_figures(now=now)
+    key = _figures_key(timezone.localdate(now))
+    figures = cache.get(key)
+    if figures is None:
+        figures = count_network_figures(now=now)
+        cache.set(key, figures, seconds)
+    return figures
+
+
+def _figures_key(today: dt.date) -> str:
+    quote = connection.ops.quote_name
+    newest = ", ".join(
+        f"(SELECT MAX({quote('history_id')}) FROM {quote(model.history.model._meta.db_table)})"
+        for model in (Member, CapacityCheckIn)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {newest}")
+        people, check_ins = cursor.fetchone()
+    database = connection.settings_dict["NAME"]
+    return (
+        f"dashboard:figures:v{FIGURES_VERSION}:{connection.alias}:{database}:"
+        f"{today:%Y-%m-%d}:{people}:{check_ins}"
+    )
+
+
 # --- the whole page ---------------------------------------------------------------------
 
 
 def network_dashboard(user, *, now: dt.datetime | None = None) -> dict:
     """Everything the home page shows, as template context.
 
-    At most twelve queries on top of the request's own (session, user, permissions):
-    people by status and story (2), by sector (1), check-ins per month (1), capacity
-    growth (1), the cores (up to 7, see core_summaries).
+    At most thirteen queries on top of the request's own (session, user, permissions):
+    the network-wide figures (1 when cached, 6 when counted; see network_figures) and the
+    cores, always live (up to 7, see core_summaries). `figures_as_of` is when the
+    network-wide figures were counted (an aware datetime), `figures_every` how long they
+    are kept, as words ("5 minutes"; empty when they are counted on every request).
     """
     now = now or timezone.now()
-    months = stats.check_ins_per_month(today=timezone.localdate(now))
+    figures = network_figures(now=now)
     return {
-        "people": people_charts(user),
+        "people": people_charts(user, figures.counts, figures.sectors),
         "cores": core_summaries(user, now=now),
-        "timeline": timeline(months),
-        "growth": growth_chart(stats.capacity_growth()),
+        "timeline": timeline(figures.months),
+        "growth": growth_chart(figures.growth),
+        "figures_as_of": figures.as_of,
+        "figures_every": _period(settings.DASHBOARD_CACHE_SECONDS),
         "stalled_days": settings.INVITATION_STALLED_AFTER_DAYS,
     }
+
+
+def _period(seconds: int) -> str:
+    """A number of seconds as people say it: "5 minutes", "1 hour", "90 seconds"; "" for 0."""
+    if seconds <= 0:
+        return ""
+    for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return ""

@@ -138,6 +138,15 @@ TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 # flagged as stalled on its core's page.
 REVIEW_STALE_AFTER_DAYS = env.int("REVIEW_STALE_AFTER_DAYS", default=182)
 INVITATION_STALLED_AFTER_DAYS = env.int("INVITATION_STALLED_AFTER_DAYS", default=30)
+# The dashboard's network-wide figures (people by status, story and sector, check-ins per
+# month, capacity growth) count whole tables, so they are kept this many seconds in the
+# cache below and shown "as of" their time; a new or changed person or check-in shows at
+# once (sos_tracker.dashboard.network_figures). 0 computes them on every request.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)
+# Memory of each process by default: each gunicorn worker computes the figures once per
+# DASHBOARD_CACHE_SECONDS, with no table or server to set up. CACHE_URL may name another
+# (e.g. dbcache://sos_cache after `manage.py createcachetable`, or rediscache://...).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # The country a phone number typed without +code belongs to (ISO 3166 code, e.g. US, GB).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()
 if PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:

@@ -93,6 +93,15 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the dashboard keeps its network-wide figures
+    there, keyed by history ids that a rolled-back test may hand out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def static_files_in_place(settings):
     """Serve static files from the app folders: tests run without collectstatic.
 
