@@ -38,12 +38,14 @@ def member_timeline(member: Member) -> list[TimelineEntry]:
     for record in records:
         entry = TimelineEntry(
             when=record.history_date,
-            who=_display_user(record.history_user),
+            who=display_user(record.history_user),
             action={"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
             reason=record.history_change_reason or "",
         )
         if previous is not None:
-            entry.changes = list(_field_changes(previous, record, user_names))
+            entry.changes = list(
+                field_changes(Member, previous, record, TRACKED_FIELDS, user_names)
+            )
             sector_changes = _sector_changes(sectors_at[previous.pk], sectors_at[record.pk])
             if sector_changes and not entry.changes and _completes(created, record):
                 # Sectors are set just after the person is created (a second history
@@ -62,17 +64,23 @@ def member_timeline(member: Member) -> list[TimelineEntry]:
     return entries
 
 
-def _field_changes(old, new, user_names):
-    for name in TRACKED_FIELDS:
-        model_field = Member._meta.get_field(name)
+def field_changes(model, old, new, fields, names, *, unknown="user #{}"):
+    """The changes between two history records of `model`, one Change per field that moved.
+
+    `fields` are field names in display order; `names` maps the pks of a relation's rows to
+    display names, and `unknown` formats a pk missing from it. Used by every history
+    timeline (a person's here, an invitation's in cores), so they read alike.
+    """
+    for name in fields:
+        model_field = model._meta.get_field(name)
         attname = model_field.attname
         before, after = getattr(old, attname), getattr(new, attname)
         if before == after:
             continue
         yield Change(
             label=str(model_field.verbose_name).capitalize(),
-            old=_display(model_field, before, user_names),
-            new=_display(model_field, after, user_names),
+            old=display_value(model_field, before, names, unknown=unknown),
+            new=display_value(model_field, after, names, unknown=unknown),
         )
 
 
@@ -102,13 +110,15 @@ def _sector_changes(before, after):
     return [Change(label="Sectors", old=", ".join(sorted(before)), new=", ".join(sorted(after)))]
 
 
-def _display(model_field, value, user_names):
+def display_value(model_field, value, names, *, unknown="user #{}") -> str:
+    """`value` of `model_field` as a person reads it: a choice's label, a related row's name
+    from `names` (pk -> name, else `unknown` formatted with the pk), a date as "Jan 5, 2026"."""
     if value in (None, ""):
         return ""
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if model_field.is_relation:
-        return user_names.get(value, f"user #{value}")
+        return names.get(value, unknown.format(value))
     if hasattr(value, "strftime"):
         return value.strftime("%b %-d, %Y")
     return str(value)
@@ -117,10 +127,11 @@ def _display(model_field, value, user_names):
 def _user_names(records):
     ids = {r.added_by_id for r in records if r.added_by_id}
     users = get_user_model().objects.filter(pk__in=ids)
-    return {user.pk: _display_user(user) for user in users}
+    return {user.pk: display_user(user) for user in users}
 
 
-def _display_user(user):
+def display_user(user) -> str:
+    """Who made a change: the user's full name, else username; "the system" for none."""
     if user is None:
         return "the system"
     return user.get_full_name() or user.get_username()

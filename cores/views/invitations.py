@@ -6,7 +6,7 @@ and follow up. A write by anyone else is refused: 403 without the role's permiss
 404 for a core they do not lead.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -39,6 +39,7 @@ from members.forms import PersonForm
 from members.models import Member, MemberStatus
 from members.paging import countless_page
 from members.services import create_member
+from members.timeline import TimelineEntry, display_user, field_changes
 from sos_tracker.permissions import can_manage_core
 
 PAGE_SIZE = 50
@@ -117,28 +118,13 @@ def stage_steps(invitation: Invitation) -> list[StageStep]:
     ]
 
 
-@dataclass
-class Change:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass
-class HistoryEntry:
-    when: object
-    who: str
-    action: str
-    changes: list[Change] = field(default_factory=list)
-
-
 # The fields an invitation's history shows, in order; the note and the reason for
 # declining only to those who manage the core.
 HISTORY_FIELDS = ("stage", "point_person", "next_step_on", *STAGE_DATE_FIELDS.values())
 PRIVATE_HISTORY_FIELDS = ("declined_reason", "note")
 
 
-def invitation_history(invitation: Invitation, *, private: bool) -> list[HistoryEntry]:
+def invitation_history(invitation: Invitation, *, private: bool) -> list[TimelineEntry]:
     """Who changed what on `invitation`, newest first. Two queries whatever its length.
 
     `private`: include changes to the core's note and the reason for declining.
@@ -155,27 +141,17 @@ def invitation_history(invitation: Invitation, *, private: bool) -> list[History
     entries = []
     previous = None
     for record in records:
-        user = record.history_user
-        entry = HistoryEntry(
+        entry = TimelineEntry(
             when=record.history_date,
-            who=(user.get_full_name() or user.get_username()) if user else "the system",
+            who=display_user(record.history_user),
             action={"+": "started following this person", "~": "changed", "-": "deleted"}[
                 record.history_type
             ],
         )
         if previous is not None:
-            for name in fields:
-                model_field = Invitation._meta.get_field(name)
-                before = getattr(previous, model_field.attname)
-                after = getattr(record, model_field.attname)
-                if before != after:
-                    entry.changes.append(
-                        Change(
-                            label=str(model_field.verbose_name).capitalize(),
-                            old=_display(model_field, before, names),
-                            new=_display(model_field, after, names),
-                        )
-                    )
+            entry.changes = list(
+                field_changes(Invitation, previous, record, fields, names, unknown="person #{}")
+            )
             if not entry.changes and record.history_type == "~":
                 previous = record
                 continue  # nothing this reader may see changed
@@ -183,18 +159,6 @@ def invitation_history(invitation: Invitation, *, private: bool) -> list[History
         entries.append(entry)
     entries.reverse()
     return entries
-
-
-def _display(model_field, value, names) -> str:
-    if value in (None, ""):
-        return ""
-    if model_field.choices:
-        return str(dict(model_field.flatchoices).get(value, value))
-    if model_field.is_relation:
-        return names.get(value, f"person #{value}")
-    if hasattr(value, "strftime"):
-        return value.strftime("%b %-d, %Y")
-    return str(value)
 
 
 # --- access ------------------------------------------------------------------------------
