@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -288,6 +289,111 @@ class AlignmentQuerySet(HistoryKeepingQuerySet):
             .order_by("waiting_since", "pk")
         )
 
+    # review_queue above states the order; it sorts every waiting row by a computed value,
+    # which at 100,000 people means thousands of rows for one page. The functions below
+    # give the same rows in the same order from two index-ordered slices instead: needs
+    # review by queued_at (alignment_waiting_idx), gone stale by reviewed_at
+    # (alignment_reviewed_idx). The stale slice is not stored as a column because when a
+    # review goes stale depends on REVIEW_STALE_AFTER_DAYS, a setting that may change.
+
+    def _needs_review(self, tendency):
+        return self.filter(tendency=tendency, review_state=ReviewState.NEEDS_REVIEW).order_by(
+            "queued_at", "pk"
+        )
+
+    def _gone_stale(self, tendency, now):
+        cutoff = (now or timezone.now()) - review_stale_after()
+        return self.filter(
+            tendency=tendency, review_state=ReviewState.REVIEWED, reviewed_at__lt=cutoff
+        ).order_by("reviewed_at", "pk")
+
+    def waiting_page(self, tendency, *, offset=0, limit, now=None) -> list["Alignment"]:
+        """Rows `offset` to `offset + limit` of review_queue(tendency), in its order.
+
+        Each row has `waiting_since`, `is_stale`, its member and tendency, as there. Two
+        queries, each reading at most `offset + limit` rows along an index, merged here.
+        `tendency` is a Tendency or its id; `offset` and `limit` are whole numbers >= 0.
+        """
+        wanted = offset + limit
+        needs = self._needs_review(tendency).select_related("member", "tendency")
+        stale = self._gone_stale(tendency, now).select_related("member", "tendency")
+        rows = [*_as_waiting(needs[:wanted]), *_as_waiting(stale[:wanted])]
+        rows.sort(key=_queue_key)
+        return rows[offset:wanted]
+
+    def next_waiting_pk(self, tendency, *, after=None, exclude=(), now=None) -> int | None:
+        """The id of the first item of review_queue(tendency) after `after`, or None.
+
+        `after` is a (waiting_since, pk) pair, or None to start from the top; ids in
+        `exclude` (an iterable of ints) are passed over. One query: each slice's first
+        row after that position, found by keyset along its index, never the whole queue.
+        """
+        exclude = list(exclude)
+        needs = self._needs_review(tendency).exclude(pk__in=exclude)
+        stale = self._gone_stale(tendency, now).exclude(pk__in=exclude)
+        if after is not None:
+            since, pk = after
+            needs = needs.filter(_keyset("queued_at", since, pk))
+            stale = stale.filter(_keyset("reviewed_at", since - review_stale_after(), pk))
+        heads = (
+            Tendency.objects.filter(pk=getattr(tendency, "pk", tendency))
+            .values(
+                needs_pk=Subquery(needs.values("pk")[:1]),
+                needs_at=Subquery(needs.values("queued_at")[:1]),
+                stale_pk=Subquery(stale.values("pk")[:1]),
+                stale_at=Subquery(stale.values("reviewed_at")[:1]),
+            )
+            .first()
+        )
+        if heads is None:
+            return None
+        found = []
+        if heads["needs_pk"] is not None:
+            found.append((heads["needs_at"], heads["needs_pk"]))
+        if heads["stale_pk"] is not None:
+            found.append((heads["stale_at"] + review_stale_after(), heads["stale_pk"]))
+        return min(found)[1] if found else None
+
+    def queue_counts(self, tendency_ids, *, now=None) -> dict[int, tuple[int, int]]:
+        """{tendency id: (needing review, gone stale)} for each id, in one query.
+
+        Each count reads one range of an index (alignment_queue_idx for needs review,
+        alignment_reviewed_idx for stale), not the rows. Unknown ids are left out.
+        """
+        outer = OuterRef("pk")
+        rows = Tendency.objects.filter(pk__in=list(tendency_ids)).values_list(
+            "pk",
+            Coalesce(_count(self._needs_review(outer)), 0),
+            Coalesce(_count(self._gone_stale(outer, now)), 0),
+        )
+        return {pk: (needs, stale) for pk, needs, stale in rows}
+
+
+def _as_waiting(rows) -> list:
+    """Queue rows of one slice with the annotations review_queue gives them."""
+    rows = list(rows)
+    for row in rows:
+        row.is_stale = row.review_state == ReviewState.REVIEWED
+        row.waiting_since = (
+            row.reviewed_at + review_stale_after() if row.is_stale else row.queued_at
+        )
+    return rows
+
+
+def _queue_key(row):
+    return (row.waiting_since, row.pk)
+
+
+def _keyset(field: str, value, pk: int) -> Q:
+    """Rows after (value, pk) in (field, pk) order. The `>=` on its own lets the database
+    start the index range at `value` rather than test every row against the OR."""
+    return Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(pk__gt=pk))
+
+
+def _count(queryset):
+    """COUNT(*) of `queryset` as a subquery (grouped by tendency, the outer row's)."""
+    return Subquery(queryset.order_by().values("tendency").annotate(n=Count("pk")).values("n")[:1])
+
 
 class Alignment(models.Model):
     """Where a person stands toward one tendency, as they state it and a lead reviews it."""
@@ -336,6 +442,13 @@ class Alignment(models.Model):
             models.Index(
                 fields=["tendency", "review_state", "queued_at"], name="alignment_waiting_idx"
             ),
+            # The stale slice of the review queue, in the order it went stale.
+            models.Index(
+                fields=["tendency", "review_state", "reviewed_at"], name="alignment_reviewed_idx"
+            ),
+            # Counts by level on the core page and a readiness rule's candidates at the
+            # levels it names, read from the index rather than every alignment.
+            models.Index(fields=["tendency", "level"], name="alignment_level_idx"),
         ]
 
     def __str__(self):
@@ -491,6 +604,9 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["core", "stage"], name="invitation_funnel_idx"),
             models.Index(fields=["core", "stage", "moved_on"], name="invitation_stalled_idx"),
+            # The invitation list, last moved first, 50 a page: read off this index in
+            # order instead of sorting every invitation of the core.
+            models.Index(fields=["core", "moved_on", "id"], name="invitation_moved_idx"),
         ]
 
     def __str__(self):

@@ -19,7 +19,6 @@ from cores.models import (
     CoreGroup,
     Invitation,
     InvitationStage,
-    ReviewState,
 )
 from members.models import Member, Sector
 
@@ -48,19 +47,20 @@ class QueueSummary:
 def queue_summary(tendency, *, now: dt.datetime | None = None) -> QueueSummary:
     """The size of `tendency`'s review queue and its oldest waiting item.
 
-    `tendency` is a Tendency or its id; `now` an aware datetime (default: now). Two
-    queries: the counts, then the oldest item with its person. Nothing of review notes
-    is read.
+    `tendency` is a Tendency or its id; `now` an aware datetime (default: now). Three
+    queries, each reading index ranges rather than sorting the queue: the counts, then
+    the first item of each of the queue's two slices (needs review, gone stale) with its
+    person. An empty queue costs the counts only. Nothing of review notes is read.
     """
     now = now or timezone.now()
-    queue = Alignment.objects.review_queue(tendency, now=now)
-    counts = queue.aggregate(
-        size=Count("pk"),
-        stale=Count("pk", filter=~Q(review_state=ReviewState.NEEDS_REVIEW)),
-    )
-    oldest = queue.first() if counts["size"] else None
+    tendency_id = getattr(tendency, "pk", tendency)
+    needs, stale = Alignment.objects.queue_counts([tendency_id], now=now).get(tendency_id, (0, 0))
+    size = needs + stale
+    oldest = None
+    if size:
+        (oldest,) = Alignment.objects.waiting_page(tendency_id, limit=1, now=now)
     waited = max(now - oldest.waiting_since, dt.timedelta(0)) if oldest else None
-    return QueueSummary(size=counts["size"], stale=counts["stale"], oldest=oldest, waited=waited)
+    return QueueSummary(size=size, stale=stale, oldest=oldest, waited=waited)
 
 
 def queue_sizes(tendency_ids, *, now: dt.datetime | None = None) -> dict[int, int]:
@@ -68,17 +68,12 @@ def queue_sizes(tendency_ids, *, now: dt.datetime | None = None) -> dict[int, in
 
     The same rule as Alignment.objects.review_queue (needs review, or a review gone
     stale), for several tendencies at once; tendencies with nothing waiting map to 0.
+    Each count reads a range of an index (Alignment.objects.queue_counts).
     """
     tendency_ids = list(tendency_ids)
-    waiting = Q(review_state=ReviewState.NEEDS_REVIEW) | Alignment.objects.stale_q(now)
-    rows = (
-        Alignment.objects.filter(waiting, tendency_id__in=tendency_ids)
-        .order_by()
-        .values("tendency_id")
-        .annotate(n=Count("pk"))
-    )
     sizes = dict.fromkeys(tendency_ids, 0)
-    sizes.update({row["tendency_id"]: row["n"] for row in rows})
+    counts = Alignment.objects.queue_counts(tendency_ids, now=now)
+    sizes.update({pk: needs + stale for pk, (needs, stale) in counts.items()})
     return sizes
 
 
@@ -96,7 +91,9 @@ def alignment_levels(tendency) -> list[LevelCount]:
     """How many people stand at each level toward `tendency`, in AlignmentLevel order.
 
     Counts every person with an alignment to the tendency (one alignment per person and
-    tendency), whatever its review state; levels nobody holds count 0. One grouped query.
+    tendency), whatever its review state; levels nobody holds count 0. One grouped query,
+    answered from the (tendency, level) index alone (alignment_level_idx), in level order,
+    without reading or sorting the alignment rows.
     """
     rows = (
         Alignment.objects.filter(tendency=tendency)
@@ -131,8 +128,10 @@ class SectorCoverage:
 
 def core_people(core) -> QuerySet:
     """The people of `core` for coverage: its members and everyone it invited who has not
-    declined. A queryset of Member ids built from two subqueries, so callers can filter
-    with it (`member_id__in=`) without joining core members to invitations.
+    declined. A UNION of the two lists' member ids (each person once), so callers can
+    filter with it (`member_id__in=`) or count it without joining core members to
+    invitations, and without reading the whole people table: an OR of two IN tests on
+    Member had the database test every person (100,000) against both lists.
     """
     members = CoreGroup.members.through.objects.filter(coregroup=core).values("member_id")
     invitees = (
@@ -140,15 +139,15 @@ def core_people(core) -> QuerySet:
         .exclude(stage=InvitationStage.DECLINED)
         .values("member_id")
     )
-    return Member.objects.filter(Q(pk__in=members) | Q(pk__in=invitees)).values("pk")
+    return members.union(invitees)
 
 
 def sector_coverage(core) -> SectorCoverage:
     """The active sectors `core`'s members and (not declined) invitees organize in.
 
     Three queries: the people counted, the count per sector, grouped on the person-sector
-    table over the core's people only (it never reads the other people); and the active
-    sectors. A person organizing in two sectors counts once in each. Retired sectors are
+    table over the core's people only (found by its member index: it never reads the
+    other people); and the active sectors. A person organizing in two sectors counts once in each. Retired sectors are
     left out on both sides.
     """
     people = core_people(core)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -70,29 +69,36 @@ def _item_url(core: CoreGroup, pk: int) -> str:
     return reverse("cores:review_item", args=[core.slug, pk])
 
 
-def _next_item_pk(queue, *, skipped: list[int], after: Alignment | None = None) -> int | None:
+def _next_item_pk(core: CoreGroup, *, skipped: list[int], after: Alignment | None = None):
     """The id of the item to show after `after`, or None when nothing is left to work.
 
     The next one in queue order (oldest waiting first, then id) not skipped in this
     session; when there is none after it, the first one not skipped from the start (an
     item that turned stale meanwhile may wait from earlier). `after` is a queue row
     (with `waiting_since`), read before it was reviewed, or None to start from the top.
+    One query, or two when the end of the queue is reached.
     """
-    rest = queue.exclude(pk__in=skipped)
+    queue = Alignment.objects
     if after is not None:
-        since = after.waiting_since
-        later = rest.filter(Q(waiting_since__gt=since) | Q(waiting_since=since, pk__gt=after.pk))
-        pk = later.values_list("pk", flat=True).first()
+        pk = queue.next_waiting_pk(
+            core.tendency_id, after=(after.waiting_since, after.pk), exclude=skipped
+        )
         if pk is not None:
             return pk
-        rest = rest.exclude(pk=after.pk)
-    return rest.values_list("pk", flat=True).first()
+        skipped = [*skipped, after.pk]
+    return queue.next_waiting_pk(core.tendency_id, exclude=skipped)
 
 
-def _go_on(request, core: CoreGroup, queue, *, after=None) -> HttpResponseRedirect:
+def _queue_totals(core: CoreGroup) -> dict:
+    """{"size": waiting items, "stale": those of them whose review went stale}."""
+    needs, stale = Alignment.objects.queue_counts([core.tendency_id])[core.tendency_id]
+    return {"size": needs + stale, "stale": stale}
+
+
+def _go_on(request, core: CoreGroup, *, after=None) -> HttpResponseRedirect:
     """Redirect to the next item, or back to the queue saying it is done."""
     skipped = _skipped(request, core)
-    pk = _next_item_pk(queue, skipped=skipped, after=after)
+    pk = _next_item_pk(core, skipped=skipped, after=after)
     if pk is not None:
         return redirect(_item_url(core, pk))
     if skipped:
@@ -104,6 +110,18 @@ def _go_on(request, core: CoreGroup, queue, *, after=None) -> HttpResponseRedire
     else:
         messages.success(request, "Queue done: nothing else is waiting for review.")
     return redirect("cores:review_queue", slug=core.slug)
+
+
+class _WaitingRows:
+    """The review queue of a tendency as countless_page slices it: `rows[a:b]`."""
+
+    def __init__(self, tendency_id: int):
+        self.tendency_id = tendency_id
+
+    def __getitem__(self, bounds: slice) -> list[Alignment]:
+        return Alignment.objects.waiting_page(
+            self.tendency_id, offset=bounds.start, limit=bounds.stop - bounds.start
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -120,12 +138,11 @@ def review_queue(request, slug):
             messages.success(request, "Skipped items are back in the queue.")
         return redirect("cores:review_queue", slug=core.slug)
 
-    queue = Alignment.objects.review_queue(core.tendency)
     skipped = _skipped(request, core)
-    # One count for the whole queue (its size and the stale share); the list itself
-    # pages by reading one row more than it shows.
-    totals = queue.aggregate(size=Count("pk"), stale=Count("pk", filter=Q(is_stale=True)))
-    page = countless_page(queue, request, size=PAGE_SIZE)
+    # The queue's size and stale share in one query of two index-range counts; the list
+    # pages by reading one row more than it shows, from the queue's two slices.
+    totals = _queue_totals(core)
+    page = countless_page(_WaitingRows(core.tendency_id), request, size=PAGE_SIZE)
     return render(
         request,
         "cores/review_queue.html",
@@ -135,7 +152,7 @@ def review_queue(request, slug):
             "page": page,
             "skipped": set(skipped),
             "skipped_count": len(skipped),
-            "start_pk": _next_item_pk(queue, skipped=skipped),
+            "start_pk": _next_item_pk(core, skipped=skipped),
             "stale_after_days": review_stale_after().days,
         },
     )
@@ -237,7 +254,7 @@ def _item_context(request, core: CoreGroup, alignment: Alignment, form: ReviewFo
         "elsewhere": list(elsewhere),
         "invitation": core.invitations.filter(member=member).first(),
         "in_core": core.members.filter(pk=member.pk).exists(),
-        "queue_size": Alignment.objects.review_queue(core.tendency).count(),
+        "queue_size": _queue_totals(core)["size"],
         "skipped": alignment.pk in _skipped(request, core),
         "stale_after_days": review_stale_after().days,
     }
@@ -312,8 +329,7 @@ def review_item(request, slug, pk):
                 request,
                 f"Reviewed {alignment.member}: {alignment.get_level_display()}{note}.",
             )
-            queue = Alignment.objects.review_queue(core.tendency)
-            return _go_on(request, core, queue, after=_queue_row(alignment))
+            return _go_on(request, core, after=_queue_row(alignment))
     return render(request, "cores/review_item.html", _item_context(request, core, alignment, form))
 
 
@@ -337,5 +353,4 @@ def review_skip(request, slug, pk):
         skipped.append(alignment.pk)
     _set_skipped(request, core, skipped)
     messages.info(request, f"Skipped {alignment.member} for now; it stays in the queue.")
-    queue = Alignment.objects.review_queue(core.tendency)
-    return _go_on(request, core, queue, after=_queue_row(alignment))
+    return _go_on(request, core, after=_queue_row(alignment))
