@@ -210,3 +210,61 @@ def test_queue_pages_without_counting_past_the_page(as_user, lead_a, core_a, ten
     ]
     assert f"Showing {PAGE_SIZE + 1}\N{EN DASH}{PAGE_SIZE + 2}" in body
     assert second.context["totals"]["size"] == PAGE_SIZE + 2
+
+
+# --- the queue read from its two slices ---------------------------------------------------
+
+
+@pytest.fixture
+def interleaved(settings, tendency_a, tendency_b):
+    """Stale and new items taking turns in the queue, with ties across the slices: Tie
+    Stale went stale at the very moment Tie New entered the queue (Jan 10 2024, noon)."""
+    settings.REVIEW_STALE_AFTER_DAYS = 30
+    for day in (1, 5, 9, 13):
+        waiting(tendency_a, f"New {day:02}", queued_at=at(2024, 1, day))
+        reviewed(tendency_a, f"Stale {day:02}", reviewed_at=at(2024, 1, day + 2) - dt.timedelta(30))
+    reviewed(tendency_a, "Tie Stale", reviewed_at=at(2024, 1, 10) - dt.timedelta(days=30))
+    waiting(tendency_a, "Tie New", queued_at=at(2024, 1, 10))
+    reviewed(tendency_a, "Fresh", reviewed_at=timezone.now() - dt.timedelta(days=5))
+    waiting(tendency_b, "Other Tendency", queued_at=at(2023, 1, 1))
+
+
+def test_waiting_page_gives_review_queues_rows_in_its_order(interleaved, tendency_a):
+    expected = list(Alignment.objects.review_queue(tendency_a))
+    assert len(expected) == 10
+    for offset, limit in [(0, 10), (0, 3), (3, 4), (8, 5), (10, 2)]:
+        rows = Alignment.objects.waiting_page(tendency_a, offset=offset, limit=limit)
+        assert [row.pk for row in rows] == [row.pk for row in expected[offset : offset + limit]]
+        assert [(row.waiting_since, row.is_stale) for row in rows] == [
+            (row.waiting_since, row.is_stale) for row in expected[offset : offset + limit]
+        ]
+
+
+def test_next_waiting_walks_the_queue_in_order_passing_over_excluded(interleaved, tendency_a):
+    expected = [row.pk for row in Alignment.objects.review_queue(tendency_a)]
+    rows = {row.pk: row for row in Alignment.objects.review_queue(tendency_a)}
+    walked, pk = [], Alignment.objects.next_waiting_pk(tendency_a)
+    while pk is not None:
+        walked.append(pk)
+        after = (rows[pk].waiting_since, pk)
+        pk = Alignment.objects.next_waiting_pk(tendency_a, after=after)
+    assert walked == expected
+    skipped = expected[1:4]
+    assert (
+        Alignment.objects.next_waiting_pk(tendency_a, exclude=[expected[0], *skipped])
+        == (expected[4])
+    )
+    first = rows[expected[0]]
+    after_first = (first.waiting_since, first.pk)
+    assert (
+        Alignment.objects.next_waiting_pk(tendency_a, after=after_first, exclude=skipped)
+        == (expected[4])
+    )
+
+
+def test_queue_counts_split_new_and_stale_per_tendency(
+    interleaved, tendency_a, tendency_b, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        counts = Alignment.objects.queue_counts([tendency_a.pk, tendency_b.pk])
+    assert counts == {tendency_a.pk: (5, 5), tendency_b.pk: (1, 0)}
