@@ -7,13 +7,15 @@ The lead still decides when the milestone is done; this only shows where things 
 
 from dataclasses import dataclass
 
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from cores.models import Alignment, AlignmentLevel, Milestone
 from members.models import CapacityCheckIn, Member, MemberStatus
 
 # How many of the people closest to meeting a rule the core page names.
 CLOSEST_LIMIT = 5
+# The highest score a capacity takes (CapacityCheckIn's validators and constraints).
+MAX_SCORE = 5
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,17 @@ def latest_capacity(capacity: str) -> Subquery:
     return Subquery(latest.values(capacity)[:1], output_field=IntegerField())
 
 
-def _aligned(milestone: Milestone) -> QuerySet:
+def _aligned(milestone: Milestone, levels) -> QuerySet:
+    """The tendency's alignments at one of `levels` (AlignmentLevel values).
+
+    The levels come first so the database reads only those alignments, through the
+    (tendency, level) index, before it looks up anyone's latest check-in: a lookup per
+    alignment of the tendency is what made the rule grow with the people.
+    """
     # Former members are not building the new formation, so they never count.
-    return Alignment.objects.filter(tendency_id=milestone.core.tendency_id).exclude(
-        member__status=MemberStatus.FORMER
-    )
+    return Alignment.objects.filter(
+        tendency_id=milestone.core.tendency_id, level__in=list(levels)
+    ).exclude(member__status=MemberStatus.FORMER)
 
 
 def evaluate(milestone: Milestone) -> Readiness | None:
@@ -90,6 +98,9 @@ def evaluate(milestone: Milestone) -> Readiness | None:
     enough whose latest score is one below the minimum, or someone whose latest score is
     enough but who stands one level below; without one, someone one level below.
     Needs `milestone.core` (select_related it to save a query).
+
+    Both queries read only the alignments at the levels that matter (the count: enough;
+    the closest: enough or one below) and look up each one's latest check-in once.
     """
     if not milestone.has_readiness_rule:
         return None
@@ -97,27 +108,35 @@ def evaluate(milestone: Milestone) -> Readiness | None:
     enough = AlignmentLevel.at_least(min_level)
     order = list(AlignmentLevel)
     below = order[order.index(min_level) - 1] if order.index(min_level) > 0 else None
-    aligned = _aligned(milestone)
 
     capacity = milestone.rule_capacity
     if capacity:
         minimum = milestone.rule_capacity_min
-        scored = aligned.annotate(score=latest_capacity(capacity))
-        count = scored.filter(level__in=enough, score__gte=minimum).count()
-        close = Q(level__in=enough, score=minimum - 1)
-        if below is not None:
-            close |= Q(level=below, score__gte=minimum)
+        count = (
+            _aligned(milestone, enough)
+            .alias(score=latest_capacity(capacity))
+            .filter(score__gte=minimum)
+            .count()
+        )
+        # Close: enough level with the score one short, or one level below with the
+        # score enough. As one BETWEEN whose bounds depend on the level, the latest score
+        # is looked up once per alignment (an OR of two comparisons looked it up twice).
+        enough_level = Q(level__in=enough)
+        low = Case(When(enough_level, then=Value(minimum - 1)), default=Value(minimum))
+        high = Case(When(enough_level, then=Value(minimum - 1)), default=Value(MAX_SCORE))
         rows = (
-            scored.filter(close)
+            _aligned(milestone, [*enough, *([below] if below else [])])
+            .annotate(score=latest_capacity(capacity))
+            .filter(score__range=(low, high))
             .select_related("member")
             .order_by("-score", "member__name", "pk")[:CLOSEST_LIMIT]
         )
     else:
-        count = aligned.filter(level__in=enough).count()
+        count = _aligned(milestone, enough).count()
         rows = []
         if below is not None:
             rows = (
-                aligned.filter(level=below)
+                _aligned(milestone, [below])
                 .select_related("member")
                 .order_by("member__name", "pk")[:CLOSEST_LIMIT]
             )

@@ -79,6 +79,33 @@ def also_in_conversation():
     )
 
 
+def mark_also_in_conversation(core: CoreGroup, invitations: list[Invitation]) -> None:
+    """Set `also_in_conversation` on each of `invitations` (the core's, already read).
+
+    The same rule as also_in_conversation(), for the rows of one page only: one query,
+    and none when no row is in conversation. A per-row subquery in the list's query ran
+    for every invitation of the core before the page was cut (about 5,000 at 100,000
+    people). Says nothing of which core, nor anything else of it.
+    """
+    talking = {
+        invitation.member_id
+        for invitation in invitations
+        if invitation.stage == InvitationStage.IN_CONVERSATION
+    }
+    elsewhere = set()
+    if talking:
+        elsewhere = set(
+            Invitation.objects.filter(member_id__in=talking, stage=InvitationStage.IN_CONVERSATION)
+            .exclude(core=core)
+            .values_list("member_id", flat=True)
+        )
+    for invitation in invitations:
+        invitation.also_in_conversation = (
+            invitation.stage == InvitationStage.IN_CONVERSATION
+            and invitation.member_id in elsewhere
+        )
+
+
 def stage_counts(core: CoreGroup, *, today=None) -> dict:
     """How many of the core's invitations are at each stage, and how many are stalled.
 
@@ -193,9 +220,7 @@ def invitation_list(request, slug):
     """
     core = _load_core(slug)
     filters = InvitationFilterForm(request.GET)
-    invitations = core.invitations.select_related("member", "point_person").annotate(
-        also_in_conversation=also_in_conversation()
-    )
+    invitations = core.invitations.select_related("member", "point_person")
     stalled_only = False
     if filters.is_valid():
         if filters.cleaned_data["stage"]:
@@ -207,7 +232,10 @@ def invitation_list(request, slug):
         invitations = invitations.stalled().order_by("moved_on", "pk")
     else:
         invitations = invitations.order_by("-moved_on", "-pk")
+    # Both orders are served by an index on (core, moved_on, id): the page reads its 51
+    # rows off the index instead of sorting all of a core's invitations (thousands).
     page = countless_page(invitations, request, size=PAGE_SIZE)
+    mark_also_in_conversation(core, page.rows)
     counts = stage_counts(core)
     return render(
         request,
