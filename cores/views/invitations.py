@@ -384,7 +384,9 @@ def invitation_add(request, slug):
     duplicates = []
     if action == "add":
         valid = person_form.is_valid()
-        duplicates = find_duplicates(**person_form.contact_details())
+        found = find_duplicates(**person_form.contact_details())
+        # A household sharing a phone under another name is two people: never stopped for.
+        duplicates = [match for match in found if not match.only_shares_a_phone]
         confirmed = request.POST.get("confirm_different") == "yes"
         if valid and (not duplicates or confirmed):
             try:
@@ -392,6 +394,7 @@ def invitation_add(request, slug):
                     member = create_member(
                         by=request.user,
                         confirmed_different_from=[match.member for match in duplicates],
+                        shares_phone_with=[m.member for m in found if m.only_shares_a_phone],
                         **person_form.person_fields(),
                     )
                     invitation = services.invite_to_core(core, member, by=request.user)

@@ -132,6 +132,21 @@ def test_quick_add_warns_of_a_duplicate_before_saving_anything(as_user, lead_a, 
     assert f"#{existing.pk}" in new.history.earliest().history_change_reason
 
 
+def test_quick_add_of_someone_sharing_a_phone_under_another_name_is_not_stopped(
+    as_user, lead_a, core_a
+):
+    household = MemberFactory(name="Marta Solis", phone="(510) 555-0123", city="Oakland")
+    data = {**QUICK_ADD, "name": "Diego Solis", "email": "", "phone": "510.555.0123"}
+
+    response = as_user(lead_a).post(add_url(core_a), data)
+
+    diego = Member.objects.get(name="Diego Solis")
+    assert response["Location"] == detail_url(Invitation.objects.get(member=diego))
+    assert f"Shares a phone with Marta Solis (#{household.pk})" in (
+        diego.history.earliest().history_change_reason
+    )
+
+
 def test_quick_add_with_an_invalid_field_saves_nothing(as_user, lead_a, core_a):
     response = as_user(lead_a).post(add_url(core_a), {**QUICK_ADD, "name": "   "})
     assert "name" in response.context["form"].errors
