@@ -4,8 +4,11 @@ stored and incoming values, and whether writing the incoming one improves the re
 import datetime as dt
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from members.importing.improvement import is_improvement
+from members.text import fold
 
 SAME = False  # already up to date: equivalent or less informative
 BETTER = True
@@ -73,3 +76,23 @@ TABLE = [
 @pytest.mark.parametrize(("field", "stored", "incoming", "better"), TABLE)
 def test_an_import_replaces_a_value_only_with_a_better_one(field, stored, incoming, better):
     assert is_improvement(field, stored, incoming) is better
+
+
+TEXT_FIELDS = ["name", "preferred_name", "pronouns", "email", "phone", "city", "region"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(TEXT_FIELDS), value=st.text(max_size=40))
+def test_a_value_never_improves_itself_and_nothing_raises(field, value):
+    assert is_improvement(field, value, value) is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(TEXT_FIELDS), stored=st.text(max_size=30), new=st.text(max_size=30))
+def test_an_improvement_is_never_undone_by_its_own_reverse(field, stored, new):
+    """If the file's value says more, the stored one cannot say more than it: an import
+    and a re-import of the old list never flip a value back and forth."""
+    assume(stored.strip() and new.strip())
+    if is_improvement(field, stored, new) and is_improvement(field, new, stored):
+        # Only two really different values may each replace the other.
+        assert fold(stored) != fold(new)
