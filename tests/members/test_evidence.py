@@ -5,6 +5,8 @@ No database: weigh() compares two contacts as typed, imported or saved.
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from members.duplicates import (
     DIFFERENT_EMAILS,
@@ -288,3 +290,24 @@ def test_verdicts_combine_as_the_table_says():
 )
 def test_regions_are_compared_by_what_they_name(written, key):
     assert region_key(written) == key
+
+
+contacts = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Ana Ruiz", "A. Ruiz", "Ana Ruíz", "Bo Chen", "", "Ruiz, Ana"]),
+        "email": st.sampled_from(["", "ana@example.org", "ANA@example.org", "bo@example.org"]),
+        "phone": st.sampled_from(["", "(512) 555-0123", "+1 512 555 0123", "1.55501E+10"]),
+        "city": st.sampled_from(["", "Portland", "portland", "Portland, OR", "Austin"]),
+        "region": st.sampled_from(["", "OR", "Oregon", "ME"]),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=contacts, b=contacts)
+def test_any_two_contacts_get_the_same_verdict_both_ways(a, b):
+    there = weigh(Contact.of(**a), Contact.of(**b))
+    back = weigh(Contact.of(**b), Contact.of(**a))
+
+    assert verdict_of(there) == verdict_of(back)
+    assert sorted(item.kind for item in there) == sorted(item.kind for item in back)
