@@ -7,6 +7,9 @@ joined and other punctuation a space ("oneill", "smith jones"), and searchable()
 run of two or three words written together, so a query typed either way is contained in
 the stored text (see Member.objects.search).
 
+The people list sorts by Member.name_key compared byte by byte (ByteOrder), so both
+databases give one order and accents or case never push a name past "Z".
+
 Search looks for words inside the folded `search_text` column. A plain LIKE '%word%'
 reads every row (130-170 ms at 100,000 people), so each database answers from an index:
 

@@ -464,6 +464,17 @@ def test_postgres_pages_the_list_from_the_byte_order_index():
     assert "Sort" not in plan
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["O'Neill", "oneill", "van der berg", "vanderberg"])
+def test_the_people_page_finds_names_however_they_are_typed(as_user, organizer, query):
+    person("Dónal O\u2019Neill van der Berg")
+    person("Somebody Else")
+
+    page = as_user(organizer).get(reverse("members:people_list"), {"q": query})
+
+    assert names(page.context["people"]) == ["Dónal O\u2019Neill van der Berg"]
+
+
 # --- the admin ------------------------------------------------------------------------------
 
 
