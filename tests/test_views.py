@@ -32,3 +32,19 @@ def test_home_needs_a_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_a_refused_page_keeps_the_navigation_and_says_why(as_user, organizer, core_a):
+    response = as_user(organizer).get(f"/cores/{core_a.slug}/review/")
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You cannot open this page" in html
+    assert 'aria-label="Main"' in html  # the site's navigation, not a bare page
+
+
+def test_a_page_out_of_scope_answers_a_styled_404(as_user, lead_b, core_a):
+    response = as_user(lead_b).get(f"/cores/{core_a.slug}/review/")
+
+    assert response.status_code == 404
+    assert "Nothing here" in response.content.decode()
