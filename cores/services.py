@@ -346,6 +346,15 @@ def add_review_note(alignment: Alignment, *, by, body: str, at=None) -> ReviewNo
 
 
 @transaction.atomic
+def _refuse_self_follow_up(member, point_person) -> None:
+    """Raise ValidationError on `point_person` when it is the invited `member` themselves."""
+    if point_person is not None and member is not None and point_person.pk == member.pk:
+        raise ValidationError(
+            {"point_person": "The point person cannot be the invited person themselves."},
+            code="self",
+        )
+
+
 def invite_to_core(
     core: CoreGroup,
     member,
@@ -358,9 +367,17 @@ def invite_to_core(
 ) -> Invitation:
     """Start following `member` as identified by `core`, optionally with a point person.
 
-    Raises ValidationError on `member` (the core already invited them), `point_person`
-    (not a member of the core) or a date field.
+    Raises ValidationError on `member` (the core already invited them, or they are
+    already one of its members), `point_person` (not a member of the core, or the invited
+    person themselves) or a date field.
     """
+    # A member of the core is not a prospect of it: inviting them would count them twice
+    # in its funnel and let them follow themselves up.
+    if member.pk and core.members.filter(pk=member.pk).exists():
+        raise ValidationError(
+            {"member": f"{member} is already a member of this core."}, code="core_member"
+        )
+    _refuse_self_follow_up(member, point_person)
     today = on or timezone.localdate()
     invitation = Invitation(
         core=core,
@@ -457,8 +474,10 @@ def update_follow_up(
 ) -> Invitation:
     """Change who follows up an invitation, when, and its note; the stage stays.
 
-    Raises ValidationError on `point_person` (not a member of the core) or `next_step_on`.
+    Raises ValidationError on `point_person` (not a member of the core, or the invited
+    person themselves) or `next_step_on`.
     """
+    _refuse_self_follow_up(invitation.member, point_person)
     invitation.point_person = point_person
     invitation.next_step_on = next_step_on
     if note is not None:

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -552,3 +553,32 @@ def test_the_history_shows_the_cores_note_only_to_those_who_manage_it(
         assert "LATER-CORE-NOTE" not in response.content.decode()
         labels = [change.label for entry in response.context["history"] for change in entry.changes]
         assert labels == ["Stage", "Invited on"]
+
+
+# --- fixes after the fresh user's walk -----------------------------------------------------
+
+
+def test_invite_to_core_refuses_one_of_the_cores_own_members(core_a, lead_a):
+    member = MemberFactory(name="Ryan Sullivan")
+    core_a.members.add(member)
+
+    with pytest.raises(ValidationError) as exc:
+        services.invite_to_core(core_a, member, by=lead_a)
+
+    assert exc.value.message_dict == {"member": ["Ryan Sullivan is already a member of this core."]}
+    assert not core_a.invitations.exists()
+
+
+def test_the_invited_person_cannot_be_their_own_point_person(core_a, lead_a):
+    # Someone invited before they became a member (or by an older version) stays invited.
+    invitation = InvitationFactory(core=core_a)
+    core_a.members.add(invitation.member)
+
+    with pytest.raises(ValidationError) as exc:
+        services.update_follow_up(invitation, by=lead_a, point_person=invitation.member)
+
+    assert exc.value.message_dict == {
+        "point_person": ["The point person cannot be the invited person themselves."]
+    }
+    invitation.refresh_from_db()
+    assert invitation.point_person is None
