@@ -8,9 +8,10 @@ members that way and planned 1.7 billion rows at 100,000 people).
 
 The network-wide figures (people by status, story and sector, check-ins per month,
 capacity growth) count whole tables, so their cost grows with the network whatever the
-query: at 100,000 people they took 300 ms of a 370 ms page on SQLite and 900 of 1,000 ms
-on PostgreSQL. They are kept in the cache for DASHBOARD_CACHE_SECONDS (network_figures);
-the cores side by side stay live (a lead acts on a queue size at once).
+query: at 100,000 people counting them makes the page 440 ms on SQLite and 530 ms on
+PostgreSQL, against 60 to 80 ms and 35 to 40 ms when they are kept (`make bench`). So
+they are kept in the cache for DASHBOARD_CACHE_SECONDS (network_figures); the cores side
+by side stay live (a lead acts on a queue size at once).
 """
 
 import datetime as dt
@@ -464,8 +465,8 @@ def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures:
     has changed since; else counted (count_network_figures) and kept.
 
     Why a cache and not counters kept up to date: these figures count whole tables, so at
-    100,000 people they cost 300 ms (SQLite) to 900 ms (PostgreSQL) a request however they
-    are queried, while counters would have to follow every writer of people, sectors and
+    100,000 people they cost 350 to 500 ms a request on either database however they are
+    queried, while counters would have to follow every writer of people, sectors and
     check-ins (forms, imports, merges and their undo, the admin) and a median of changes
     since each person's first check-in is no running total. Kept for
     DASHBOARD_CACHE_SECONDS (settings; 0 counts on every request), in the default cache:
