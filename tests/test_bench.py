@@ -13,10 +13,12 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 
 from members.models import Member
 from sos_tracker.management.commands.bench import (
+    CheckResult,
     PageResult,
     Site,
     _lift_time_limit,
     _limit_time,
+    duplicate_check_table,
     summary_table,
 )
 
@@ -30,6 +32,7 @@ PAGES = [
     'search "nguyen"',
     'search "detroit"',
     "person page",
+    "quick add, warned",  # a redirect (someone saved) would fail it: the warning stopped it
     "core page",
     "review queue",
     "review item",
@@ -93,6 +96,25 @@ def test_quick_bench_measures_every_page_at_both_sizes_and_leaves_the_database_a
     assert "Built 80 people (now 120)" in output
     for kind in ["alignments", "review notes", "core members", "invitations", "check-ins"]:
         assert f" {kind}" in output, kind
+
+    # The duplicate check of quick add, per kind of new contact at both sizes, each
+    # answered as its kind says (proof the contacts exist in the grown copy too).
+    checks = rows_of(output, "new contact")
+    expected = {
+        "similar name, same city": "1 weak",
+        "existing email, other case": "1 strong",
+        "shared phone, other name": "1 household",
+        "brand-new person": "none",
+        "all of them": None,
+    }
+    for kind, found in expected.items():
+        (row,) = row_for(checks, kind)
+        numbers = row[36:].split()
+        assert len([float(n) for n in numbers[:5]]) == 5, row  # 2 x (median, p95), growth
+        if found:
+            assert row.endswith(f"  {found}"), row
+    assert "before (issue 11's measurement): 10-18 ms per check" in output
+    assert "before (issue 11's measurement): 450-860 rows per second" in output
 
     assert re.search(r"^\s+60 rows: ", output, re.MULTILINE)
     assert "Imported 60 rows against 120 people" in output
@@ -173,3 +195,23 @@ def test_a_query_past_the_time_limit_is_interrupted():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+def test_duplicate_check_table_gives_median_p95_and_growth_per_contact_and_for_all():
+    checks = [
+        CheckResult("existing email, other case", 1000, [0.001, 0.002, 0.003], "1 strong"),
+        CheckResult("existing email, other case", 100_000, [0.002, 0.004, 0.006], "1 strong"),
+        CheckResult("brand-new person", 1000, [0.001], "none"),
+        CheckResult("brand-new person", 100_000, [0.001], "none"),
+    ]
+
+    header, _rule, email, new, both = duplicate_check_table(checks, [1000, 100_000])
+
+    assert header.split()[:3] == ["new", "contact", "ms"]
+    assert "p95 @100,000" in header
+    assert header.rstrip().endswith("growth  found")
+    assert email.split()[-7:] == ["2.00", "3.00", "4.00", "6.00", "2.00", "1", "strong"]
+    assert new.endswith("1.00  none")
+    # All checks of a size together: 1, 1, 2, 3 ms and 1, 2, 4, 6 ms.
+    assert both.startswith("all of them")
+    assert both.split()[-5:] == ["1.50", "3.00", "3.00", "6.00", "2.00"]

@@ -30,6 +30,13 @@ page that grows more, or fails, the slowest queries are printed at both sizes, w
 database's plan of the slowest. A request is stopped after `--time-limit` seconds (its
 query is interrupted) and the page reported failed at that size.
 
+The duplicate check of quick add (members.duplicates.find_duplicates, what
+members.views.person_add calls) is timed on its own for a fixed set of new contacts made
+from people saved in the smallest database (so present at every size): a similar name in
+the same city and region, an existing email in other case, a shared phone under another
+name, a brand-new person. The sizes alternate as for the pages. The whole quick-add POST
+is a page row ("quick add, warned"): a form the duplicate warning stops, so nothing is saved.
+
 Imports read a realistic CSV made here (messy dates and sectors, about 2% people already
 saved, some rows repeated in the file, a few broken rows) and go through the same
 functions as the import pages: start_import + preview_import (read, plan, duplicate
@@ -73,6 +80,7 @@ from django.utils.http import urlencode
 from faker import Faker
 
 from cores.models import Alignment
+from members.duplicates import find_duplicates
 from members.importing import applying
 from members.importing.reading import MAX_UPLOAD_BYTES
 from members.models import Member, Sector
@@ -98,6 +106,11 @@ SLOW_QUERIES_SHOWN = 3
 # person page has; requests cycle through them. As many review items are cycled through.
 PERSON_PAGE_PEOPLE = 10
 SEED = 20_240_601
+# The figures before issue 9's work, as issue 11 measured them on this machine: printed
+# under the new ones for comparison, never measured again.
+BEFORE_DUPLICATE_CHECK = "10-18 ms per check at 100,000 people (1.5 ms at 1,000)"
+BEFORE_IMPORT = "450-860 rows per second against 100,000 people"
+BEFORE_NOTE = "before (issue 11's measurement)"
 
 # (search term or None for "an email fragment taken from the data", what it stands for)
 SEARCH_TERMS = [
@@ -230,6 +243,8 @@ class Page:
     who: str  # "organizer" or "lead" (of the first core)
     urls: dict  # size -> [url, ...]
     found: dict  # size -> int or None
+    # size -> [form data, ...] posted to the URL of the same position; None: a GET.
+    posts: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +276,25 @@ class PageFailed(Exception):
     def __init__(self, message, query=None):
         super().__init__(message)
         self.query = query
+
+
+@dataclass
+class CheckResult:
+    """The duplicate check for one kind of new contact at one size: seconds per check."""
+
+    kind: str
+    people: int
+    times: list = field(default_factory=list)
+    # What find_duplicates answered, e.g. "1 strong": proof the contact is the kind named.
+    found: str = ""
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.times) * 1000 if self.times else None
+
+    @property
+    def p95_ms(self) -> float | None:
+        return _percentile(self.times, 95) * 1000 if self.times else None
 
 
 @dataclass
@@ -373,8 +407,10 @@ class Command(BaseCommand):
                 f"{os.cpu_count()} CPUs, {platform.machine()}; {_load()}"
             )
             sites = self._build(databases, sizes)
-            pages = self._pages(sites)
+            contacts = _quick_add_contacts(sites[0])
+            pages = self._pages(sites, contacts)
             results = self._measure_pages(sites, pages, repeat)
+            checks = self._measure_duplicate_checks(sites, contacts, repeat)
             imports = []
             if import_sizes:
                 _use(sites[-1])
@@ -387,6 +423,7 @@ class Command(BaseCommand):
                 ]
             self._say("")
             self._print_pages(results, pages, sites, repeat)
+            self._print_duplicate_checks(checks, sites, repeat)
             if imports:
                 self._print_imports(imports, trace=options["trace_memory"])
         elapsed = time.perf_counter() - started
@@ -499,8 +536,12 @@ class Command(BaseCommand):
 
     # --- pages ----------------------------------------------------------------------------
 
-    def _pages(self, sites: list[Site]) -> list[Page]:
-        """What is measured, with its URLs and counts in each database."""
+    def _pages(self, sites: list[Site], contacts: list[tuple[str, dict]]) -> list[Page]:
+        """What is measured, with its URLs and counts in each database.
+
+        `contacts` are _quick_add_contacts(); those the duplicate warning stops (a strong or
+        weak match, not a household) are posted to quick add, so nothing is saved.
+        """
         _use(sites[0])
         terms = _search_terms()
         for term, meaning in terms:
@@ -509,10 +550,12 @@ class Command(BaseCommand):
         people_url = reverse("members:people_list")
         pages = {}
 
-        def add(label, who, site, urls, found=None):
+        def add(label, who, site, urls, found=None, posts=None):
             page = pages.setdefault(label, Page(label=label, who=who, urls={}, found={}))
             page.urls[site.size] = urls
             page.found[site.size] = found
+            if posts:
+                page.posts[site.size] = posts
 
         for site in sites:
             _use(site)
@@ -537,6 +580,14 @@ class Command(BaseCommand):
                 reverse("members:person_detail", args=[pk]) for pk in _person_page_people()
             ]
             add("person page", "organizer", site, person_pages)
+            warned = [details for kind, details in contacts if kind in WARNED_KINDS]
+            add(
+                "quick add, warned",
+                "organizer",
+                site,
+                [reverse("members:person_add")] * len(warned),
+                posts=warned,
+            )
 
             core = site.cast.cores[0]
             slug = core.slug
@@ -593,12 +644,14 @@ class Command(BaseCommand):
                     if not urls:
                         raise PageFailed("nothing to open (no item in the queue)")
                     for i in range(WARM_UP):
-                        self._request(site, page.who, urls[i % len(urls)])
+                        self._request(site, page.who, urls[i % len(urls)], _post(page, site, i))
                     # One more request with each query's time (its rows' fetching
                     # included), for the slow-query report.
                     site.recorder.count, site.recorder.timed = 0, []
                     site.wrapper.wrap_database_errors = TimedFetches(site.wrapper, site.recorder)
-                    result.profile_ms = self._request(site, page.who, urls[0]) * 1000
+                    result.profile_ms = (
+                        self._request(site, page.who, urls[0], _post(page, site, 0)) * 1000
+                    )
                     result.queries, result.profile = site.recorder.count, site.recorder.timed
                 except PageFailed as failure:
                     result.error, result.failed_query = str(failure), failure.query
@@ -618,7 +671,14 @@ class Command(BaseCommand):
                         continue
                     urls = page.urls[site.size]
                     try:
-                        result.times.append(self._request(site, page.who, urls[round_ % len(urls)]))
+                        result.times.append(
+                            self._request(
+                                site,
+                                page.who,
+                                urls[round_ % len(urls)],
+                                _post(page, site, round_),
+                            )
+                        )
                     except PageFailed as failure:
                         result.error, result.failed_query = str(failure), failure.query
             if (round_ + 1) % 10 == 0 and round_ + 1 < repeat:
@@ -626,28 +686,34 @@ class Command(BaseCommand):
         self._say(f"Timed {repeat} rounds in {_since(started)}")
         return list(results.values())
 
-    def _request(self, site: Site, who: str, url: str) -> float:
-        """Seconds to serve `url` to `who` from `site`'s database; PageFailed otherwise."""
+    def _request(self, site: Site, who: str, url: str, data: dict | None = None) -> float:
+        """Seconds to serve `url` to `who` from `site`'s database; PageFailed otherwise.
+
+        With `data`, the form is posted instead: a page that re-renders it (200) passes,
+        a redirect (something saved) fails it.
+        """
         _use(site)
         _limit_time(site, self.time_limit)
         site.deadline = time.perf_counter() + self.time_limit
+        method = "GET" if data is None else "POST"
         started = time.perf_counter()
         try:
-            response = site.clients[who].get(url)
+            client = site.clients[who]
+            response = client.get(url) if data is None else client.post(url, data)
         except Exception as error:  # a page that raises at one size is a finding, not a crash
             query = site.recorder.current
             if time.perf_counter() > site.deadline:
                 raise PageFailed(
-                    f"stopped after {self.time_limit:g} s (GET {url})", query
+                    f"stopped after {self.time_limit:g} s ({method} {url})", query
                 ) from error
             raise PageFailed(
-                f"raised {type(error).__name__}: {error} (GET {url})", query
+                f"raised {type(error).__name__}: {error} ({method} {url})", query
             ) from error
         finally:
             site.deadline = math.inf
         took = time.perf_counter() - started
         if response.status_code != 200:
-            raise PageFailed(f"answered {response.status_code}, not 200 (GET {url})")
+            raise PageFailed(f"answered {response.status_code}, not 200 ({method} {url})")
         return took
 
     def _print_pages(self, results: list[PageResult], pages, sites, repeat):
@@ -668,6 +734,58 @@ class Command(BaseCommand):
             self._say(line)
         for line in self._explain_slow_pages(results, sites):
             self._say(line)
+
+    # --- the duplicate check of quick add ----------------------------------------------
+
+    def _measure_duplicate_checks(self, sites, contacts, repeat) -> list[CheckResult]:
+        """Time find_duplicates per contact and size: a warm-up, then alternating rounds.
+
+        As many checks per kind and size as requests per page (`repeat`), times the
+        CHECKS_PER_ROUND taken back to back in each round, for a steadier percentile.
+        """
+        results = {
+            (kind, site.size): CheckResult(kind=kind, people=site.size)
+            for kind, _details in contacts
+            for site in sites
+        }
+        for site in sites:
+            _use(site)
+            _lift_time_limit(site)  # a check is not a request: no deadline to interrupt it
+            for kind, details in contacts:
+                for _ in range(WARM_UP):
+                    matches = find_duplicates(**details)
+                results[kind, site.size].found = _verdicts(matches)
+        started = time.perf_counter()
+        for round_ in range(repeat):
+            order = sites if round_ % 2 == 0 else sites[::-1]
+            for kind, details in contacts:
+                for site in order:
+                    _use(site)
+                    times = results[kind, site.size].times
+                    for _ in range(CHECKS_PER_ROUND):
+                        began = time.perf_counter()
+                        find_duplicates(**details)
+                        times.append(time.perf_counter() - began)
+        self._say(
+            f"Timed {repeat * CHECKS_PER_ROUND} duplicate checks per contact and size in "
+            f"{_since(started)}"
+        )
+        return list(results.values())
+
+    def _print_duplicate_checks(self, checks: list[CheckResult], sites, repeat):
+        self._say("")
+        self._say(
+            "Duplicate check per quick add (members.duplicates.find_duplicates, as "
+            f"person_add calls it), ms per check; {repeat * CHECKS_PER_ROUND} checks per "
+            "contact and size after a warm-up, the sizes in alternation"
+        )
+        for line in duplicate_check_table(checks, [site.size for site in sites]):
+            self._say(line)
+        self._say(
+            "found: what the check answered for that contact (strong and weak matches, "
+            "household: shares a phone only)"
+        )
+        self._say(f"{BEFORE_NOTE}: {BEFORE_DUPLICATE_CHECK}")
 
     def _explain_slow_pages(self, results, sites) -> list[str]:
         """For each page not flat or failed: its slowest queries, and the plan of the worst."""
@@ -796,6 +914,7 @@ class Command(BaseCommand):
                     f"{'':>8}  tracemalloc peak: preview {r.traced_mb['preview']:,.1f} MB, "
                     f"apply {r.traced_mb['apply']:,.1f} MB"
                 )
+        self._say(f"{BEFORE_NOTE}: {BEFORE_IMPORT} (preview and apply together)")
 
     def _say(self, line: str):
         self.stdout.write(line)
@@ -857,6 +976,48 @@ def detail_table(results: list[PageResult], sizes: list[int]) -> list[str]:
                 f"{label:<28} {size:>8,} {found:>8} {r.median_ms:>10.1f} {r.p95_ms:>8.1f} "
                 f"{queries:>8}"
             )
+    return lines
+
+
+def duplicate_check_table(checks: list[CheckResult], sizes: list[int]) -> list[str]:
+    """Per kind of contact, and all kinds together: median and p95 ms per size, growth.
+
+    Growth is the median at the largest size over the median at the smallest.
+    """
+    by_key = {(c.kind, c.people): c for c in checks}
+    kinds = list(dict.fromkeys(c.kind for c in checks))
+    everything = "all of them"
+    for size in sizes:
+        by_key[everything, size] = CheckResult(
+            kind=everything,
+            people=size,
+            times=[t for kind in kinds for t in by_key[kind, size].times],
+        )
+    header = (
+        f"{'new contact':<36}"
+        + "".join(f" {f'ms @{size:,}':>12} {f'p95 @{size:,}':>12}" for size in sizes)
+        + (f" {'growth':>7}" if len(sizes) > 1 else "")
+        + f"  {'found'}"
+    )
+    lines = [header, "-" * len(header)]
+    for kind in [*kinds, everything]:
+        row = [by_key[kind, size] for size in sizes]
+        line = f"{kind:<36}"
+        for c in row:
+            if c.times:
+                line += f" {c.median_ms:>12.2f} {c.p95_ms:>12.2f}"
+            else:
+                line += f" {'-':>12} {'-':>12}"
+        if len(sizes) > 1:
+            first, last = row[0], row[-1]
+            growth = (
+                f"{last.median_ms / first.median_ms:.2f}"
+                if first.median_ms and last.median_ms
+                else ""
+            )
+            line += f" {growth:>7}"
+        found = "/".join(dict.fromkeys(c.found for c in row)) if kind != everything else ""
+        lines.append(f"{line}  {found}".rstrip())
     return lines
 
 
@@ -1027,6 +1188,90 @@ def _person_page_people() -> list[int]:
             person.version += 1
             person.save()
     return chosen
+
+
+# The kinds of new contact posted to quick add as a page: those the warning stops.
+WARNED_KINDS = ("similar name, same city", "existing email, other case")
+# Checks back to back per contact, size and round.
+CHECKS_PER_ROUND = 5
+
+
+def _quick_add_contacts(site: Site) -> list[tuple[str, dict]]:
+    """(kind, contact details as PersonForm.contact_details gives them) for the check.
+
+    Made from people of the smallest database, so every larger one (a grown copy) holds
+    them too; the same contacts are then checked at every size.
+    """
+    _use(site)
+    people = list(
+        Member.objects.exclude(email="").exclude(phone="").exclude(city="").order_by("pk")[:50]
+    )
+    if len(people) < 3:
+        raise CommandError("The smallest size needs a few people with email, phone and city.")
+    alike, emailed, phoned = people[0], people[1], people[2]
+    first, _, last = alike.name.partition(" ")
+    # A typo: one inner letter of the surname dropped ("Garcia" -> "Garca").
+    if len(last) >= 5:
+        last = last[:2] + last[3:]
+    else:
+        first = first + first[-1]
+    return [
+        (
+            "similar name, same city",
+            {
+                "name": f"{first} {last}".strip(),
+                "email": "",
+                "phone": "(313) 867-4021",
+                "city": alike.city,
+                "region": alike.region,
+            },
+        ),
+        (
+            "existing email, other case",
+            {
+                "name": emailed.name,
+                "email": emailed.email.upper(),
+                "phone": "",
+                "city": emailed.city,
+                "region": emailed.region,
+            },
+        ),
+        (
+            "shared phone, other name",
+            {
+                "name": "Rosa Quintanilla-Ortega",
+                "email": "",
+                "phone": phoned.phone,
+                "city": phoned.city,
+                "region": phoned.region,
+            },
+        ),
+        (
+            "brand-new person",
+            {
+                "name": "Wendell Okafor-Lindqvist",
+                "email": "wendell.okafor@example.com",
+                "phone": "(605) 238-7714",
+                "city": "Sioux Falls",
+                "region": "SD",
+            },
+        ),
+    ]
+
+
+def _verdicts(matches) -> str:
+    """What find_duplicates answered, in words: "1 strong", "1 household", "none"."""
+    counts = Counter(
+        "household" if m.only_shares_a_phone else ("strong" if m.is_strong else "weak")
+        for m in matches
+    )
+    return ", ".join(f"{n} {what}" for what, n in counts.items()) or "none"
+
+
+def _post(page: Page, site: Site, number: int) -> dict | None:
+    """The form data of a posted page's `number`th request at `site`, or None for a GET."""
+    posts = page.posts.get(site.size)
+    return posts[number % len(posts)] if posts else None
 
 
 def _sample_people(rows: int) -> list[Member]:
