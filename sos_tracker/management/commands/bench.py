@@ -1,4 +1,5 @@
-"""Server times of the main pages as the network grows, and import speed: `make bench`.
+"""Server times of the main pages as the network grows, the duplicate check of quick add,
+and import speed: `make bench`.
 
     manage.py bench                    # 1,000 and 100,000 people; imports of 1,000 and 20,000
     manage.py bench --quick            # a smoke run in well under a minute
@@ -326,7 +327,8 @@ class Command(BaseCommand):
     help = (
         "Print server times of the people list, search, the person page, a core's page, "
         "its review queue and invitations, and the dashboard at 1,000 and 100,000 people "
-        "(measured in alternation), and import rows per second, on throwaway databases."
+        "(measured in alternation), the duplicate check of quick add at both sizes, and "
+        "import rows per second, on throwaway databases."
     )
 
     def add_arguments(self, parser):
