@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from members import exporting, merging, services
 from members.charts import capacity_charts
-from members.duplicates import find_duplicates
+from members.duplicates import Kind, find_duplicates
 from members.forms import CheckInForm, MergeForm, PeopleFilterForm, PersonForm
 from members.models import CapacityCheckIn, Member, MergeRecord, Sector
 from members.paging import countless_page
@@ -85,6 +85,13 @@ def person_add(request):
         "duplicates": duplicates,
         "strong": [match for match in duplicates if match.is_strong],
         "weak": [match for match in duplicates if not match.is_strong],
+        # The email is someone's already (unique, case aside): a "different person" with
+        # it can never be saved, so that button is not offered.
+        "email_taken_by": [
+            match.member
+            for match in duplicates
+            if any(e.field == "email" and e.kind == Kind.STRONG for e in match.evidence)
+        ],
     }
     return render(request, "members/person_add.html", context)
 

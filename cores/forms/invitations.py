@@ -39,7 +39,10 @@ class PointPersonField(forms.ModelChoiceField):
         )
         # Read the choices once, not once per rendering of the select; iter() first, as
         # list() would ask the iterator its length (a COUNT query) before reading it.
-        self.choices = list(iter(self.choices))
+        # Sorted by the name shown (a nickname when there is one), casefolded, so that
+        # "ana" and "Ben" sort as a reader expects; "Nobody yet" stays first.
+        empty, *people = list(iter(self.choices))
+        self.choices = [empty, *sorted(people, key=lambda choice: str(choice[1]).casefold())]
 
     def label_from_instance(self, obj: Member) -> str:
         return obj.preferred_name or obj.name
@@ -161,6 +164,23 @@ class MoveForm(_ServiceErrorsMixin, forms.Form):
                 "reason", "A reason is kept only when the person declines; leave it empty."
             )
         return cleaned
+
+
+class InviteForm(forms.Form):
+    """The hidden `member` of an "Invite" button: an id that names an existing person.
+
+    A tampered value ("abc", "1e3", someone deleted meanwhile) is a form error, not a
+    server error.
+    """
+
+    member = forms.ModelChoiceField(
+        queryset=Member.objects.all(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose the person to invite.",
+            "invalid_choice": "That person is not here any more; search again.",
+        },
+    )
 
 
 class InvitationFilterForm(forms.Form):

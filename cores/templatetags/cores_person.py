@@ -11,10 +11,13 @@ decides who sees what with sos_tracker.permissions (never in the template):
 - invitations (core, stage and its date, point person) to everyone, with a link to the
   invitation page for those who may view invitations;
 - "Record stated level" to those who may add and change alignments;
-- "Invite to <core>" for each core the user manages that has not invited the person.
+- the cores the person is a member of, to everyone;
+- "Invite to <core>" for each core the user manages that has not invited the person and
+  that the person is not a member of.
 """
 
 from django import template
+from django.utils import timezone
 
 from cores.forms.alignments import StatedAlignmentForm
 from cores.models import STAGE_DATE_FIELDS, Alignment, Invitation, ReviewNote, Tendency
@@ -54,21 +57,29 @@ def person_cores(context, member):
         .select_related("core", "point_person")
         .order_by("core__name", "pk")
     )
+    today = timezone.localdate()
     for invitation in invitations:
         invitation.stage_on = getattr(invitation, STAGE_DATE_FIELDS[invitation.stage])
+        invitation.next_step_overdue = bool(
+            invitation.is_open and invitation.next_step_on and invitation.next_step_on < today
+        )
 
     can_state = user.has_perm("cores.add_alignment") and user.has_perm("cores.change_alignment")
     state_form = None
     if can_state:
         state_form = StatedAlignmentForm(tendencies=list(Tendency.objects.all()))
+    member_of = list(member.cores.order_by("name", "pk"))
     invitable = []
     if user.has_perm("cores.add_invitation"):
-        invited = {invitation.core_id for invitation in invitations}
-        invitable = [core for core in managed_cores(user) if core.pk not in invited]
+        # A core does not invite its own members (services.invite_to_core refuses it).
+        left_out = {invitation.core_id for invitation in invitations}
+        left_out.update(core.pk for core in member_of)
+        invitable = [core for core in managed_cores(user) if core.pk not in left_out]
     return {
         "member": member,
         "alignments": alignments,
         "invitations": invitations,
+        "member_of": member_of,
         "state_form": state_form,
         "invitable": invitable,
         "may_view_invitations": user.has_perm("cores.view_invitation"),

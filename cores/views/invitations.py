@@ -22,6 +22,7 @@ from cores import services
 from cores.forms.invitations import (
     FollowUpForm,
     InvitationFilterForm,
+    InviteForm,
     MoveForm,
     PersonSearchForm,
 )
@@ -34,7 +35,7 @@ from cores.models import (
     InvitationStage,
     stalled_after,
 )
-from members.duplicates import find_duplicates
+from members.duplicates import Kind, find_duplicates
 from members.forms import PersonForm
 from members.models import Member, MemberStatus
 from members.paging import countless_page
@@ -251,6 +252,7 @@ def invitation_list(request, slug):
                 for stage in (*FUNNEL_STAGES, InvitationStage.DECLINED)
             ],
             "stalled_days": stalled_after().days,
+            "today": timezone.localdate(),
             "can_manage": can_manage_core(request.user, core.pk)
             and request.user.has_perm("cores.add_invitation"),
             "query_string": urlencode(
@@ -339,6 +341,7 @@ def invitation_detail(request, slug, pk):
             "move_form": move_form,
             "follow_up_form": follow_up_form,
             "history": invitation_history(invitation, private=can_manage),
+            "today": timezone.localdate(),
             "stalled_days": stalled_after().days,
         },
     )
@@ -362,8 +365,13 @@ def invitation_add(request, slug):
         return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
 
     if action == "invite":
-        member = get_object_or_404(Member, pk=request.POST.get("member") or 0)
-        return _invite_and_redirect(request, core, member)
+        invite = InviteForm(request.POST)
+        if not invite.is_valid():
+            # Only a tampered or stale button gets here: the page offers real ids only.
+            return HttpResponseBadRequest(
+                " ".join(invite.errors["member"]), content_type="text/plain"
+            )
+        return _invite_and_redirect(request, core, invite.cleaned_data["member"])
 
     matches = []
     if query:
@@ -371,7 +379,13 @@ def invitation_add(request, slug):
             Member.objects.search(query).annotate(
                 invitation_here=Subquery(
                     core.invitations.filter(member=OuterRef("pk")).values("pk")[:1]
-                )
+                ),
+                # The core's own members are not invited to it: shown as "in the core".
+                in_core=Exists(
+                    CoreGroup.members.through.objects.filter(
+                        coregroup_id=core.pk, member_id=OuterRef("pk")
+                    )
+                ),
             )[:SEARCH_LIMIT]
         )
     initial = {"status": MemberStatus.PROSPECT}
@@ -413,6 +427,13 @@ def invitation_add(request, slug):
         "cores/invitation_add.html",
         {
             "core": core,
+            # Someone here already has this email (unique, case aside): adding a
+            # "different person" with it can never succeed, so it is not offered.
+            "email_taken_by": [
+                match.member
+                for match in duplicates
+                if any(e.field == "email" and e.kind == Kind.STRONG for e in match.evidence)
+            ],
             "search": search,
             "query": query,
             "matches": matches,
@@ -420,6 +441,13 @@ def invitation_add(request, slug):
             "form": person_form,
             "duplicates": duplicates,
             "invited": _invitations_of(core, [match.member for match in duplicates]),
+            "in_core": set(
+                core.members.filter(pk__in=[match.member.pk for match in duplicates]).values_list(
+                    "pk", flat=True
+                )
+            )
+            if duplicates
+            else set(),
         },
     )
 
@@ -464,7 +492,13 @@ def invite_person(request, pk):
         Invitation.objects.filter(member=member, core__in=cores).values_list("core_id", "pk")
     )
     slug = request.POST.get("core") if request.method == "POST" else request.GET.get("core")
-    open_cores = [core for core in cores if core.pk not in invited]
+    member_of = set(
+        CoreGroup.members.through.objects.filter(member=member, coregroup__in=cores).values_list(
+            "coregroup_id", flat=True
+        )
+    )
+    # A core the person is a member of does not invite them (services.invite_to_core).
+    open_cores = [core for core in cores if core.pk not in invited and core.pk not in member_of]
     if not slug and len(open_cores) == 1:
         slug = open_cores[0].slug
     if not slug:
@@ -479,6 +513,9 @@ def invite_person(request, pk):
     if core.pk in invited:
         messages.info(request, f"{core} already follows {member}; here is that invitation.")
         return redirect("cores:invitation_detail", core.slug, invited[core.pk])
+    if core.pk in member_of:
+        messages.info(request, f"{member} is already a member of {core}.")
+        return redirect(member.get_absolute_url() + "#invitations")
     form = FollowUpForm(request.POST if request.method == "POST" else None, core=core)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -582,3 +582,126 @@ def test_the_invited_person_cannot_be_their_own_point_person(core_a, lead_a):
     }
     invitation.refresh_from_db()
     assert invitation.point_person is None
+
+
+def test_search_shows_a_core_member_as_in_the_core_without_an_invite_button(
+    as_user, lead_a, core_a
+):
+    member = MemberFactory(name="Ryan Sullivan")
+    core_a.members.add(member)
+    MemberFactory(name="Ryan Sullivant")
+
+    response = as_user(lead_a).get(add_url(core_a) + "?q=ryan")
+
+    body = response.content.decode()
+    assert body.count("in the core") == 1
+    assert body.count(f'name="member" value="{member.pk}"') == 0
+    assert body.count('name="member" value=') == 1  # the other Ryan is offered
+
+
+def test_inviting_a_core_member_by_post_is_refused_with_the_reason(as_user, lead_a, core_a):
+    member = MemberFactory(name="Ryan Sullivan")
+    core_a.members.add(member)
+
+    response = as_user(lead_a).post(
+        add_url(core_a), {"action": "invite", "member": member.pk}, follow=True
+    )
+
+    assert "Ryan Sullivan is already a member of this core." in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_invite_from_the_person_page_to_a_core_they_are_a_member_of_is_not_offered(
+    as_user, lead_a, core_a
+):
+    member = MemberFactory()
+    core_a.members.add(member)
+    client = as_user(lead_a)
+
+    assert client.get(invite_url(member)).context["open_cores"] == []
+    response = client.post(invite_url(member), {"core": core_a.slug})
+    assert response.status_code == 302
+    assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("tampered", ["abc", "1e3", "", "99999999"])
+def test_a_tampered_member_id_is_a_bad_request_not_a_server_error(
+    as_user, lead_a, core_a, tampered
+):
+    response = as_user(lead_a).post(add_url(core_a), {"action": "invite", "member": tampered})
+
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("tampered", ["abc", "1e3", "-1"])
+def test_a_tampered_point_person_or_stage_is_a_form_error(as_user, lead_a, core_a, tampered):
+    invitation = InvitationFactory(core=core_a)
+    client = as_user(lead_a)
+
+    follow_up = client.post(
+        detail_url(invitation), {"action": "follow_up", "point_person": tampered}
+    )
+    moved = move(client, invitation, tampered)
+    listed = client.get(list_url(core_a, page=tampered, stage=tampered))
+
+    assert (follow_up.status_code, moved.status_code, listed.status_code) == (200, 200, 200)
+    assert follow_up.context["follow_up_form"].errors["point_person"]
+    assert moved.context["move_form"].errors["stage"]
+
+
+def test_quick_add_with_an_email_already_here_offers_only_that_person(as_user, lead_a, core_a):
+    existing = MemberFactory(name="Ella Baker", email="Ella@Example.org", city="Oakland")
+
+    response = as_user(lead_a).post(add_url(core_a), QUICK_ADD)
+
+    body = response.content.decode()
+    assert response.context["email_taken_by"] == [existing]
+    assert f"Invite {existing} instead" in body
+    assert f"already belongs to {existing}" in body
+    assert 'name="confirm_different"' not in body
+    assert "This is a different person" not in body
+
+
+def test_quick_add_on_weaker_evidence_still_offers_a_different_person(as_user, lead_a, core_a):
+    MemberFactory(name="Ella J. Baker", email="", city="Oakland")
+
+    body = as_user(lead_a).post(add_url(core_a), QUICK_ADD).content.decode()
+
+    assert "This is a different person — add and invite them" in body
+
+
+def test_point_person_choices_sort_by_the_name_shown_casefolded(core_a):
+    from cores.forms.invitations import FollowUpForm
+
+    core_a.members.add(
+        MemberFactory(name="Zelda Adams", preferred_name="abby"),
+        MemberFactory(name="Aaron Zimmer", preferred_name="Zed"),
+        MemberFactory(name="Bea Moss", preferred_name=""),
+    )
+
+    labels = [label for _, label in FollowUpForm(core=core_a).fields["point_person"].choices]
+
+    assert labels == ["Nobody yet", "abby", "Bea Moss", "Zed"]
+
+
+def test_a_past_next_step_is_flagged_overdue_and_an_ended_invitation_shows_none(
+    as_user, lead_a, core_a
+):
+    late = InvitationFactory(core=core_a, next_step_on=days_ago(1))
+    InvitationFactory(core=core_a, next_step_on=TODAY)
+    ended = InvitationFactory(
+        core=core_a,
+        stage=InvitationStage.JOINED,
+        joined_on=TODAY,
+        moved_on=TODAY,
+        next_step_on=days_ago(5),
+    )
+    client = as_user(lead_a)
+
+    listed = client.get(list_url(core_a)).content.decode()
+    assert listed.count(">overdue</span>") == 1
+    assert days_ago(5).strftime("%b %-d, %Y") not in listed
+    assert ">overdue</span>" in client.get(detail_url(late)).content.decode()
+    ended_page = client.get(detail_url(ended)).content.decode()
+    assert "<dt>Next step</dt>" not in ended_page

@@ -232,6 +232,40 @@ def test_invite_buttons_only_for_cores_the_lead_manages_and_has_not_invited(
     assert f"Invite to {core_a}" not in admin_body
 
 
+def test_a_core_member_is_shown_as_a_member_and_not_offered_an_invitation_to_it(
+    as_user, lead_a, admin_user, core_a, core_b
+):
+    person = MemberFactory()
+    core_a.members.add(person)
+
+    body = page_of(as_user(lead_a), person)
+    assert f"Invite to {core_a}" not in body
+    assert "Not invited by a core" not in body
+    assert f">{core_a}</a>." in body.split("Member of", 1)[1]
+    admin_body = page_of(as_user(admin_user), person)
+    assert f"Invite to {core_a}" not in admin_body
+    assert f"Invite to {core_b}" in admin_body
+
+
+def test_the_next_step_is_flagged_overdue_when_past_and_hidden_once_the_invitation_ended(
+    as_user, organizer, core_a, core_b
+):
+    person = MemberFactory()
+    InvitationFactory(core=core_a, member=person, next_step_on=TODAY - dt.timedelta(days=1))
+    InvitationFactory(
+        core=core_b,
+        member=person,
+        stage=InvitationStage.DECLINED,
+        declined_on=TODAY,
+        moved_on=TODAY,
+        next_step_on=TODAY - dt.timedelta(days=3),
+    )
+
+    body = page_of(as_user(organizer), person)
+    assert body.count(">overdue</span>") == 1
+    assert (TODAY - dt.timedelta(days=3)).strftime("%b %-d, %Y") not in body
+
+
 # --- query counts ------------------------------------------------------------------------
 
 
@@ -269,14 +303,15 @@ def count_queries(client, url):
         # added_by, sectors, check-ins, history + users, history sectors; then the tag:
         # alignments + tendencies + reviewers, the tendencies the user leads, the notes
         # they may read + authors, invitations + cores + point persons, the stated-level
-        # form's tendencies, the cores the user leads (for "Invite to …"); the merge
-        # panel: possible duplicates (two queries), merges into this person + mergers
-        ("lead_a", 19),
+        # form's tendencies, the cores the person is a member of, the cores the user
+        # leads (for "Invite to …"); the merge panel: possible duplicates (two queries),
+        # merges into this person + mergers
+        ("lead_a", 20),
         # the same without the lead's own lookups: no led tendencies, notes or led cores
-        ("organizer", 16),
+        ("organizer", 17),
         # a superuser: no permission tables (a superuser has every permission), no led
         # tendencies to look up; all notes, all cores to invite to
-        ("admin_user", 16),
+        ("admin_user", 17),
     ],
 )
 def test_person_page_query_count_is_flat_from_10_to_500_people(

@@ -119,9 +119,10 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
     # permissions, person + added_by, sectors, check-ins + assessors, history records +
     # users, history sectors (the added_by names come with the person); the cores' tag
     # (tests/cores/test_person_page_cores.py): alignments + tendencies, invitations +
-    # cores, the tendencies of the stated-level form; the merge panel: possible
-    # duplicates (two queries), merges into this person + mergers
-    assert few == many == 16
+    # cores, the cores the person is a member of, the tendencies of the stated-level
+    # form; the merge panel: possible duplicates (two queries), merges into this person +
+    # mergers
+    assert few == many == 17
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):
@@ -364,3 +365,14 @@ def test_check_in_bad_input_names_the_field(as_user, organizer, overrides, field
     assert field in response.context["form"].errors
     assert response.context["form"]["note"].value() == "After the retreat."
     assert not CapacityCheckIn.objects.exists()
+
+
+def test_quick_add_with_an_email_already_here_does_not_offer_a_different_person(as_user, organizer):
+    # The email is unique (case aside): "a different person" with it could never be saved.
+    existing = MemberFactory(name="Rosa Parks", email="Rosa@Example.org", city="Detroit")
+    response = as_user(organizer).post(reverse("members:person_add"), quick_add_data())
+    body = response.content.decode()
+    assert response.context["email_taken_by"] == [existing]
+    assert f"belongs to {existing}" in body
+    assert 'name="confirm_different"' not in body
+    assert Member.objects.count() == 1
