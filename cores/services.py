@@ -230,21 +230,35 @@ def state_alignment(
     A new or changed level goes (back) into that tendency's review queue; restating the
     same level changes nothing. `on` is the date stated (the date of `at`, or today, by
     default); `at` is when it entered the queue (now by default; the seeder passes past
-    times). Raises ValidationError on `level` (not a level) or `stated_on` (in the future).
+    times). Raises ValidationError on `level` (not a level) or `stated_on` (in the future,
+    or, for a changed level, earlier than the date of the level it would replace: an
+    older statement must not become the current level).
     """
     if level not in AlignmentLevel.values:
         raise ValidationError({"level": "Choose one of the alignment levels."})
     alignment = (
         Alignment.objects.select_for_update().filter(member=member, tendency=tendency).first()
     )
+    stated_on = on or timezone.localdate(at)
+    if alignment is not None and alignment.level == level:
+        return alignment
+    if alignment is not None and alignment.stated_on and stated_on < alignment.stated_on:
+        raise ValidationError(
+            {
+                "stated_on": (
+                    f"The current level ({alignment.get_level_display()}) was stated on "
+                    f"{alignment.stated_on:%b} {alignment.stated_on.day}, "
+                    f"{alignment.stated_on.year}; a level stated earlier than that cannot "
+                    "replace it. Give that date or a later one."
+                )
+            }
+        )
     if alignment is None:
         alignment = Alignment(member=member, tendency=tendency)
-    elif alignment.level == level:
-        return alignment
     else:
         alignment.version += 1
     alignment.level = level
-    alignment.stated_on = on or timezone.localdate(at)
+    alignment.stated_on = stated_on
     _enter_queue(alignment, at)
     alignment.full_clean()
     alignment._history_user = by
@@ -255,7 +269,10 @@ def state_alignment(
 
 
 class AlreadyReviewed(ValidationError):
-    """Someone else reviewed or restated the alignment since the reviewer's page opened."""
+    """Someone (or the reviewer in another tab) reviewed or restated the alignment since
+    the reviewer's page opened. `current` is the alignment as it now is (or None)."""
+
+    current = None
 
 
 @transaction.atomic
@@ -284,7 +301,15 @@ def review_alignment(
         .get(pk=alignment.pk)
     )
     if expected_version is not None and current.version != expected_version:
-        if current.review_state == ReviewState.REVIEWED and current.reviewed_by:
+        if current.review_state == ReviewState.REVIEWED and current.reviewed_by_id == getattr(
+            by, "pk", None
+        ):
+            # The same lead, from a second tab or a resubmitted page: not a colleague.
+            message = (
+                "You reviewed this alignment in another tab a moment ago "
+                f"({current.get_level_display()}); this save was not recorded."
+            )
+        elif current.review_state == ReviewState.REVIEWED and current.reviewed_by:
             who = current.reviewed_by.get_full_name() or current.reviewed_by.get_username()
             message = (
                 f"{who} reviewed this alignment a moment ago "
@@ -295,7 +320,9 @@ def review_alignment(
                 "This alignment changed since you opened it (now "
                 f"{current.get_level_display()}); nothing of yours was saved."
             )
-        raise AlreadyReviewed({"level": message})
+        error = AlreadyReviewed({"level": message})
+        error.current = current
+        raise error
     if level is not None:
         if level not in AlignmentLevel.values:
             raise ValidationError({"level": "Choose one of the alignment levels."})

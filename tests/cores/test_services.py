@@ -459,6 +459,47 @@ def test_state_alignment_refuses_an_unknown_level_and_a_future_date(tendency_a, 
     assert not Alignment.objects.exists()
 
 
+def test_state_alignment_refuses_a_date_before_the_current_levels(tendency_a, organizer):
+    member = MemberFactory()
+    stated = dt.date(2025, 3, 14)
+    services.state_alignment(member, tendency_a, AlignmentLevel.LEANING, by=organizer, on=stated)
+
+    with pytest.raises(ValidationError) as older:
+        services.state_alignment(
+            member, tendency_a, AlignmentLevel.COMMITTED, by=organizer, on=dt.date(1800, 1, 1)
+        )
+
+    assert older.value.message_dict["stated_on"][0].startswith(
+        "The current level (Leaning) was stated on Mar 14, 2025;"
+    )
+    alignment = Alignment.objects.get()
+    assert (alignment.level, alignment.stated_on, alignment.version) == (
+        AlignmentLevel.LEANING,
+        stated,
+        1,
+    )
+    # The same day, or a later one, still records the change.
+    services.state_alignment(member, tendency_a, AlignmentLevel.ALIGNED, by=organizer, on=stated)
+    assert Alignment.objects.get().level == AlignmentLevel.ALIGNED
+
+
+def test_a_second_review_from_the_same_leads_other_tab_says_so(tendency_a, organizer, lead_a):
+    alignment = services.state_alignment(
+        MemberFactory(), tendency_a, AlignmentLevel.LEANING, by=organizer
+    )
+    seen = alignment.version
+    services.review_alignment(alignment, by=lead_a, expected_version=seen)
+
+    with pytest.raises(services.AlreadyReviewed) as exc:
+        services.review_alignment(alignment, by=lead_a, expected_version=seen)
+
+    assert exc.value.message_dict["level"] == [
+        "You reviewed this alignment in another tab a moment ago (Leaning); this save was "
+        "not recorded."
+    ]
+    assert exc.value.current.reviewed_by == lead_a
+
+
 def test_review_alignment_may_adjust_the_level(tendency_a, organizer, lead_a):
     alignment = services.state_alignment(
         MemberFactory(), tendency_a, AlignmentLevel.COMMITTED, by=organizer
