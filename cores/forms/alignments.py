@@ -1,10 +1,14 @@
 """Recording the level a person states toward a tendency (an organizer's job)."""
 
+import datetime as dt
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cores.models import AlignmentLevel, Tendency
+
+EARLIEST_STATED_ON = dt.date(1900, 1, 1)
 
 
 class StatedAlignmentForm(forms.Form):
@@ -54,6 +58,13 @@ class StatedAlignmentForm(forms.Form):
         stated_on = self.cleaned_data["stated_on"]
         if stated_on > timezone.localdate():
             raise ValidationError("The date stated cannot be in the future.", code="future")
+        if stated_on < EARLIEST_STATED_ON:
+            # No one alive stated a level before then: a mistyped year, not history.
+            raise ValidationError(
+                "The date stated, %(date)s, is too early; give a date from 1900 on.",
+                code="too_early",
+                params={"date": stated_on.isoformat()},
+            )
         return stated_on
 
     def errors_from(self, error: ValidationError) -> None:

@@ -104,6 +104,35 @@ def test_a_stated_level_in_the_future_is_refused_on_its_field(as_user, organizer
     assert not Alignment.objects.exists()
 
 
+def test_a_date_before_1900_is_refused_on_its_field(as_user, organizer, tendency_a):
+    response = as_user(organizer).post(
+        state_url(MemberFactory()),
+        {"tendency": tendency_a.pk, "level": "committed", "stated_on": "1800-01-01"},
+    )
+    assert response.context["form"].errors["stated_on"] == [
+        "The date stated, 1800-01-01, is too early; give a date from 1900 on."
+    ]
+    assert "Stated on</a>: The date stated, 1800-01-01, is too early" in response.content.decode()
+    assert not Alignment.objects.exists()
+
+
+def test_a_level_stated_before_the_current_one_does_not_replace_it(as_user, organizer, tendency_a):
+    person = MemberFactory()
+    alignment = AlignmentFactory(
+        member=person, tendency=tendency_a, level="leaning", stated_on=dt.date(2025, 3, 14)
+    )
+    response = as_user(organizer).post(
+        state_url(person),
+        {"tendency": tendency_a.pk, "level": "committed", "stated_on": "2024-06-01"},
+    )
+    assert response.status_code == 200
+    error = response.context["form"].errors["stated_on"][0]
+    assert error.startswith("The current level (Leaning) was stated on Mar 14, 2025;")
+    assert response.context["form"]["level"].value() == "committed"
+    alignment.refresh_from_db()
+    assert (alignment.level, alignment.stated_on) == ("leaning", dt.date(2025, 3, 14))
+
+
 def test_an_unknown_level_is_refused_on_its_field(as_user, organizer, tendency_a):
     response = as_user(organizer).post(
         state_url(MemberFactory()),
