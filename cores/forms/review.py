@@ -10,7 +10,9 @@ class ReviewForm(forms.Form):
     """Bound to one alignment: the level preselected, the version the lead's page showed.
 
     `alignment` gives the initial level and version and the tendency named in the note's
-    help text. `errors_from(error)` files a service's ValidationError under these fields.
+    help text; `draft` ({"level", "note"}, from an earlier skip) overrides the initial
+    level (when one is given) and note. `errors_from(error)` files a service's
+    ValidationError under these fields.
     """
 
     level = forms.ChoiceField(
@@ -38,8 +40,13 @@ class ReviewForm(forms.Form):
         error_messages={"required": "The page was incomplete; open the item again."},
     )
 
-    def __init__(self, data=None, *, alignment: Alignment, **kwargs):
+    def __init__(self, data=None, *, alignment: Alignment, draft: dict | None = None, **kwargs):
         initial = {"level": alignment.level, "expected_version": alignment.version}
+        # A draft left by "skip for now": the lead's own level and note, filled in again.
+        if draft:
+            if draft.get("level") in AlignmentLevel.values:
+                initial["level"] = draft["level"]
+            initial["note"] = draft.get("note", "")
         kwargs.setdefault("label_suffix", "")
         super().__init__(data, initial=initial, **kwargs)
         self.fields[

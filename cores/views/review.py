@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from cores import services
@@ -32,6 +33,8 @@ from sos_tracker.permissions import can_review_tendency
 PAGE_SIZE = 25
 # Skipped items are remembered per core for the session; a bound keeps the cookie small.
 MAX_SKIPPED = 500
+# Notes typed on skipped items are kept as drafts in the session, the newest 50 per core.
+MAX_DRAFTS = 50
 
 
 def _reviewable_core(request, slug: str) -> CoreGroup:
@@ -63,6 +66,34 @@ def _set_skipped(request, core: CoreGroup, ids: list[int]) -> None:
         request.session[_skip_key(core)] = ids[-MAX_SKIPPED:]
     else:
         request.session.pop(_skip_key(core), None)
+
+
+def _draft_key(core: CoreGroup) -> str:
+    return f"cores.review.drafts.{core.pk}"
+
+
+def _draft(request, core: CoreGroup, pk: int) -> dict | None:
+    """The level and note the lead left on item `pk` when skipping it, or None.
+
+    {"level": an AlignmentLevel value, "note": str}, kept in the session per core.
+    """
+    return request.session.get(_draft_key(core), {}).get(str(pk))
+
+
+def _set_draft(request, core: CoreGroup, pk: int, draft: dict | None) -> None:
+    """Keep (or with None, forget) the lead's unsaved level and note for item `pk`."""
+    drafts = dict(request.session.get(_draft_key(core), {}))
+    if draft is None:
+        if str(pk) not in drafts:
+            return
+        drafts.pop(str(pk))
+    else:
+        drafts.pop(str(pk), None)  # re-inserted last: the newest survive the bound
+        drafts[str(pk)] = draft
+    if drafts:
+        request.session[_draft_key(core)] = dict(list(drafts.items())[-MAX_DRAFTS:])
+    else:
+        request.session.pop(_draft_key(core), None)
 
 
 def _item_url(core: CoreGroup, pk: int) -> str:
@@ -139,6 +170,17 @@ def review_queue(request, slug):
         return redirect("cores:review_queue", slug=core.slug)
 
     skipped = _skipped(request, core)
+    if skipped:
+        # Items reviewed since (by a colleague, or restated and reviewed) are no longer
+        # skipped: they left the queue. One query, only when something was skipped.
+        waiting = set(
+            Alignment.objects.review_queue(core.tendency)
+            .filter(pk__in=skipped)
+            .values_list("pk", flat=True)
+        )
+        if len(waiting) != len(skipped):
+            skipped = [pk for pk in skipped if pk in waiting]
+            _set_skipped(request, core, skipped)
     # The queue's size and stale share in one query of two index-range counts; the list
     # pages by reading one row more than it shows, from the queue's two slices.
     totals = _queue_totals(core)
@@ -226,8 +268,20 @@ def _user_name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _item_context(request, core: CoreGroup, alignment: Alignment, form: ReviewForm) -> dict:
-    """Everything the item page shows about one alignment: a fixed number of queries."""
+def _item_context(
+    request,
+    core: CoreGroup,
+    alignment: Alignment,
+    form: ReviewForm,
+    *,
+    draft: dict | None = None,
+    conflict: str = "",
+) -> dict:
+    """Everything the item page shows about one alignment: a fixed number of queries.
+
+    `draft` is the unsaved level and note filled in from an earlier skip; `conflict` the
+    message shown above the form when a review was refused as out of date.
+    """
     member = alignment.member
     check_ins = list(member.check_ins.order_by("checked_on", "pk"))
     charts, axis = capacity_charts(check_ins)
@@ -255,8 +309,11 @@ def _item_context(request, core: CoreGroup, alignment: Alignment, form: ReviewFo
         "invitation": core.invitations.filter(member=member).first(),
         "in_core": core.members.filter(pk=member.pk).exists(),
         "queue_size": _queue_totals(core)["size"],
-        "skipped": alignment.pk in _skipped(request, core),
+        # An item that no longer waits (reviewed since) is not "skipped for now".
+        "skipped": alignment.waiting_since is not None and alignment.pk in _skipped(request, core),
         "stale_after_days": review_stale_after().days,
+        "draft": draft,
+        "conflict": conflict,
     }
 
 
@@ -285,16 +342,20 @@ def review_item(request, slug, pk):
 
     POST takes `level` (an AlignmentLevel value), `note` (optional, private to this
     tendency's leads) and `expected_version`; it calls services.review_alignment once, so
-    the level, the review and the note are saved together or not at all. A review made
-    on an out-of-date page re-renders with the error on `level`, the typed note kept and
-    the alignment as it now is.
+    the level, the review and the note are saved together or not at all, and any draft
+    kept from a skip is forgotten. A review made on an out-of-date page re-renders with
+    one message above the form saying what happened and what the alignment now is, the
+    typed level and note kept. GET fills in a draft left by "skip for now".
     """
     core = _reviewable_core(request, slug)
     alignment = _load_item(core, pk)
     if request.method == "GET":
-        form = ReviewForm(alignment=alignment)
+        draft = _draft(request, core, alignment.pk)
+        form = ReviewForm(alignment=alignment, draft=draft)
         return render(
-            request, "cores/review_item.html", _item_context(request, core, alignment, form)
+            request,
+            "cores/review_item.html",
+            _item_context(request, core, alignment, form, draft=draft),
         )
 
     form = ReviewForm(request.POST, alignment=alignment)
@@ -307,23 +368,26 @@ def review_item(request, slug, pk):
                 note=form.cleaned_data["note"],
                 expected_version=form.cleaned_data["expected_version"],
             )
-        except ValidationError as error:
+        except services.AlreadyReviewed:
             # Show the alignment as it now is; the lead's level and note stay as typed,
             # and the form now carries the fresh version, so a second submit is deliberate.
+            # The clash is told once, above the form: it is not a mistake in a field.
             alignment = _load_item(core, pk)
             data = request.POST.copy()
             data["expected_version"] = alignment.version
             form = ReviewForm(data, alignment=alignment)
             form.is_valid()
+            context = _item_context(
+                request, core, alignment, form, conflict=_conflict_message(request, alignment)
+            )
+            return render(request, "cores/review_item.html", context)
+        except ValidationError as error:
             form.errors_from(error)
-            if isinstance(error, services.AlreadyReviewed):
-                form.add_error(
-                    "level", "The page now shows it as it is; save again to record yours over it."
-                )
         else:
             skipped = _skipped(request, core)
             if alignment.pk in skipped:
                 _set_skipped(request, core, [i for i in skipped if i != alignment.pk])
+            _set_draft(request, core, alignment.pk, None)
             note = " with a note" if form.cleaned_data["note"] else ""
             messages.success(
                 request,
@@ -331,6 +395,37 @@ def review_item(request, slug, pk):
             )
             return _go_on(request, core, after=_queue_row(alignment))
     return render(request, "cores/review_item.html", _item_context(request, core, alignment, form))
+
+
+def _conflict_message(request, alignment: Alignment) -> str:
+    """What a refused, out-of-date review tells the lead, true to what the page now shows.
+
+    `alignment` is as it now is. Says "you … in another tab" when the review that got
+    there first was the same lead's own.
+    """
+    level = alignment.get_level_display()
+    kept = "Your choice and note are kept below; save again to review it once more."
+    reviewer = alignment.reviewed_by
+    if alignment.review_state == ReviewState.REVIEWED and reviewer is not None:
+        when = timezone.localtime(alignment.reviewed_at)
+        at = f"{when:%H:%M}"
+        if when.date() != timezone.localdate():
+            at = f"{when:%b} {when.day}, {at}"
+        if reviewer.pk == request.user.pk:
+            return (
+                f"You reviewed this in another tab a moment ago: it is now {level}, "
+                f"reviewed by you at {at}. This save was not recorded. {kept}"
+            )
+        name = _user_name(reviewer)
+        return (
+            f"{name} reviewed this a moment ago: it is now {level}, reviewed by {name} "
+            f"at {at}. Nothing of yours was saved. {kept}"
+        )
+    return (
+        f"This alignment changed since you opened it: it is now {level}, stated on "
+        f"{alignment.stated_on:%b} {alignment.stated_on.day}, {alignment.stated_on.year}, "
+        f"and waits for review. Nothing of yours was saved. {kept}"
+    )
 
 
 def _queue_row(alignment: Alignment) -> Alignment | None:
@@ -341,7 +436,9 @@ def _queue_row(alignment: Alignment) -> Alignment | None:
 def review_skip(request, slug, pk):
     """Skip for now: the item stays in the queue; the lead goes on to the next one. POST only.
 
-    Skips are remembered in the session per core until cleared on the queue page. Scope
+    Skips are remembered in the session per core until cleared on the queue page. A
+    `note` typed, or a `level` changed, in the posted form is kept as a draft in the
+    session and filled in when the item is opened again; reviewing it clears it. Scope
     is checked before the method, so an outsider learns nothing more from a GET.
     """
     core = _reviewable_core(request, slug)
@@ -352,5 +449,23 @@ def review_skip(request, slug, pk):
     if alignment.pk not in skipped:
         skipped.append(alignment.pk)
     _set_skipped(request, core, skipped)
-    messages.info(request, f"Skipped {alignment.member} for now; it stays in the queue.")
+    # Nothing typed is saved by a skip, and nothing typed is lost either: a note or a
+    # changed level waits in the session and is filled in when the lead comes back.
+    note = request.POST.get("note", "").strip()
+    level = request.POST.get("level", "")
+    changed_level = level in AlignmentLevel.values and level != alignment.level
+    if note or changed_level:
+        _set_draft(
+            request, core, alignment.pk, {"level": level if changed_level else "", "note": note}
+        )
+        kept = "your note" if note else "your choice of level"
+        if note and changed_level:
+            kept = "your note and choice of level"
+        messages.info(
+            request,
+            f"Skipped {alignment.member} for now; it stays in the queue, and {kept} will be "
+            "filled in when you come back to it (not saved until you save the review).",
+        )
+    else:
+        messages.info(request, f"Skipped {alignment.member} for now; it stays in the queue.")
     return _go_on(request, core, after=_queue_row(alignment))

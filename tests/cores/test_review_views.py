@@ -108,8 +108,13 @@ def test_item_shows_what_a_lead_needs_to_decide(as_user, lead_a, core_a, explore
     assert body.count("<svg") == 4
     assert "Strategic skills: 2 to 4 of 5 (up) over 2 check-ins." in body
     assert MARKER_A in body
-    # The other tendency: its level only.
-    assert "Dual Power" in body
+    # The other tendency: its level only, said plainly.
+    assert re.search(
+        r"<dt>Dual Power</dt><dd><span[^>]*>Exploring</span> "
+        r'<span class="sub">\(a level stated toward the other tendency\)</span>',
+        body,
+    )
+    assert "also exploring" not in body
     assert MARKER_B not in body
     # History: stated by Alice.
     assert response.context["history"][0].event == "Stated"
@@ -221,6 +226,61 @@ def test_skip_keeps_the_item_in_the_queue_and_goes_to_the_next(as_user, lead_a, 
     assert client.get(item_url(core_a, first)).context["skipped"] is True
 
 
+def test_skip_keeps_a_typed_note_and_level_as_a_draft_until_reviewed(
+    as_user, lead_a, core_a, three
+):
+    first = three[0]
+    client = as_user(lead_a)
+    client.post(
+        skip_url(core_a, first),
+        {"level": AlignmentLevel.ALIGNED, "note": "Half a thought", "expected_version": 1},
+    )
+    assert not ReviewNote.objects.exists()
+    response = client.get(item_url(core_a, first))
+    body = response.content.decode()
+    assert "Half a thought</textarea>" in body
+    assert "Your unsaved note and choice of level from earlier are filled in." in body
+    assert response.context["form"]["level"].value() == AlignmentLevel.ALIGNED
+    # Other items carry no draft.
+    assert "unsaved" not in client.get(item_url(core_a, three[1])).content.decode()
+
+    review(client, core_a, first, level=AlignmentLevel.ALIGNED, note="Half a thought, done")
+    response = client.get(item_url(core_a, first))
+    assert response.context["draft"] is None
+    assert "Half a thought, done</textarea>" not in response.content.decode()
+
+
+def test_skip_with_only_a_note_fills_in_the_note_and_keeps_the_stated_level(
+    as_user, lead_a, core_a, three
+):
+    first = three[0]
+    client = as_user(lead_a)
+    client.post(skip_url(core_a, first), {"level": first.level, "note": "Ask about the union"})
+    response = client.get(item_url(core_a, first))
+    assert "Your unsaved note from earlier is filled in." in response.content.decode()
+    assert response.context["form"]["level"].value() == first.level
+    assert response.context["form"]["note"].value() == "Ask about the union"
+
+
+def test_skip_with_nothing_typed_keeps_no_draft(as_user, lead_a, core_a, three):
+    client = as_user(lead_a)
+    client.post(skip_url(core_a, three[0]), {"level": three[0].level, "note": "  "})
+    assert client.get(item_url(core_a, three[0])).context["draft"] is None
+
+
+def test_an_item_reviewed_by_someone_else_since_is_no_longer_marked_skipped(
+    as_user, lead_a, core_a, three
+):
+    first = three[0]
+    client = as_user(lead_a)
+    client.post(skip_url(core_a, first))
+    services.review_alignment(first, by=LeadFactory())
+    assert client.get(item_url(core_a, first)).context["skipped"] is False
+    response = client.get(queue_url(core_a))
+    assert response.context["skipped_count"] == 0
+    assert "Skipped for now" not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("role", "status"), [("lead_a", 405), ("lead_b", 404), ("organizer", 403), ("stranger", 403)]
 )
@@ -265,9 +325,19 @@ def test_a_second_lead_a_moment_later_is_told_and_nothing_is_overwritten(
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert "Ann Other reviewed this alignment a moment ago (Committed)" in form.errors["level"][0]
-    assert "save again to record yours" in form.errors["level"][1]
+    # Told once, above the form, true to what the page shows; not as a field's mistake.
+    assert not form.errors
+    first.refresh_from_db()
+    at = timezone.localtime(first.reviewed_at).strftime("%H:%M")
+    assert response.context["conflict"] == (
+        f"Ann Other reviewed this a moment ago: it is now Committed, reviewed by Ann Other "
+        f"at {at}. Nothing of yours was saved. Your choice and note are kept below; save "
+        "again to review it once more."
+    )
     body = response.content.decode()
+    assert body.count("reviewed this a moment ago") == 1
+    assert "Please fix" not in body
+    assert form["level"].value() == AlignmentLevel.LEANING
     assert "My careful note</textarea>" in body
     # The page shows the fresh state and the form now carries the fresh version.
     assert "not waiting: reviewed" in body
@@ -286,10 +356,25 @@ def test_a_level_stated_meanwhile_refuses_the_review(as_user, organizer, lead_a,
     response = review(
         as_user(lead_a), core_a, first, level=AlignmentLevel.LEANING, version=seen_version
     )
-    error = response.context["form"].errors["level"][0]
-    assert "changed since you opened it (now Aligned)" in error
+    conflict = response.context["conflict"]
+    assert conflict.startswith("This alignment changed since you opened it: it is now Aligned")
     first.refresh_from_db()
     assert first.review_state == ReviewState.NEEDS_REVIEW
+
+
+def test_a_second_save_from_the_leads_own_other_tab_says_you(as_user, lead_a, core_a, three):
+    first = three[0]
+    seen_version = first.version
+    client = as_user(lead_a)
+    assert review(client, core_a, first, level=AlignmentLevel.ALIGNED).status_code == 302
+    response = review(
+        client, core_a, first, level=AlignmentLevel.LEANING, note="Tab two", version=seen_version
+    )
+    conflict = response.context["conflict"]
+    assert conflict.startswith("You reviewed this in another tab a moment ago: it is now Aligned")
+    assert "reviewed by you at" in conflict
+    assert lead_a.get_full_name() not in conflict
+    assert "Tab two</textarea>" in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -459,13 +544,14 @@ def test_queue_page_query_count_is_the_same_at_10_and_500_people(
     url = queue_url(core_a)
     client.post(skip_url(core_a, crowd_item))  # a skip in the session, as in real use
     # session, user, the verified two-factor device, user's permissions, group
-    # permissions, the core + tendency, led tendencies, the queue's size and stale count
-    # (two index-range counts in one query), the page of rows + members from each of the
+    # permissions, the core + tendency, led tendencies, which skipped items still wait
+    # (only when something was skipped), the queue's size and stale count (two
+    # index-range counts in one query), the page of rows + members from each of the
     # queue's slices (needs review, gone stale), the first item not skipped (one query)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get(url).status_code == 200
     add_crowd(490, core_a=core_a, core_b=core_b, lead_a=lead_a, lead_b=lead_b, start=10)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = client.get(url)
     assert response.context["totals"]["size"] == 501
 
