@@ -629,9 +629,12 @@ class Invitation(models.Model):
                 errors[field] = "This date cannot be in the future."
             elif value and self.identified_on and value < self.identified_on:
                 errors[field] = "This date cannot be before the person was identified."
-        if self.point_person_id and self.core_id:
-            if not self.core.members.filter(pk=self.point_person_id).exists():
-                errors["point_person"] = "The point person must be a member of this core."
+        if (
+            self.point_person_id
+            and self.core_id
+            and not self.core.members.filter(pk=self.point_person_id).exists()
+        ):
+            errors["point_person"] = "The point person must be a member of this core."
         if self.core_id and self.member_id:
             taken = Invitation.objects.filter(core_id=self.core_id, member_id=self.member_id)
             if taken.exclude(pk=self.pk).exists():

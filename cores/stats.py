@@ -147,8 +147,8 @@ def sector_coverage(core) -> SectorCoverage:
 
     Three queries: the people counted, the count per sector, grouped on the person-sector
     table over the core's people only (found by its member index: it never reads the
-    other people); and the active sectors. A person organizing in two sectors counts once in each. Retired sectors are
-    left out on both sides.
+    other people); and the active sectors. A person organizing in two sectors counts once
+    in each. Retired sectors are left out on both sides.
     """
     people = core_people(core)
     total = people.count()
