@@ -58,6 +58,11 @@ def create_core(*, name: str, slug: str, tendency: Tendency, leads=(), by=None) 
     return core
 
 
+# The longest milestone note accepted (characters): a note says what was decided and
+# where the document lives, not the document itself.
+MILESTONE_NOTE_MAX_LENGTH = 2000
+
+
 def _refresh_from(stale, fresh) -> None:
     """Give the caller's instance the saved values, so it is never used stale afterwards."""
     for field in fresh._meta.concrete_fields:
@@ -181,25 +186,43 @@ def return_to_previous_phase(
 
 @transaction.atomic
 def complete_milestone(
-    milestone: Milestone, *, by, on: dt.date | None = None, note: str = ""
+    milestone: Milestone, *, by, on: dt.date | None = None, note: str | None = None
 ) -> Milestone:
-    """Tick `milestone` off as done on `on` (today by default) by `by`, with an optional note.
+    """Tick `milestone` off as done on `on` (today by default) by `by`, with a note.
 
-    Raises ValidationError on `done_on` for a date in the future.
+    `note` None keeps the note it has; a string replaces it, "" (or blanks) removes it.
+    Works on a freshly locked copy and gives the caller's instance the saved values only
+    once saved: on a refusal the caller's object is untouched. Raises ValidationError on
+    `done_on` (a date in the future) or `note` (longer than MILESTONE_NOTE_MAX_LENGTH).
     """
+    given = milestone
+    milestone = Milestone.objects.select_for_update().get(pk=given.pk)
     milestone.done_on = on or timezone.localdate()
     milestone.done_by = by
-    if note.strip():
+    if note is not None:
+        # Checked on a note given only: a call that keeps the note (the admin's date
+        # column) must not fail on one saved before the limit existed.
+        if len(note.strip()) > MILESTONE_NOTE_MAX_LENGTH:
+            raise ValidationError(
+                {
+                    "note": f"Keep the note to {MILESTONE_NOTE_MAX_LENGTH:,} characters; "
+                    f"it has {len(note.strip()):,}."
+                }
+            )
         milestone.note = note.strip()
     milestone.full_clean()
     milestone._history_user = by
     milestone.save(update_fields=["done_on", "done_by", "note"])
-    return milestone
+    _refresh_from(given, milestone)
+    return given
 
 
 @transaction.atomic
 def reopen_milestone(milestone: Milestone, *, by) -> Milestone:
-    """Mark a done milestone as not done again (its history keeps who had ticked it)."""
+    """Mark a done milestone as not done again (its history keeps who had ticked it).
+
+    The note stays: it is what was decided, and ticking off again offers it for editing.
+    """
     milestone.done_on = None
     milestone.done_by = None
     milestone._history_user = by
