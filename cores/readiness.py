@@ -62,7 +62,8 @@ def rule_text(milestone: Milestone) -> str:
     level = AlignmentLevel(milestone.rule_min_level)
     levels = AlignmentLevel.at_least(level)
     who = level.label.lower() + (" or above" if len(levels) > 1 else "")
-    text = f"at least {milestone.rule_min_people} people {who}"
+    people = "person" if milestone.rule_min_people == 1 else "people"
+    text = f"at least {milestone.rule_min_people} {people} {who}"
     if milestone.rule_capacity:
         capacity = milestone.get_rule_capacity_display().lower()
         text += f", {capacity} {milestone.rule_capacity_min} or more at their latest check-in"

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cores.models import Phase
+from cores.services import MILESTONE_NOTE_MAX_LENGTH
 
 
 class ServiceErrorsMixin:
@@ -32,9 +33,12 @@ class AdvancePhaseForm(ServiceErrorsMixin, forms.Form):
 
     `to_phase` is the phase the form was opened for, hidden: advance_phase refuses it
     when the core is no longer one step before it (a stale form, or a URL edited to skip).
+    `from_phase` (hidden, optional for forms served before it existed) is the phase the
+    core was in when the form was opened: the view compares it to tell a stale tab.
     """
 
     to_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput)
+    from_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput, required=False)
     reason = forms.CharField(
         label="Why the core is moving on",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -46,18 +50,51 @@ class AdvancePhaseForm(ServiceErrorsMixin, forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, next_phase: str, open_milestones=(), **kwargs):
+    def __init__(
+        self, *args, next_phase: str, current_phase: str = "", open_milestones=(), **kwargs
+    ):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["to_phase"].initial = next_phase
+        self.fields["from_phase"].initial = current_phase
         self.open_milestones = list(open_milestones)
         if not self.open_milestones:
             # Nothing to confirm: the box would only be noise.
             del self.fields["open_milestones_confirmed"]
 
+    def is_stale(self, current_phase: str) -> bool:
+        """Whether the core's phase changed since this form was opened: `from_phase`
+        differs from `current_phase`, or (a form without it) `to_phase` is not ahead of it.
+        Only meaningful on a bound form."""
+        seen = self.data.get(self.add_prefix("from_phase"))
+        if seen:
+            return seen != current_phase
+        target = self.data.get(self.add_prefix("to_phase"))
+        order = list(Phase.values)
+        return target in order and order.index(target) <= order.index(current_phase)
+
+    def restarted(self, *, current_phase: str, next_phase: str, open_milestones, message: str):
+        """A fresh form for the phase that is next now, keeping only the typed reason: the
+        "move on anyway" box starts unticked, since the open milestones it confirmed were
+        another phase's. `message` is shown as a form-wide error (nothing was saved)."""
+        reason = self.data.get(self.add_prefix("reason"), "")
+        form = type(self)(
+            {self.add_prefix("reason"): reason},
+            next_phase=next_phase,
+            current_phase=current_phase,
+            open_milestones=open_milestones,
+            prefix=self.prefix,
+        )
+        form.data = form.data.copy()
+        form.data[form.add_prefix("to_phase")] = next_phase
+        form.data[form.add_prefix("from_phase")] = current_phase
+        form.is_valid()
+        form.add_error(None, message)
+        return form
+
     def point_at(self, next_phase: str) -> None:
-        """After a refused stale form, aim it at the phase that is next now, keeping what
-        was typed, so a second deliberate submit moves one step."""
+        """After a refused form, aim it at the phase that is next now, keeping what was
+        typed (used when the phase did not change, so what was confirmed still holds)."""
         data = self.data.copy()
         data[self.add_prefix("to_phase")] = next_phase
         self.data = data
@@ -91,8 +128,17 @@ class MilestoneDoneForm(ServiceErrorsMixin, forms.Form):
     note = forms.CharField(
         label="Note",
         required=False,
+        max_length=MILESTONE_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional: what was decided, where the document lives.",
+        help_text=(
+            "Optional: what was decided, where the document lives "
+            f"(at most {MILESTONE_NOTE_MAX_LENGTH:,} characters). Empty it to remove the note."
+        ),
+        error_messages={
+            "max_length": (
+                f"Keep the note to {MILESTONE_NOTE_MAX_LENGTH:,} characters; it has %(show_value)d."
+            )
+        },
     )
 
     def __init__(self, *args, **kwargs):

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from cores import readiness, services, stats
 from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseForm
@@ -274,17 +275,56 @@ def _open_milestones(core):
     return list(core.milestones.filter(phase=core.phase, done_on__isnull=True))
 
 
+def _moved_meanwhile(request, core) -> str:
+    """Why a form opened earlier no longer holds: who last moved the core, and when (the
+    latest PhaseDecision; "you, in another tab" when it was the same user)."""
+    latest = core.phase_decisions.select_related("decided_by").order_by("-decided_at", "-pk")
+    decision = latest.first()
+    now = f"It is now in “{core.get_phase_display()}”."
+    if decision is None:
+        return f"The core's phase changed while this form was open. {now}"
+    if decision.decided_by_id == request.user.pk:
+        who = "you, in another tab,"
+    elif decision.decided_by is not None:
+        who = decision.decided_by.get_full_name() or str(decision.decided_by)
+    else:
+        who = "someone"
+    forward = PHASES.index(Phase(decision.to_phase)) > PHASES.index(Phase(decision.from_phase))
+    when = timezone.localtime(decision.decided_at)
+    return (
+        f"While this form was open, {who} moved the core "
+        f"{'on' if forward else 'back'} to “{decision.get_to_phase_display()}” "
+        f"({when:%b} {when.day}, {when.year} at {when:%H:%M}). Nothing was saved from this "
+        "form. Your reason is kept below; check the milestones still open and confirm again."
+    )
+
+
 def phase_advance(request, slug):
-    """Move the core on one phase: GET shows the form, POST calls advance_phase."""
+    """Move the core on one phase: GET shows the form, POST calls advance_phase.
+
+    A form opened before the core's phase changed (another tab, another lead) is not sent
+    to the service: it comes back aimed at the phase that is next now, saying who moved
+    the core and when, with the reason kept and the confirmation unticked.
+    """
     core = _managed_core(request, slug, "cores.add_phasedecision")
     next_phase = Phase.after(core.phase)
     if next_phase is None:
         return _no_move(request, core, f"{core} has launched; there is no later phase.")
     open_milestones = _open_milestones(core)
     form = AdvancePhaseForm(
-        request.POST or None, next_phase=next_phase, open_milestones=open_milestones
+        request.POST or None,
+        next_phase=next_phase,
+        current_phase=core.phase,
+        open_milestones=open_milestones,
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_stale(core.phase):
+        form = form.restarted(
+            current_phase=core.phase,
+            next_phase=next_phase,
+            open_milestones=open_milestones,
+            message=_moved_meanwhile(request, core),
+        )
+    elif request.method == "POST" and form.is_valid():
         try:
             decision = services.advance_phase(
                 core,
@@ -339,12 +379,27 @@ def phase_back(request, slug):
 # --- milestones -------------------------------------------------------------------------
 
 
+def _shown_milestones(core):
+    """The milestones the core page shows, the only ones its forms act on: this phase's
+    and the next one's. One two phases ahead (or of a phase left behind) is a 404, so it
+    cannot be ticked by URL and then appear nowhere."""
+    phases = [core.phase]
+    if next_phase := Phase.after(core.phase):
+        phases.append(next_phase)
+    return core.milestones.filter(phase__in=phases)
+
+
 def milestone_done(request, slug, pk):
     """Tick a milestone off: GET shows the date and note, POST calls complete_milestone."""
     core = _managed_core(request, slug, "cores.change_milestone")
-    milestone = get_object_or_404(core.milestones.select_related("done_by"), pk=pk)
-    initial = {"done_on": milestone.done_on, "note": milestone.note} if milestone.is_done else None
+    milestone = get_object_or_404(_shown_milestones(core).select_related("done_by"), pk=pk)
+    # The note is offered for editing even on an open milestone (reopening keeps it), so
+    # saving never drops it unseen; emptying the box removes it.
+    initial = {"note": milestone.note}
+    if milestone.is_done:
+        initial["done_on"] = milestone.done_on
     form = MilestoneDoneForm(request.POST or None, initial=initial)
+    was_done = milestone.is_done
     if request.method == "POST" and form.is_valid():
         try:
             services.complete_milestone(
@@ -356,7 +411,8 @@ def milestone_done(request, slug, pk):
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, f"“{milestone}” is done.")
+            done = "now has the date and note saved" if was_done else "is done"
+            messages.success(request, f"“{milestone}” {done}.")
             return redirect(f"{core.get_absolute_url()}#milestones")
     milestone.rule = readiness.rule_text(milestone)
     milestone.core = core
@@ -380,7 +436,7 @@ def milestone_reopen(request, slug, pk):
     core = _managed_core(request, slug, "cores.change_milestone")
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    milestone = get_object_or_404(core.milestones, pk=pk)
+    milestone = get_object_or_404(_shown_milestones(core), pk=pk)
     if milestone.is_done:
         services.reopen_milestone(milestone, by=request.user)
         messages.success(request, f"“{milestone}” is open again.")

@@ -84,7 +84,7 @@ def test_core_page_shows_the_core_at_a_glance(as_user, organizer, populated):
     assert "List kept in the shared drive." in html
     assert "Founding documents adopted" in html
     # the readiness rule, not met: 1 of 2
-    assert "1 of 2: at least 2 people aligned or above" in html
+    assert "1 of the 2 needed, 1 more to go: at least 2 people aligned or above" in html
     # the queue: one item, 12 days
     assert response.context["queue"].size == 1
     assert "12 days" in html

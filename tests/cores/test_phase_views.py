@@ -3,11 +3,13 @@
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from cores import services
 from cores.models import Milestone, Phase, PhaseDecision
-from tests.factories import MilestoneFactory
+from tests.factories import AlignmentFactory, MilestoneFactory
 
 TODAY = timezone.localdate()
 
@@ -117,7 +119,7 @@ def test_a_stale_form_does_not_move_the_core_twice(as_user, lead_a, core_a):
     # The same form sent again (a second tab, a double click).
     response = client.post(url("phase_advance", core_a), data)
     assert response.status_code == 200
-    assert "to_phase" in response.context["form"].errors
+    assert "you, in another tab," in response.context["form"].non_field_errors()[0]
     core_a.refresh_from_db()
     assert core_a.phase == Phase.ENGAGING
     assert PhaseDecision.objects.count() == 1
@@ -260,7 +262,8 @@ def test_reopen_a_milestone(as_user, lead_a, core_a):
 def test_milestone_form_shows_its_readiness_rule(as_user, lead_a, core_a):
     milestone = MilestoneFactory(core=core_a, title="Builders", rule_min_people=12)
     html = as_user(lead_a).get(url("milestone_done", core_a, milestone.pk)).content.decode()
-    assert "0 of 12: at least 12 people aligned or above" in html
+    assert "Not met" in html
+    assert "0 of the 12 needed, 12 more to go: at least 12 people aligned or above" in html
 
 
 def test_a_milestone_of_another_core_is_404(as_user, lead_a, core_a, core_b):
@@ -314,3 +317,164 @@ def test_superuser_moves_any_core(as_user, admin_user, core_a):
     assert response.status_code == 302
     core_a.refresh_from_db()
     assert core_a.phase == Phase.ENGAGING
+
+
+# --- fresh-user fixes: stale tabs, notes, refused dates, milestones out of view ----------
+
+
+def move_to(core, phase):
+    core.phase = phase
+    core.save(update_fields=["phase"])
+
+
+def test_a_stale_tab_with_the_box_ticked_is_not_one_click_from_launching(as_user, lead_a, core_a):
+    move_to(core_a, Phase.ENGAGING)
+    client = as_user(lead_a)
+    # Both tabs were opened while engaging, with open milestones, and ticked "anyway".
+    form_html = client.get(url("phase_advance", core_a)).content.decode()
+    assert 'name="from_phase" value="engaging"' in form_html
+    data = {
+        "to_phase": "launching",
+        "from_phase": "engaging",
+        "reason": "Invitations out.",
+        "open_milestones_confirmed": "on",
+    }
+    assert client.post(url("phase_advance", core_a), data).status_code == 302
+    response = client.post(url("phase_advance", core_a), data)
+    assert response.status_code == 200
+    core_a.refresh_from_db()
+    assert core_a.phase == Phase.LAUNCHING
+    assert PhaseDecision.objects.count() == 1
+    form = response.context["form"]
+    (message,) = form.non_field_errors()
+    assert "you, in another tab, moved the core on to “Launching a new formation”" in message
+    assert "to_phase" not in form.errors
+    html = response.content.decode()
+    assert 'name="to_phase" value="launched"' in html
+    assert 'name="from_phase" value="launching"' in html
+    assert "Invitations out." in html  # the reason is kept
+    assert 'name="open_milestones_confirmed"' in html
+    assert "checked" not in html.split('name="open_milestones_confirmed"')[1].split(">")[0]
+    # A straight resubmit of what is shown does not launch: the box is unticked.
+    again = dict(form.data.items())
+    assert client.post(url("phase_advance", core_a), again).status_code == 200
+    core_a.refresh_from_db()
+    assert core_a.phase == Phase.LAUNCHING
+
+
+def test_a_stale_tab_names_the_other_person_who_moved_the_core(as_user, lead_a, admin_user, core_a):
+    data = {"to_phase": "engaging", "from_phase": "cohering", "reason": "Drafts adopted."}
+    finish_milestones(core_a)
+    assert as_user(admin_user).post(url("phase_advance", core_a), data).status_code == 302
+    response = as_user(lead_a).post(url("phase_advance", core_a), data)
+    (message,) = response.context["form"].non_field_errors()
+    assert message.startswith("While this form was open, Ada Admin moved the core on to")
+    assert PhaseDecision.objects.count() == 1
+
+
+def test_a_stale_tab_after_a_step_back_says_back(as_user, lead_a, admin_user, core_a):
+    move_to(core_a, Phase.ENGAGING)
+    data = {"to_phase": "launching", "from_phase": "engaging", "reason": "Ready."}
+    as_user(admin_user).post(
+        url("phase_back", core_a), {"from_phase": "engaging", "reason": "Too early."}
+    )
+    client = as_user(lead_a)
+    response = client.post(url("phase_advance", core_a), data)
+    (message,) = response.context["form"].non_field_errors()
+    assert "Ada Admin moved the core back to “Cohering a core”" in message
+    assert 'name="to_phase" value="engaging"' in response.content.decode()
+    core_a.refresh_from_db()
+    assert core_a.phase == Phase.COHERING
+
+
+def tick(client, core, milestone, **data):
+    data.setdefault("done_on", (TODAY - dt.timedelta(days=1)).isoformat())
+    return client.post(url("milestone_done", core, milestone.pk), data)
+
+
+def test_an_emptied_note_removes_it_and_reopening_keeps_it_prefilled(as_user, lead_a, core_a):
+    milestone = core_a.milestones.get(title="Strategy drafted")
+    client = as_user(lead_a)
+    assert tick(client, core_a, milestone, note="In the shared drive.").status_code == 302
+    # Reopen keeps the note, and the tick-off form offers it for editing.
+    assert client.post(url("milestone_reopen", core_a, milestone.pk)).status_code == 302
+    milestone.refresh_from_db()
+    assert (milestone.done_on, milestone.note) == (None, "In the shared drive.")
+    html = client.get(url("milestone_done", core_a, milestone.pk)).content.decode()
+    assert "In the shared drive.</textarea>" in html
+    assert tick(client, core_a, milestone, note="In the shared drive.").status_code == 302
+    # "Change date or note" with the note emptied removes it.
+    html = client.get(url("milestone_done", core_a, milestone.pk)).content.decode()
+    assert "In the shared drive.</textarea>" in html
+    assert tick(client, core_a, milestone, note="   ").status_code == 302
+    milestone.refresh_from_db()
+    assert milestone.note == ""
+    assert milestone.is_done
+
+
+def test_a_too_long_note_is_refused_on_the_form_and_in_the_service(as_user, lead_a, core_a):
+    milestone = core_a.milestones.get(title="Strategy drafted")
+    response = tick(as_user(lead_a), core_a, milestone, note="x" * 200_000)
+    assert response.status_code == 200
+    assert response.context["form"].errors["note"] == [
+        "Keep the note to 2,000 characters; it has 200000."
+    ]
+    assert "x" * 200_000 in response.content.decode()  # what was typed is not lost
+    milestone.refresh_from_db()
+    assert (milestone.done_on, milestone.note) == (None, "")
+    with pytest.raises(ValidationError) as refused:
+        services.complete_milestone(milestone, by=lead_a, note="y" * 2001)
+    assert "note" in refused.value.error_dict
+    milestone.refresh_from_db()
+    assert milestone.done_on is None
+    services.complete_milestone(milestone, by=lead_a, note="y" * 2000)
+    # The admin's call (no note given) keeps the note.
+    services.complete_milestone(milestone, by=lead_a, on=TODAY)
+    milestone.refresh_from_db()
+    assert milestone.note == "y" * 2000
+
+
+def test_a_refused_date_leaves_the_milestone_and_the_page_as_saved(as_user, lead_a, lead_b, core_a):
+    milestone = core_a.milestones.get(title="Strategy drafted")
+    with pytest.raises(ValidationError):
+        services.complete_milestone(milestone, by=lead_b, on=TODAY + dt.timedelta(days=9))
+    # The caller's instance is untouched by the refusal.
+    assert (milestone.done_on, milestone.done_by_id) == (None, None)
+    response = tick(as_user(lead_a), core_a, milestone, done_on="2030-01-01", note="Adopted.")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Tick off “Strategy drafted”" in html
+    assert "Change “Strategy drafted”" not in html
+    assert "saving records you instead" not in html
+    assert ">Mark as done</button>" in html
+    assert "Adopted." in html
+
+
+def test_milestones_beyond_the_next_phase_cannot_be_ticked_or_reopened(as_user, lead_a, core_a):
+    move_to(core_a, Phase.ENGAGING)
+    client = as_user(lead_a)
+    launched = core_a.milestones.get(phase=Phase.LAUNCHED)
+    assert client.get(url("milestone_done", core_a, launched.pk)).status_code == 404
+    assert tick(client, core_a, launched).status_code == 404
+    launched.refresh_from_db()
+    assert launched.done_on is None
+    # One of the next phase (shown on the page) can be ticked; one left behind cannot be
+    # reached, done or not.
+    launching = core_a.milestones.filter(phase=Phase.LAUNCHING).first()
+    assert tick(client, core_a, launching).status_code == 302
+    cohering = core_a.milestones.filter(phase=Phase.COHERING).first()
+    cohering.done_on = TODAY
+    cohering.save()
+    assert client.get(url("milestone_done", core_a, cohering.pk)).status_code == 404
+    assert client.post(url("milestone_reopen", core_a, cohering.pk)).status_code == 404
+    cohering.refresh_from_db()
+    assert cohering.done_on == TODAY
+
+
+def test_readiness_wording_when_met(as_user, lead_a, core_a):
+    milestone = MilestoneFactory(core=core_a, title="Few builders", rule_min_people=1)
+    AlignmentFactory(tendency=core_a.tendency, level="committed")
+    AlignmentFactory(tendency=core_a.tendency, level="committed")
+    html = as_user(lead_a).get(url("milestone_done", core_a, milestone.pk)).content.decode()
+    assert "Met</span>" in html
+    assert "2 people meet it (1 needed): at least 1 person aligned or above." in html
