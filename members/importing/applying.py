@@ -35,6 +35,7 @@ from members.importing.planning import (
 )
 from members.importing.reading import UnreadableFile, read_sheet, sheet_of
 from members.importing.values import as_text, sector_key
+from members.merging import join_texts
 from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
 from members.services import snapshot_sectors_in_history
 
@@ -438,6 +439,9 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
             setattr(member, name, _typed(name, new))
             fields.add(name)
             applied[name] = (old, new)
+        _keep_replaced_contacts(member, applied, record)
+        if "note" in applied:
+            fields.add("note")
         row.changes = {k: list(v) for k, v in applied.items()}
         if applied:
             member.version += 1
@@ -463,6 +467,27 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
     snapshot_sectors_in_history([member.pk for member in touched])
     ImportRow.objects.bulk_update(rows, ["changes", "action", "reasons"], batch_size=BATCH)
     return len(touched), conflicts
+
+
+def _keep_replaced_contacts(member, applied, record) -> None:
+    """An email or phone the update replaced goes into the person's notes, as a merge does.
+
+    Choosing "update <person>" for a row with another address must not lose the one on
+    file: the person may be reached at both. `applied` (field -> (old, new)) gains the note's
+    change, so undo restores the note too.
+    """
+    replaced = [
+        f"{_label(name)} {applied[name][0]}"
+        for name in ("email", "phone")
+        if name in applied and applied[name][0]
+    ]
+    if not replaced:
+        return
+    before = applied["note"][0] if "note" in applied else as_text(member.note)
+    member.note = join_texts(
+        member.note, f"Also reached at (before import #{record.pk}): {'; '.join(replaced)}"
+    )
+    applied["note"] = (before, member.note)
 
 
 def _person_values(values) -> dict:

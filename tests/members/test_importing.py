@@ -753,3 +753,29 @@ def test_a_row_added_or_skipped_keeps_no_changes_it_did_not_make(organizer):
     applying.apply_import(record, by=organizer)
 
     assert [row.changes for row in record.rows.order_by("number")] == [{}, {}, {}]
+
+
+def test_an_update_that_replaces_an_email_keeps_the_old_one_in_the_notes(organizer):
+    ciara = MemberFactory(
+        name="Ciara Walsh",
+        email="ciara.walsh@example.org",
+        phone="(617) 555-0177",
+        city="Boston",
+        region="MA",
+        note="",
+    )
+    content = b"Name,Email,Phone,City,State\nC Walsh,c.walsh@other.org,617 555 0177,Boston,MA\n"
+    record = import_file(content, by=organizer)
+    held = record.rows.get(number=2)
+    assert held.action == "hold"
+    applying.decide_rows(record, {held.pk: "update"}, by=organizer)
+    record = applying.apply_import(record, by=organizer)
+
+    ciara.refresh_from_db()
+    assert ciara.email == "c.walsh@other.org"
+    assert "ciara.walsh@example.org" in ciara.note  # not lost: the person may use both
+
+    applying.undo_import(record, by=organizer)
+    ciara.refresh_from_db()
+    assert ciara.email == "ciara.walsh@example.org"
+    assert ciara.note == ""
