@@ -162,13 +162,18 @@ def undo_alignments(survivor, restored, snapshot, *, by, record) -> None:
         ReviewNote.objects.filter(pk__in=note_pks).update(alignment_id=alignment_pk)
 
 
+def _moved_rows_gone(model, survivor, snapshot, noun: str) -> list[str]:
+    """The undo's refusal when rows the merge moved to `survivor` are no longer there."""
+    moved = set(snapshot["moved"])
+    here = set(model.objects.filter(pk__in=moved, member=survivor).values_list("pk", flat=True))
+    if moved - here:
+        return [f"{len(moved - here)} {noun}(s) moved in the merge were deleted since"]
+    return []
+
+
 def alignments_changed_since(survivor, snapshot, *, record) -> list[str]:
     """A moved alignment no longer on the survivor cannot be moved back."""
-    moved = set(snapshot["moved"])
-    here = set(Alignment.objects.filter(pk__in=moved, member=survivor).values_list("pk", flat=True))
-    if moved - here:
-        return [f"{len(moved - here)} alignment(s) moved in the merge were deleted since"]
-    return []
+    return _moved_rows_gone(Alignment, survivor, snapshot, "alignment")
 
 
 def preview_alignments(a: Member, b: Member) -> list[str]:
@@ -259,13 +264,7 @@ def undo_invitations(survivor, restored, snapshot, *, by, record) -> None:
 
 def invitations_changed_since(survivor, snapshot, *, record) -> list[str]:
     """A moved invitation no longer on the survivor cannot be moved back."""
-    moved = set(snapshot["moved"])
-    here = set(
-        Invitation.objects.filter(pk__in=moved, member=survivor).values_list("pk", flat=True)
-    )
-    if moved - here:
-        return [f"{len(moved - here)} invitation(s) moved in the merge were deleted since"]
-    return []
+    return _moved_rows_gone(Invitation, survivor, snapshot, "invitation")
 
 
 def preview_invitations(a: Member, b: Member) -> list[str]:
