@@ -39,11 +39,15 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Recovery codes: single-use static tokens, shown once.
+    "django_otp.plugins.otp_static",
     "simple_history",
     "import_export",
     "django_htmx",
     "django_tasks_db",
     "sos_tracker",
+    "accounts",
+    "audit",
     "members",
     # After members: cores/admin.py extends the Member admin with alignment inlines.
     "cores",
