@@ -1,5 +1,6 @@
 # The README's commands. `make demo` sets everything up and serves the app with demo data;
-# `make test` runs the whole suite. Both need only Python 3.12+ and make.
+# `make test` runs the whole suite. Both need only Python 3.12+ and make. `make run` serves
+# for development (runserver, SQLite); `make serve` serves production (gunicorn, PostgreSQL).
 
 SHELL := /bin/bash
 VENV := .venv
@@ -12,19 +13,35 @@ PORT ?= 8000
 PY_CANDIDATES := python3.14 python3.13 python3.12 python3 python
 PYTHON ?= $(firstword $(foreach p,$(PY_CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $(p))))
 
-.PHONY: demo serve test test-fast lint format bench venv check-python clean
+.PHONY: demo run serve test test-fast lint format bench venv check-python clean
 
 demo: venv .env ## Set up, migrate, seed demo data, print the logins and serve on 127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput -v0
 	@$(BIN)/python manage.py seed_demo --url http://127.0.0.1:$(PORT)/login/ || echo "Kept the existing data (see above); log in with the accounts you have."
-	@$(MAKE) --no-print-directory serve
+	@$(MAKE) --no-print-directory run
 
-serve: venv .env ## Serve the app (and its background worker) on 127.0.0.1:$(PORT)
+run: venv .env ## Development: runserver (and the background worker) on 127.0.0.1:$(PORT), SQLite by default
 	$(BIN)/python manage.py migrate --noinput -v0
 	@echo "Serving SOS Tracker at http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/python manage.py db_worker --queue-name default >/dev/null 2>&1 & \
 	  $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Production: DEBUG off whatever .env says, PostgreSQL only (SQLite is the demo's database,
+# not one to run an organization on), static files collected for whitenoise, gunicorn
+# bound to BIND behind a TLS proxy (README, "Deploying"), and the background worker beside it.
+# WEB_CONCURRENCY sets gunicorn's worker count (default 2: one VM, a few users at a time).
+BIND ?= 127.0.0.1:$(PORT)
+WEB_CONCURRENCY ?= 2
+serve: venv ## Production: gunicorn + whitenoise on PostgreSQL (DATABASE_URL required), with the worker
+	@DEBUG=false $(BIN)/python bin/check_production_database
+	DEBUG=false $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=false $(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Serving SOS Tracker with gunicorn on $(BIND) (DEBUG off; Ctrl-C stops it)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  DEBUG=false $(BIN)/python manage.py db_worker --queue-name default & \
+	  DEBUG=false $(BIN)/gunicorn sos_tracker.wsgi --bind $(BIND) --workers $(WEB_CONCURRENCY) \
+	    --access-logfile - --forwarded-allow-ips 127.0.0.1
 
 test: venv ## The whole suite (SQLite unless DATABASE_URL says otherwise; browser tests included)
 	$(BIN)/pytest $(PYTEST_ARGS)
