@@ -1,0 +1,43 @@
+"""The access log and its alerts in the admin: read-only for everyone, superusers included.
+
+Nobody adds, changes or deletes a log entry here (the model and a database trigger refuse
+it too); alerts are acknowledged on the home page, where the admins see them.
+"""
+
+from django.contrib import admin
+
+from audit.models import AccessLog, Alert
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        # "Delete selected" would be offered by the default actions otherwise.
+        return {}
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    list_display = ["created", "username", "action", "person_id", "record_id", "count", "path"]
+    list_filter = ["action"]
+    # Searches are kept as hashes, so only the username is searchable here; the app's
+    # page (/audit/) filters by person, date range and searched text.
+    search_fields = ["=username"]
+    # A count over the whole log for every page is the cost the app's own page avoids.
+    show_full_result_count = False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["last_at", "user", "kind", "amount", "limit", "times", "acknowledged_at"]
+    list_filter = ["kind"]
+    list_select_related = ["user", "acknowledged_by"]
+    show_full_result_count = False
