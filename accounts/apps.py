@@ -6,3 +6,13 @@ class AccountsConfig(AppConfig):
 
     name = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from accounts import lockout, two_factor
+
+        # Every login() (ours, the admin's, any other) marks a code owed by a user who
+        # has a device, and clears only that account's failed sign-ins.
+        user_logged_in.connect(two_factor.mark_code_pending, dispatch_uid="accounts.code")
+        user_logged_in.connect(lockout.forget_failures, dispatch_uid="accounts.lockout")

@@ -52,7 +52,16 @@ def two_factor_required(user) -> bool:
     A membership list is a target; these accounts see the most of it. Organizers may enrol
     of their own accord. TWO_FACTOR_REQUIRED=false (a demo machine) forces nobody.
     """
-    if not (settings.TWO_FACTOR_REQUIRED and user.is_authenticated):
+    return settings.TWO_FACTOR_REQUIRED and holds_wide_access(user)
+
+
+def holds_wide_access(user) -> bool:
+    """Core leads, staff and superusers: the accounts that see the most of the list.
+
+    They need a second factor (when TWO_FACTOR_REQUIRED), and setting one up needs an
+    enrolment link or the old factor (accounts.enrolment), whatever that setting says.
+    """
+    if not user.is_authenticated:
         return False
     if user.is_staff or user.is_superuser:
         return True

@@ -66,7 +66,7 @@ MIDDLEWARE = [
     # request.user.is_verified(): has this session passed the second factor?
     "django_otp.middleware.OTPMiddleware",
     # Until it has, those who need it see only the code and set-up pages.
-    "sos_tracker.middleware.TwoFactorMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -129,8 +129,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Each parameter counts on its own: an account is locked after AXES_FAILURE_LIMIT failures
+# from any addresses (guesses spread over many addresses), an address after as many on any
+# accounts (one address trying many accounts).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Axes' own reset on success would clear the address's count too: an insider signing in to
+# their own account from the address would wipe their guesses at a colleague's. A success
+# clears only that account's failures (accounts.lockout).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 # Two factors (TOTP) for core leads, staff and superusers (permissions.two_factor_required).
@@ -159,6 +165,19 @@ if PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
         "use one like US or GB."
     )
 OTP_TOTP_ISSUER = "SOS Tracker"
+# The admin never shows an authenticator's secret or a recovery code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Hours an enrolment link (an admin issues it to a lead or admin who must set up a second
+# factor) stays valid; it dies sooner once used (accounts.enrolment).
+ENROLMENT_LINK_HOURS = env.int("ENROLMENT_LINK_HOURS", default=72)
+# Outgoing e-mail (enrolment and invitation links) through Django's SMTP backend. Without
+# EMAIL_HOST nothing is sent: the admin copies the link shown on the page instead.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SOS Tracker <noreply@localhost>")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -2,27 +2,13 @@
 
 from urllib.parse import urlsplit
 
+from django.test import RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import enrolment
+from tests.accounts.helpers import code_for, code_for_secret, path_of, sign_in
 from tests.auth import log_in
-
-PASSWORD = "correct-horse-battery-staple"  # what tests.factories.UserFactory sets
-
-
-def code_for(device):
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
-
-
-def sign_in(client, user, next_url="/people/"):
-    return client.post(
-        f"/login/?next={next_url}", {"username": user.username, "password": PASSWORD}
-    )
-
-
-def path_of(response):
-    return urlsplit(response["Location"]).path
 
 
 def test_lead_with_a_device_is_asked_for_a_code_and_gets_in_with_the_right_one(client, lead_a):
@@ -54,23 +40,33 @@ def test_wrong_code_is_refused_with_a_message_naming_the_field(client, lead_a):
     assert device.throttling_failure_count == 1  # django-otp's throttling counts it
 
 
-def test_lead_without_a_device_sets_one_up_with_a_qr_code_then_gets_in(client, lead_a):
+def test_lead_without_a_device_sets_one_up_with_an_enrolment_link_then_gets_in(
+    client, lead_a, admin_user
+):
     response = sign_in(client, lead_a)
     assert path_of(response) == "/account/two-factor/"
     assert path_of(client.get("/people/")) == "/account/two-factor/"
+    assert "Ask an admin for an enrolment link" in client.get(response["Location"]).text
+    lead_a.refresh_from_db()  # as the admin page loads it: signed in just now
+    link = enrolment.make_link(RequestFactory().get("/"), lead_a)
 
+    client.post(urlsplit(link).path)
     page = client.get(response["Location"])
 
-    device = TOTPDevice.objects.get(user=lead_a, confirmed=False)
     assert '<svg width="' in page.text
     assert 'class="qr-code"' in page.text
     secret = page.context["secret"]
-    assert secret.replace(" ", "") in device.config_url
     assert secret in page.text
-    answer = client.post(response["Location"], {"code": code_for(device)})
-    assert answer["Location"] == "/people/"
-    device.refresh_from_db()
+    assert not TOTPDevice.objects.filter(user=lead_a).exists()  # the GET saved nothing
+    answer = client.post(
+        response["Location"],
+        {"code": code_for_secret(secret), "secret": page.context["form"]["secret"].value()},
+    )
+    assert "shown only this once" in answer.text
+    assert 'href="/people/"' in answer.text
+    device = TOTPDevice.objects.get(user=lead_a)
     assert device.confirmed
+    assert secret.replace(" ", "") in device.config_url
     assert client.get("/people/").status_code == 200
 
 
@@ -133,17 +129,28 @@ def test_superuser_can_reset_a_leads_device_in_the_admin(client, admin_user, lea
     assert not TOTPDevice.objects.filter(user=lead_a).exists()
 
 
-def test_removing_the_device_sends_the_user_back_to_setup(client, lead_a):
+def test_removing_the_device_with_a_fresh_code_lets_the_user_set_up_a_new_one(client, lead_a):
     log_in(client, lead_a)
+    device = TOTPDevice.objects.get(user=lead_a)
     page = client.get("/account/two-factor/")
     assert "Remove this device" in page.text
 
-    response = client.post("/account/two-factor/remove/")
+    response = client.post("/account/two-factor/remove/", {"code": code_for(device)})
 
     assert path_of(response) == "/account/two-factor/"
     assert not TOTPDevice.objects.filter(user=lead_a, confirmed=True).exists()
     assert path_of(client.get("/people/")) == "/account/two-factor/"
-    assert "QR code" in client.get("/account/two-factor/").text
+    assert "QR code" in client.get("/account/two-factor/").text  # no link needed now
+
+
+def test_removing_the_device_needs_a_code_typed_in_the_form(client, lead_a):
+    log_in(client, lead_a)
+
+    response = client.post("/account/two-factor/remove/", {"code": ""})
+
+    assert response.status_code == 400
+    assert "6-digit code</a>: This field is required" in response.text
+    assert TOTPDevice.objects.filter(user=lead_a, confirmed=True).exists()
 
 
 def test_unverified_session_cannot_remove_the_device(client, lead_a):

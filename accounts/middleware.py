@@ -6,15 +6,20 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from sos_tracker import two_factor
+from accounts import two_factor
 from sos_tracker.permissions import two_factor_required
 
-# Reachable before the code is given: signing in and out, the code and set-up pages.
-OPEN_URL_NAMES = {"login", "logout", "login_code", "two_factor"}
+# Reachable before the code is given: signing in and out, the code and set-up pages, and
+# an admin's enrolment link (it only lets the set-up page show its QR code).
+OPEN_URL_NAMES = {"login", "logout", "login_code", "two_factor", "enrol"}
 
 
 class TwoFactorMiddleware:
-    """After django_otp's OTPMiddleware: covers every page, the admin included."""
+    """After django_otp's OTPMiddleware: covers every page, the admin included.
+
+    A session owes the code when login() marked it (the user has a device, whichever
+    login page was used) or when the user's role needs a second factor.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
