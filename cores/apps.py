@@ -8,6 +8,8 @@ class CoresConfig(AppConfig):
     def ready(self):
         # Merging two people moves their alignments, notes and invitations too; members
         # cannot know these models, so the cores register their part of the merge.
-        from cores import merging
+        from cores import erasure, merging
 
         merging.register()
+        # Erasing a person anonymises their invitations and review notes too.
+        erasure.register()

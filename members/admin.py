@@ -1,17 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from members import erasure
 from members.duplicates import SAME_EMAIL, find_duplicates
-from members.forms import VersionedMemberForm
+from members.forms import EraseForm, VersionedMemberForm
 from members.models import (
     CapacityCheckIn,
+    Erasure,
     ExportRecord,
     ImportRecord,
     Member,
@@ -162,17 +165,30 @@ class MemberAdmin(SimpleHistoryAdmin):
     # Adds an "Import people" button beside "Add member" (the organizers' import page).
     change_list_template = "admin/members/member/change_list.html"
     list_display = ["name", "preferred_name", "email", "city", "status", "joining_story_kind"]
-    list_filter = ["status", "joining_story_kind", "sectors", "region"]
+    list_filter = [
+        "status",
+        "joining_story_kind",
+        "sectors",
+        "region",
+        ("erased_at", admin.EmptyFieldListFilter),
+    ]
     # The admin search runs on the folded search column (see get_search_results); these
     # fields are what it covers, and autocomplete needs the list to be non-empty.
     search_fields = ["name", "preferred_name", "email", "city"]
     search_help_text = "Any part of name, preferred name, email or city; accents and case ignored."
     autocomplete_fields = ["sectors"]
-    readonly_fields = ["added_by", "imported_from", "created_at", "updated_at", "version"]
+    readonly_fields = [
+        "added_by",
+        "imported_from",
+        "created_at",
+        "updated_at",
+        "version",
+        "erased_at",
+    ]
     list_per_page = 50
     show_full_result_count = False
     inlines = [CapacityCheckInInline]
-    actions = ["merge_two_people"]
+    actions = ["merge_two_people", "erase_on_request"]
     fieldsets = [
         (
             None,
@@ -193,7 +209,14 @@ class MemberAdmin(SimpleHistoryAdmin):
         (
             "Record",
             {
-                "fields": ["added_by", "imported_from", "created_at", "updated_at", "version"],
+                "fields": [
+                    "added_by",
+                    "imported_from",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                    "erased_at",
+                ],
                 "classes": ["collapse"],
             },
         ),
@@ -213,6 +236,74 @@ class MemberAdmin(SimpleHistoryAdmin):
 
     def has_merge_permission(self, request):
         return request.user.has_perm("members.merge_people")
+
+    # --- erasure on request (members.erasure) ---------------------------------------------
+
+    @admin.action(description="Erase the selected person on request…", permissions=["erase"])
+    def erase_on_request(self, request, queryset):
+        """Open the erasure page for exactly one selected person; nothing is erased until a
+        reason is typed and the erasure confirmed there."""
+        pks = list(queryset.order_by().values_list("pk", flat=True)[:2])
+        if len(pks) != 1:
+            self.message_user(
+                request, "Select exactly one person to erase.", level=messages.WARNING
+            )
+            return None
+        return redirect("admin:members_member_erase", pks[0])
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("members.erase_person")
+
+    def has_change_permission(self, request, obj=None):
+        # An erased person is shown read-only: no edit brings them back to life.
+        if obj is not None and obj.erased_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_urls(self):
+        erase = self.admin_site.admin_view(self.erase_view)
+        return [
+            path("<int:object_id>/erase/", erase, name="members_member_erase"),
+            *super().get_urls(),
+        ]
+
+    def erase_view(self, request, object_id):
+        """What will be anonymised, a typed reason and a confirmation; POST erases.
+
+        Superusers and holders of members.erase_person only (403 to other staff; the admin
+        sends anyone else to its login page). 404 for no such person.
+        """
+        if not self.has_erase_permission(request):
+            raise PermissionDenied
+        member = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if member.erased_at is not None:
+            self.message_user(request, f"{member} was erased already.", level=messages.WARNING)
+            return redirect("admin:members_member_change", member.pk)
+        form = EraseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                record = erasure.erase_person(
+                    member, by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(
+                    request,
+                    f"Erased person #{member.pk} on request (erasure #{record.pk}): their "
+                    "record and its history are anonymised; counts are kept.",
+                    level=messages.SUCCESS,
+                )
+                return redirect("admin:members_member_change", member.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Erase {member} on request",
+            "opts": self.model._meta,
+            "member": member,
+            "form": form,
+            "preview": erasure.erasure_preview(member),
+        }
+        return TemplateResponse(request, "admin/members/erase.html", context)
 
     def get_search_results(self, request, queryset, search_term):
         # The people page's indexed search (trigram / FTS5), not the admin's icontains scan.
@@ -362,3 +453,14 @@ class MergeRecordAdmin(RecordAdmin):
             record.survivor_name,
             record.survivor_pk,
         )
+
+
+@admin.register(Erasure)
+class ErasureAdmin(RecordAdmin):
+    """The trail of people erased on request: who, when, why; read-only. An erasure is made
+    from a person's "Erase on request" action (MemberAdmin.erase_view)."""
+
+    list_display = ["__str__", "erased_by", "erased_at", "reason"]
+    list_filter = ["erased_at"]
+    list_select_related = ["erased_by"]
+    show_full_result_count = False

@@ -534,7 +534,8 @@ class _DatabaseCandidates:
         return found[:limit]
 
     def _everyone(self):
-        people = Member.objects.all()
+        # The erased are anonymous stubs, never anyone's duplicate (members.erasure).
+        people = Member.objects.findable()
         if self.exclude_pk is not None:
             people = people.exclude(pk=self.exclude_pk)
         return people

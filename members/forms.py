@@ -311,6 +311,7 @@ class PeopleFilterForm(forms.Form):
 
     def apply(self, people):
         data = self.cleaned_data
+        people = people.findable()
         people = people.search(data["q"]) if data.get("q") else people.in_name_order()
         if data.get("status"):
             people = people.filter(status=data["status"])
@@ -453,3 +454,26 @@ def display_value(model_field, member: Member) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%b %-d, %Y")
     return str(value)
+
+
+class EraseForm(forms.Form):
+    """Erasing a person on request: why, and an explicit confirmation (members.erasure)."""
+
+    reason = forms.CharField(
+        label="Why is this person erased?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Who asked and when, e.g. “Asked by email on 3 March”. Their name, emails "
+        "and phones are taken out of it before it is kept.",
+        error_messages={"required": "Say why this person is erased (e.g. who asked, when)."},
+    )
+    confirm = forms.BooleanField(
+        label="I understand that this cannot be undone",
+        error_messages={"required": "Tick the box to confirm: an erasure cannot be undone."},
+    )
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise ValidationError("Say why this person is erased (e.g. who asked, when).")
+        return reason

@@ -272,6 +272,12 @@ def merge_people(
         .filter(pk__in=[survivor.pk, other.pk])
         .order_by("pk")
     }
+    if any(m.erased_at is not None for m in locked.values()):
+        # Merging would bring a stub back to life or drop it from the counts.
+        raise ValidationError(
+            "One of the two people was erased on request; an erased record cannot be merged.",
+            code="erased",
+        )
     if len(locked) < 2:
         raise ValidationError(
             "One of the two people is no longer here (merged or deleted meanwhile).", code="gone"

@@ -61,6 +61,9 @@ PERSON_FIELDS = (
     "note",
 )
 
+# Every form that would save an erased person says this (Member.clean).
+ERASED_MESSAGE = "This person was erased on request; their record cannot be edited."
+
 # The fields whose folded text makes up Member.search_text.
 SEARCH_SOURCE_FIELDS = ("name", "preferred_name", "email", "city")
 # Columns computed from the others by Member.refresh_derived_fields(); never typed in.
@@ -91,6 +94,11 @@ class SearchRank(models.IntegerChoices):
 
 
 class MemberQuerySet(HistoryKeepingQuerySet):
+    def findable(self):
+        """Everyone but the erased (members.erasure): their anonymous stubs stay only so that
+        totals add up, and are never found, listed, matched as duplicates or merged."""
+        return self.filter(erased_at=None)
+
     def search(self, query: str):
         """People whose name, preferred name, email or city contain every word of `query`.
 
@@ -111,9 +119,10 @@ class MemberQuerySet(HistoryKeepingQuerySet):
           3 CONTAINS     any other match, including email and city ("ann" -> "Joann Ma")
         An empty query returns everyone in name order.
         """
+        people = self.findable()
         words = search_index.search_words(query)
         if not words:
-            return self.in_name_order()
+            return people.in_name_order()
         whole = " ".join(words)
         joined = whole.replace(" ", "")
         # Only a name beginning with the query's first letter can be it or start with it;
@@ -130,7 +139,7 @@ class MemberQuerySet(HistoryKeepingQuerySet):
             preferred_name_key__contains=" " + whole
         )
         return (
-            self.filter(search_index.contains_every_word(words, using=self.db))
+            people.filter(search_index.contains_every_word(words, using=self.db))
             .alias(
                 # "van der berg" and "vanderberg" are the same name for the rank too.
                 name_joined=Replace("name_key", Value(" "), Value("")),
@@ -205,6 +214,9 @@ class Member(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Optimistic locking: a save based on an older version is refused, not merged.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Set when the person was erased on request (members.erasure): the row stays as an
+    # anonymous stub so counts hold, and can never be edited back to life.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Folded copies kept by save() (DERIVED_FIELDS): searchable and comparable without
     # accents or case on any database. search_text is indexed per database by a migration
     # (trigram GIN on PostgreSQL, FTS5 on SQLite; see members/search.py).
@@ -279,6 +291,8 @@ class Member(models.Model):
         return reverse("members:person_detail", args=[self.pk])
 
     def clean(self):
+        if self.erased_at is not None:
+            raise ValidationError(ERASED_MESSAGE, code="erased")
         typed = self.name
         self.name = " ".join(self.name.split())
         # An empty name is already refused as blank; only say so once.
@@ -562,3 +576,53 @@ class MergeRecord(models.Model):
     @property
     def undo_reason(self) -> str:
         return f"Undo of merge #{self.pk}"
+
+
+class Erasure(models.Model):
+    """A person erased on request (members.erasure.erase_person): who, when and why.
+
+    The person is kept by pk, not by foreign key: the anonymous stub may be deleted later
+    (an import undone) and this record must outlive it. `reason` is as typed, with the
+    person's names, emails and phones taken out; `counts` says how many rows of each kind
+    were anonymised.
+    """
+
+    member_pk = models.PositiveBigIntegerField("person", db_index=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erased_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    counts = models.JSONField(default=dict, editable=False)
+
+    class Meta:
+        ordering = ["-erased_at", "-pk"]
+        permissions = [("erase_person", "Can erase a person on request")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="erasure_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"Erasure #{self.pk} of person #{self.member_pk}"
+
+    @property
+    def history_reason(self) -> str:
+        return f"Erased on request (erasure #{self.pk})"
+
+
+class RetentionReview(models.Model):
+    """A prospect reviewed for retention and kept (members.retention): they leave the
+    review list until PROSPECT_REVIEW_AFTER_DAYS pass again without activity."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at", "-pk"]
+        indexes = [models.Index(fields=["member", "reviewed_at"], name="retention_member_date_idx")]
+
+    def __str__(self):
+        return f"Kept #{self.member_id} on {self.reviewed_at:%Y-%m-%d}"
