@@ -10,7 +10,9 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from accounts import lockout, two_factor
+        # session_middleware connects the sign-in signal that starts a session's idle and
+        # absolute clocks.
+        from accounts import lockout, session_middleware, two_factor  # noqa: F401
 
         # Every login() (ours, the admin's, any other) marks a code owed by a user who
         # has a device, and clears only that account's failed sign-ins.

@@ -5,6 +5,8 @@ is covered without editing this file, once `ROWS` knows how to make its rows:
 `test_every_registered_model_has_rows_to_walk` fails until it does.
 """
 
+import datetime as dt
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
@@ -14,9 +16,11 @@ from django.db import connection
 from django.tasks import task
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.models import DBTaskResult
 
+from accounts.models import InvitedRole, UserInvitation
 from cores.models import (
     Alignment,
     CoreGroup,
@@ -325,6 +329,23 @@ def _totp_devices(count, subject):
     return subject or rows[0]
 
 
+def _user_invitations(count, subject):
+    someone = UserFactory()
+    rows = UserInvitation.objects.bulk_create(
+        UserInvitation(
+            email=f"invitee{n}@example.org",
+            name=f"Invitee {n}",
+            role=InvitedRole.CORE_LEAD,
+            core=core,
+            token_hash=f"{n:064x}",
+            created_by=someone,
+            expires_at=timezone.now() + dt.timedelta(days=7),
+        )
+        for n, core in zip(_new(count), _cores(count), strict=True)
+    )
+    return subject or rows[0]
+
+
 _serial = iter(range(10**9))
 
 
@@ -354,6 +375,7 @@ ROWS = {
     ExportRecord: _export_records,
     MergeRecord: _merge_records,
     TOTPDevice: _totp_devices,
+    UserInvitation: _user_invitations,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)

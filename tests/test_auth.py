@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from accounts.models import UserInvitation
 from cores.models import Alignment, CoreGroup, Invitation, Milestone
 from members.models import ImportRecord, Member
 from sos_tracker import settings as project_settings
@@ -20,6 +21,9 @@ LOGIN = "/login/"
 ADMIN_LOGIN = "/admin/login/"
 # The only addresses a stranger may open (logging out asks nothing of them either).
 OPEN_TO_ALL = {LOGIN, ADMIN_LOGIN, "/logout/", "/admin/logout/"}
+# An invitee opens their link before having an account; the walk's made-up one is a 404
+# that says nothing (tests/accounts/test_invitations.py).
+OPEN_BY_LINK = {"user_invitation_accept"}
 
 ADMIN_PREFIXES = {
     f"admin/{model._meta.app_label}/{model._meta.model_name}/": model
@@ -27,7 +31,11 @@ ADMIN_PREFIXES = {
 }
 # Our own pages whose pk is not a person's. On PostgreSQL the sequences of different
 # tables drift apart, so a person's pk is not an import's.
-PREFIXES = {**ADMIN_PREFIXES, "people/import/": ImportRecord}
+PREFIXES = {
+    **ADMIN_PREFIXES,
+    "people/import/": ImportRecord,
+    "account/invitations/": UserInvitation,
+}
 # A core's pages name the core by slug, and then one of its rows by pk.
 CORE_PARTS = {"milestones/": Milestone, "review/": Alignment, "invitations/": Invitation}
 
@@ -113,6 +121,10 @@ def test_every_address_sends_a_stranger_to_log_in(client, one_of_everything):
             continue
 
         response = client.get(path)
+        if resolve(path).url_name in OPEN_BY_LINK:
+            assert response.status_code == 404, path
+            assert one_of_everything.name not in response.text
+            continue
 
         assert response.status_code == 302, path
         location = urlsplit(response["Location"])

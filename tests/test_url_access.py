@@ -47,7 +47,14 @@ CORE_WORK = {
 }
 
 
+# Inviting users: admins and leads (of some core); the walk's invitation is of a core
+# nobody in the cast leads, so only the superuser reaches it (and revoking is POST only).
+USER_INVITING = {"user_invitation_list", "user_invitation_revoke"}
+
+
 def expected_status(url_name, role):
+    if url_name == "user_invitation_accept":  # the walk's token is no invitation's
+        return 404
     if url_name in ("home", "two_factor"):  # everyone may set up two-factor sign-in
         return 200
     if url_name == "login_code":  # verified already, or never asked: sent on
@@ -69,6 +76,11 @@ def expected_status(url_name, role):
         return 403  # organizers record levels; inviting is a core lead's work
     if url_name == "people_export":  # the separate export permission: superusers here
         return 200 if role == "admin_user" else 403
+    if url_name in USER_INVITING:
+        if role == "organizer":
+            return 403
+        if url_name == "user_invitation_revoke":
+            return 405 if role == "admin_user" else 404
     if url_name in POST_ONLY:
         return 405
     return 200
