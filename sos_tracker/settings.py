@@ -175,6 +175,27 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Hours an enrolment link (an admin issues it to a lead or admin who must set up a second
 # factor) stays valid; it dies sooner once used (accounts.enrolment).
 ENROLMENT_LINK_HOURS = env.int("ENROLMENT_LINK_HOURS", default=72)
+
+# Uploads to the import are read as a stream and refused at the first limit passed, so no
+# file's shape (a million columns, two million rows, one huge cell) can exhaust memory
+# (members.importing.reading). Bytes of the file; rows and columns holding data; characters
+# in one cell; cells in the whole sheet (what the sheet costs in memory and in the database).
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=10_000)
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=1_000_000)
+# An XLSX is a zip: the unpacked size of its parts bounds the reading time of the sheet.
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=100 * 1024 * 1024)
+# Days an import keeps its rows (what each row became, the values written and replaced)
+# after it is applied, undone, discarded or failed; `manage.py purge_import_data` (daily)
+# deletes them, after which the import can no longer be undone.
+IMPORT_ROW_DATA_DAYS = env.int("IMPORT_ROW_DATA_DAYS", default=30)
+# Bulk-access quotas (audit.quotas): opening more different people in an hour, or
+# exporting more people in a day, is refused (429) and raises an alert for the admins.
+# 0 turns a quota off.
+ACCESS_PEOPLE_PER_HOUR = env.int("ACCESS_PEOPLE_PER_HOUR", default=200)
+EXPORT_PEOPLE_PER_DAY = env.int("EXPORT_PEOPLE_PER_DAY", default=2000)
 # Outgoing e-mail (enrolment and invitation links) through Django's SMTP backend. Without
 # EMAIL_HOST nothing is sent: the admin copies the link shown on the page instead.
 EMAIL_HOST = env.str("EMAIL_HOST", default="")

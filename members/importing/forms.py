@@ -1,8 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from members.importing.columns import TARGETS, mapping_errors
-from members.importing.reading import MAX_UPLOAD_BYTES
+from members.importing.reading import size_refusal
 from members.models import Sector
 
 
@@ -10,14 +11,25 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="Spreadsheet",
         help_text=(
-            f"CSV, XLSX or Excel's Unicode Text (.txt), up to {MAX_UPLOAD_BYTES // 1_048_576} "
-            "MB. A row names the columns; a title above it is fine. Nothing is saved until "
-            "you confirm the preview."
+            "CSV, XLSX or Excel's Unicode Text (.txt). A row names the columns; a title "
+            "above it is fine. Nothing is saved until you confirm the preview."
         ),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".csv,.xlsx,.xlsm,.txt,.tsv,text/csv,text/plain"}
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        self.fields["file"].help_text += f" Up to {limit / 1_048_576:.0f} MB."
+
+    def clean_file(self):
+        """Refuse a file over the size limit before it is read into memory."""
+        upload = self.cleaned_data["file"]
+        if refusal := size_refusal(upload.size):
+            raise ValidationError(refusal)
+        return upload
 
 
 class MappingForm(forms.Form):

@@ -9,26 +9,40 @@ Encodings: a byte-order mark decides (UTF-8, UTF-16 as Excel's "Unicode Text" wr
 UTF-32); else strict UTF-8; else charset-normalizer guesses among the encodings
 spreadsheets are saved in, and an uncertain guess becomes a notice naming the letters to
 check. XLSX: openpyxl in read-only mode, up to the last row with data.
+
+Limits (settings.IMPORT_MAX_*: Limits.from_settings) are checked as the file is read, row
+by row, and the first one passed stops the reading with a message naming it: the file's
+bytes, the columns with data in a row, the rows with data, the characters in one cell, the
+cells in the sheet, and for an XLSX the unpacked size of its parts and the cells written in
+one row. No row is padded to the widest one while reading, so a file's shape (a million
+commas on one line, a cell in column XFD, two million rows) costs what its data costs.
 """
 
 import codecs
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from members.importing.columns import header_score
 from members.text import clean_text
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 100_000
+logger = logging.getLogger(__name__)
+
 # XLSX: this many empty rows in a row end the data. A sheet formatted far below its data
 # (a style on row 1,048,576) otherwise costs a million empty rows; ws.max_row counts them.
 MAX_BLANK_XLSX_ROWS = 1000
 # Rows searched for the header: a title, a date line and a blank row or two come first.
 HEADER_SEARCH_ROWS = 20
+# Excel's widest row: an XLSX row writing more cells than this is not Excel's, and is
+# refused before openpyxl builds it in memory (a zip of 300 KB can unpack to a row of
+# millions of cells).
+XLSX_MAX_CELLS_PER_ROW = 16_384
 
 # Excel counts days from 1899-12-30 (the 1900 system, with its 1900 leap-year bug folded
 # in) or, in workbooks made by old Excel for Mac, from 1904-01-01. A CSV keeps no flag, so
@@ -105,6 +119,96 @@ class UnreadableFile(ValueError):
     """The upload is not a spreadsheet we can read; the message says why, for a person."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much of an upload is read (settings.IMPORT_MAX_*); the first limit passed
+    refuses the file. `upload_bytes`: the file; `rows`: rows with data; `columns`: the
+    last column with data in any row; `cell_chars`: characters in one cell; `cells`: cells
+    with data in the sheet; `unpacked_bytes`: an XLSX's parts once unzipped."""
+
+    upload_bytes: int
+    rows: int
+    columns: int
+    cell_chars: int
+    cells: int
+    unpacked_bytes: int
+
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        return cls(
+            upload_bytes=settings.IMPORT_MAX_UPLOAD_BYTES,
+            rows=settings.IMPORT_MAX_ROWS,
+            columns=settings.IMPORT_MAX_COLUMNS,
+            cell_chars=settings.IMPORT_MAX_CELL_CHARS,
+            cells=settings.IMPORT_MAX_CELLS,
+            unpacked_bytes=settings.IMPORT_MAX_UNPACKED_BYTES,
+        )
+
+
+def size_refusal(size: int, limits: Limits | None = None) -> str:
+    """The message refusing a file of `size` bytes, or "" when it is within the limit."""
+    limit = (limits or Limits.from_settings()).upload_bytes
+    if size <= limit:
+        return ""
+    return (
+        f"The file is {_megabytes(size)}; the limit is {_megabytes(limit)} "
+        "(IMPORT_MAX_UPLOAD_BYTES). Split it into smaller files."
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB" if size >= 104_858 else f"{size:,} bytes"
+
+
+class _Grid:
+    """The rows with data of a file being read, checked against the limits one by one.
+
+    add() trims the empty cells at a row's end (a CSV line of commas, an XLSX row with a
+    styled cell far to the right are no data), then refuses the row at the first limit it
+    passes: the columns, the size of a cell, the rows, the cells of the whole sheet.
+    """
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.rows: list[tuple[int, list[str]]] = []
+        self.cells = 0
+
+    def add(self, number: int, cells: list[str]) -> bool:
+        """Keep row `number` if it holds data; True if it did. Raises UnreadableFile."""
+        limits = self.limits
+        width = _filled_width(cells)
+        if not width:
+            return False
+        if width > limits.columns:
+            raise UnreadableFile(
+                f"Row {number:,} has {width:,} columns; at most {limits.columns:,} are read "
+                "(IMPORT_MAX_COLUMNS). Delete the columns after the last one you need and "
+                "upload the file again."
+            )
+        cells = cells[:width]
+        for column, cell in enumerate(cells, 1):
+            if len(cell) > limits.cell_chars:
+                raise UnreadableFile(
+                    f"Row {number:,}, column {column:,} holds {len(cell):,} characters; at most "
+                    f"{limits.cell_chars:,} are read in one cell (IMPORT_MAX_CELL_CHARS)."
+                )
+        # A header may sit below a title and a few blank lines: those rows are allowed too.
+        if len(self.rows) >= limits.rows + HEADER_SEARCH_ROWS:
+            raise UnreadableFile(
+                f"The file has more than {limits.rows:,} rows; the limit is {limits.rows:,} "
+                "(IMPORT_MAX_ROWS). Split it into smaller files."
+            )
+        self.cells += width
+        if self.cells > limits.cells:
+            raise UnreadableFile(
+                f"The file has more than {limits.cells:,} cells with data (reading stopped at "
+                f"row {number:,}); the limit is {limits.cells:,} (IMPORT_MAX_CELLS). Split it "
+                "into smaller files."
+            )
+        self.rows.append((number, cells))
+        return True
+
+
 @dataclass
 class Sheet:
     """A spreadsheet as text: the header, the rows under it, and how the file was read."""
@@ -158,38 +262,41 @@ class Sheet:
         ]
 
 
-def read_sheet(filename: str, data: bytes, *, header_row: int | None = None) -> Sheet:
+def read_sheet(
+    filename: str, data: bytes, *, header_row: int | None = None, limits: Limits | None = None
+) -> Sheet:
     """Read an upload's bytes into a Sheet; `header_row` forces the header's row number.
 
     Without `header_row`, the header is the first row, among the first HEADER_SEARCH_ROWS
     non-blank ones, that names columns we know (a title row above it is skipped).
-    Raises UnreadableFile with the reason, for a person: empty, too large, not a
-    spreadsheet, an encoding no reader fits, no header, no people, too many rows.
+    `limits` (default: Limits.from_settings()) are checked while reading. Raises
+    UnreadableFile with the reason, for a person: empty, a limit passed (named), not a
+    spreadsheet, malformed, an encoding no reader fits, no header, no people.
     """
+    limits = limits or Limits.from_settings()
     if not data.strip():
         raise UnreadableFile("The file is empty.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UnreadableFile(
-            f"The file is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{MAX_UPLOAD_BYTES // 1_048_576} MB. Split it into smaller files."
-        )
+    if refusal := size_refusal(len(data), limits):
+        raise UnreadableFile(refusal)
     _refuse_other_formats(data)
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):
-        grid, epoch, notices = _xlsx_grid(data)
+        grid, epoch, notices = _xlsx_grid(data, limits)
         sheet = _sheet_from_grid(grid, header_row=header_row)
         sheet.epoch = epoch
         sheet.notices = notices
     else:
         text, encoding, notices = _decode(data)
         delimiter = _sniff_delimiter(text)
-        rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        grid = [(number, row) for number, row in enumerate(rows, 1)]
+        grid = _csv_grid(text, delimiter, limits)
         sheet = _sheet_from_grid(grid, header_row=header_row)
         sheet.encoding, sheet.delimiter, sheet.notices = encoding, delimiter, notices
     if not sheet.rows:
         raise UnreadableFile("The file has a header row but no people in it.")
-    if len(sheet.rows) > MAX_ROWS:
-        raise UnreadableFile(f"The file has {len(sheet.rows):,} rows; the limit is {MAX_ROWS:,}.")
+    if len(sheet.rows) > limits.rows:
+        raise UnreadableFile(
+            f"The file has {len(sheet.rows):,} rows; the limit is {limits.rows:,} "
+            "(IMPORT_MAX_ROWS). Split it into smaller files."
+        )
     return sheet
 
 
@@ -233,14 +340,26 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                     "is not. Save it again as CSV UTF-8 and upload that."
                 ) from error
             return text, ENCODING_NAMES[codec][0], []
-    # No text file has NUL bytes, except UTF-16 (every ASCII letter is half zeros).
-    if b"\x00" in data[:4096]:
+    # No text file has NUL bytes, except UTF-16 (every ASCII letter is half zeros). A few
+    # NULs in UTF-8 text are stray bytes of a bad export: cleaning removes them (clean_text).
+    if b"\x00" in data[:4096] and not _sparse_nuls_in_utf8(data):
         return _decode_utf16_without_bom(data)
     try:
         return data.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError:
         pass
     return _guess_single_byte(data)
+
+
+def _sparse_nuls_in_utf8(data: bytes) -> bool:
+    """True for UTF-8 text with a few NUL bytes (under 1 in 20): not UTF-16, not binary."""
+    if data[:65536].count(b"\x00") * 20 > min(len(data), 65536):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_utf16_without_bom(data: bytes) -> tuple[str, str, list[str]]:
@@ -303,6 +422,41 @@ def _uncertain_notice(chosen: str, others: list[str], text: str) -> str:
     )
 
 
+# A CSV's lines, one at a time, ends kept (csv needs them to read a quoted line break):
+# reading the text through this instead of a StringIO spares a second copy of the file.
+_LINES = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _csv_grid(text: str, delimiter: str, limits: Limits) -> list[tuple[int, list[str]]]:
+    """The CSV's rows with data, numbered as records (a quoted line break does not count).
+
+    The csv module's field limit is set to the cell limit while reading, so a cell over it
+    stops the reading at once with our message, not the module's "field larger than field
+    limit". The limit is process-wide; it is put back after (a worker reads one file at a
+    time). Raises UnreadableFile.
+    """
+    grid = _Grid(limits)
+    number = 0
+    previous = csv.field_size_limit(limits.cell_chars)
+    try:
+        lines = (match.group() for match in _LINES.finditer(text))
+        for number, row in enumerate(csv.reader(lines, delimiter=delimiter), 1):
+            grid.add(number, row)
+    except csv.Error as error:
+        if "field limit" in str(error):
+            raise UnreadableFile(
+                f"Row {number + 1:,} has a cell over {limits.cell_chars:,} characters; at "
+                f"most {limits.cell_chars:,} are read in one cell (IMPORT_MAX_CELL_CHARS)."
+            ) from error
+        raise UnreadableFile(
+            f"Row {number + 1:,} could not be read as CSV ({error}). Save the file again as "
+            "CSV UTF-8 and upload that."
+        ) from error
+    finally:
+        csv.field_size_limit(previous)
+    return grid.rows
+
+
 def _sniff_delimiter(text: str) -> str:
     sample = "\n".join(text.splitlines()[:20])
     try:
@@ -315,43 +469,155 @@ def _sniff_delimiter(text: str) -> str:
 # --- XLSX -----------------------------------------------------------------------------------
 
 
-def _xlsx_grid(data: bytes) -> tuple[list[tuple[int, list]], dt.date, list[str]]:
-    """The first sheet's rows up to the last one with data, its epoch, and notices."""
+_NOT_XLSX = "This file could not be opened as an XLSX spreadsheet. Save it again as XLSX or CSV."
+
+
+def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.date, list[str]]:
+    """The first sheet's rows up to the last one with data, its epoch, and notices.
+
+    openpyxl reads in read-only mode, row by row, with the sheet's declared dimensions
+    dropped (reset_dimensions): otherwise every row is padded to the declared width, and a
+    style in column XFD makes each row 16,384 cells. Anything the library raises on a
+    malformed file (a broken zip, a missing or broken part) is an UnreadableFile.
+    """
     from openpyxl import load_workbook
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise UnreadableFile(_NOT_XLSX) from error
+    if unpacked > limits.unpacked_bytes:
         raise UnreadableFile(
-            "This file could not be opened as an XLSX spreadsheet. Save it again as XLSX or CSV."
+            f"The XLSX file unpacks to {_megabytes(unpacked)}; at most "
+            f"{_megabytes(limits.unpacked_bytes)} are read (IMPORT_MAX_UNPACKED_BYTES). "
+            "Save it as CSV, or split it into smaller files."
+        )
+    try:
+        for info in archive.infolist():
+            if info.filename.endswith(".xml") and "/worksheets/" in info.filename:
+                _refuse_overlong_rows(archive, info.filename, limits)
+            elif info.filename.endswith("/sharedStrings.xml"):
+                _refuse_too_many_strings(archive, info.filename, limits)
+    except UnreadableFile:
+        raise
+    # expat's error on broken XML, zlib's on a truncated part, a bad CRC: a damaged file.
+    except Exception as error:
+        logger.info("XLSX upload not read: %r", error)
+        raise UnreadableFile(
+            f"The XLSX file is damaged ({info.filename} cannot be read). Open it in Excel and "
+            "save it again, or save it as CSV."
         ) from error
     try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    # Any failure of the library on a malformed file (its errors have no common base).
+    except Exception as error:
+        logger.info("XLSX upload not opened: %r", error)
+        raise UnreadableFile(_NOT_XLSX) from error
+    grid = _Grid(limits)
+    blank, number, declared = 0, 0, 0
+    try:
+        if not workbook.worksheets:
+            raise UnreadableFile("The XLSX file has no sheet.")
         worksheet = workbook.worksheets[0]
         epoch = EXCEL_1904 if workbook.epoch == CALENDAR_MAC_1904 else EXCEL_1900
-        grid, blank, number = [], 0, 0
+        # The sheet's own claim of its size: a style far below the data counts.
+        declared = worksheet.max_row or 0
+        worksheet.reset_dimensions()
         for number, values in enumerate(worksheet.iter_rows(values_only=True), 1):
-            if any(value is not None and value != "" for value in values):
-                grid.append((number, [_cell_text(value) for value in values]))
+            if grid.add(number, [_cell_text(value) for value in values]):
                 blank = 0
             else:
                 blank += 1
                 if blank >= MAX_BLANK_XLSX_ROWS:
                     break
-        # The sheet's own claim of its size: a style far below the data counts.
-        declared = worksheet.max_row or 0
+    except UnreadableFile:
+        raise
+    # A broken sheet part or shared string shows only while the rows are read.
+    except Exception as error:
+        logger.info("XLSX upload not read: %r", error)
+        raise UnreadableFile(
+            f"The XLSX file is damaged (reading stopped near row {number + 1:,}). Open it in "
+            "Excel and save it again, or save it as CSV."
+        ) from error
     finally:
         workbook.close()
     notices = []
     if blank >= MAX_BLANK_XLSX_ROWS and declared > number:
-        last = grid[-1][0] if grid else 0
+        last = grid.rows[-1][0] if grid.rows else 0
         notices.append(
             f"The sheet is formatted down to row {declared:,}; reading stopped after "
             f"{MAX_BLANK_XLSX_ROWS:,} empty rows below row {last:,}. If anyone is listed "
             "further down, delete the empty rows in between and upload the file again."
         )
-    return grid, epoch, notices
+    return grid.rows, epoch, notices
+
+
+def _each_start_tag(archive: zipfile.ZipFile, path: str, on_start) -> None:
+    """Call on_start(local tag name) for each start tag of the XML part `path`.
+
+    expat reads the part in chunks and builds nothing, so memory stays flat whatever the
+    part holds; no DTD or external entity is loaded. Raises ExpatError on broken XML.
+    """
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = lambda name, _attributes: on_start(name.rpartition("}")[2])
+    with archive.open(path) as source:
+        parser.ParseFile(source)
+
+
+def _refuse_too_many_strings(archive: zipfile.ZipFile, path: str, limits: Limits) -> None:
+    """openpyxl loads every shared string at once: no more of them than cells we read."""
+    count = 0
+
+    def on_start(tag):
+        nonlocal count
+        if tag == "si":
+            count += 1
+            if count > limits.cells:
+                raise UnreadableFile(
+                    f"The XLSX file holds more than {limits.cells:,} texts; the limit is "
+                    f"{limits.cells:,} cells (IMPORT_MAX_CELLS). Split it into smaller files."
+                )
+
+    _each_start_tag(archive, path, on_start)
+
+
+def _refuse_overlong_rows(archive: zipfile.ZipFile, path: str, limits: Limits) -> None:
+    """Refuse a sheet with a row of more cells than Excel allows, or more rows with values
+    than the limit, before openpyxl reads it.
+
+    openpyxl builds each row's XML element whole before handing it over, so one row of
+    millions of cells (a few hundred KB zipped) would be built in memory. This pass reads
+    the sheet's XML as a stream of tags, counting the cells of each row and keeping none;
+    it stops at the first row past the row limit, so two million rows are refused at once.
+    """
+    row_number, cells, with_values, counted = 0, 0, 0, False
+    most = limits.rows + HEADER_SEARCH_ROWS
+
+    def on_start(tag):
+        nonlocal row_number, cells, with_values, counted
+        if tag == "row":
+            row_number, cells, counted = row_number + 1, 0, False
+        elif tag in ("v", "is") and not counted:
+            with_values, counted = with_values + 1, True
+            if with_values > most:
+                raise UnreadableFile(
+                    f"The file has more than {limits.rows:,} rows; the limit is "
+                    f"{limits.rows:,} (IMPORT_MAX_ROWS). Split it into smaller files."
+                )
+        elif tag == "c":
+            cells += 1
+            if cells > XLSX_MAX_CELLS_PER_ROW:
+                raise UnreadableFile(
+                    f"Row {row_number:,} of the sheet writes more than "
+                    f"{XLSX_MAX_CELLS_PER_ROW:,} cells, more than Excel allows; the file is "
+                    "damaged or not made by a spreadsheet program."
+                )
+
+    _each_start_tag(archive, path, on_start)
 
 
 def _cell_text(value) -> str:

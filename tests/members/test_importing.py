@@ -187,10 +187,8 @@ def test_unreadable_files_are_refused_with_a_reason(content, message):
         read_sheet("upload.csv", content)
 
 
-def test_a_file_over_the_size_limit_is_refused(settings, monkeypatch):
-    from members.importing import reading
-
-    monkeypatch.setattr(reading, "MAX_UPLOAD_BYTES", 100)
+def test_a_file_over_the_size_limit_is_refused(settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
     with pytest.raises(UnreadableFile, match="the limit is"):
         read_sheet("big.csv", b"Name\n" + b"x" * 200)
 

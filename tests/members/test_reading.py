@@ -72,10 +72,8 @@ def test_a_file_that_cannot_be_read_says_why(data, message):
         read_sheet("upload.csv", data)
 
 
-def test_too_many_rows_is_refused(monkeypatch):
-    from members.importing import reading
-
-    monkeypatch.setattr(reading, "MAX_ROWS", 2)
+def test_too_many_rows_is_refused(settings):
+    settings.IMPORT_MAX_ROWS = 2
     with pytest.raises(UnreadableFile, match="the limit is 2"):
         read_sheet("p.csv", b"Name\na\nb\nc\n")
 
