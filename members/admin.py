@@ -279,7 +279,8 @@ class MemberAdmin(SimpleHistoryAdmin):
         if member.erased_at is not None:
             self.message_user(request, f"{member} was erased already.", level=messages.WARNING)
             return redirect("admin:members_member_change", member.pk)
-        form = EraseForm(request.POST or None)
+        # The retention list links here with its reason written out, to be checked.
+        form = EraseForm(request.POST or None, initial={"reason": request.GET.get("reason", "")})
         if request.method == "POST" and form.is_valid():
             try:
                 record = erasure.erase_person(

@@ -13,11 +13,14 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from members import exporting, merging, services
+from audit import log as access_log
+from audit import quotas
+from audit.models import Action
+from members import exporting, merging, retention, services
 from members.charts import capacity_charts
 from members.duplicates import Kind, find_duplicates
 from members.forms import CheckInForm, MergeForm, PeopleFilterForm, PersonForm
-from members.models import CapacityCheckIn, Member, MergeRecord, Sector
+from members.models import ERASED_MESSAGE, CapacityCheckIn, Member, MergeRecord, Sector
 from members.paging import countless_page
 from members.timeline import member_timeline
 
@@ -33,6 +36,14 @@ def people_list(request):
         people.prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("name"))),
         request,
         size=PAGE_SIZE,
+    )
+    # Every list of people read is logged; the search text only as a keyed hash.
+    access_log.record(
+        request.user,
+        Action.SEARCH,
+        people=[person.pk for person in page.rows],
+        query=filters.cleaned_data.get("q") if filters.is_valid() else None,
+        request=request,
     )
     context = {
         "filters": filters,
@@ -105,6 +116,9 @@ def person_detail(request, pk):
     )
     if member is None:
         return _merged_away(request, pk)
+    # Logs the opening, or refuses it (429) past the hourly quota of different people.
+    if refused := quotas.open_person(request, member.pk):
+        return refused
     check_ins = list(member.check_ins.select_related("assessed_by").order_by("checked_on", "pk"))
     charts, axis = capacity_charts(check_ins)
     return render(
@@ -124,6 +138,10 @@ def person_detail(request, pk):
 @permission_required("members.change_member", raise_exception=True)
 def person_edit(request, pk):
     member = get_object_or_404(Member, pk=pk)
+    if member.erased_at is not None:
+        # Nothing to edit: an erased record stays an anonymous stub (members.erasure).
+        messages.error(request, ERASED_MESSAGE)
+        return redirect(member)
     if request.method == "POST":
         with transaction.atomic():
             form = PersonForm(request.POST, instance=member)
@@ -139,7 +157,7 @@ def person_edit(request, pk):
 
 @permission_required("members.add_capacitycheckin", raise_exception=True)
 def check_in_add(request, pk):
-    member = get_object_or_404(Member, pk=pk)
+    member = get_object_or_404(Member.objects.findable(), pk=pk)
     form = CheckInForm(request.POST or None, instance=CapacityCheckIn(member=member))
     if request.method == "POST" and form.is_valid():
         services.record_check_in(member, by=request.user, **form.cleaned_data)
@@ -180,12 +198,18 @@ def people_export(request):
             f"The search or filters are not valid ({problems}); nothing was exported.",
             content_type="text/plain; charset=utf-8",
         )
-    content, filename, _record = exporting.export_people(
-        filters.apply(Member.objects.all()),
+    people = filters.apply(Member.objects.all())
+    if refused := quotas.export_refusal(request, people.count()):
+        return refused
+    content, filename, record = exporting.export_people(
+        people,
         by=request.user,
         file_format=file_format,
         include_joining_story=request.GET.get("include_story") == "1",
         filters=exporting.recorded_filters(filters.cleaned_data),
+    )
+    access_log.record(
+        request.user, Action.EXPORT, record_id=record.pk, count=record.row_count, request=request
     )
     response = HttpResponse(content, content_type=exporting.FORMATS[file_format])
     response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -237,6 +261,13 @@ def person_merge_pick(request, pk):
     found = []
     if query:
         found = list(Member.objects.search(query).exclude(pk=member.pk)[:MERGE_PICK_LIMIT])
+        access_log.record(
+            request.user,
+            Action.SEARCH,
+            people=[person.pk for person in found],
+            query=query,
+            request=request,
+        )
     return render(
         request,
         "members/person_merge_pick.html",
@@ -260,7 +291,8 @@ def person_merge(request, pk, other_pk):
     if pk == other_pk:
         raise Http404("A person cannot be merged with themselves.")
     people = (
-        Member.objects.select_related("added_by")
+        Member.objects.findable()
+        .select_related("added_by")
         .prefetch_related("sectors")
         .in_bulk([pk, other_pk])
     )
@@ -315,3 +347,43 @@ def merge_undo(request, pk):
         f"{record.survivor_name} has their values from before the merge.",
     )
     return redirect(restored)
+
+
+# --- retention: prospects who stayed identified with no activity ----------------------------
+
+can_erase = permission_required("members.erase_person", raise_exception=True)
+
+
+@can_erase
+@require_GET
+def retention_list(request):
+    """Prospects no core took past "identified" and with no activity for
+    PROSPECT_REVIEW_AFTER_DAYS (members.retention), for an admin to erase or keep."""
+    page = countless_page(retention.prospects_for_review(), request, size=PAGE_SIZE)
+    retention.last_activity(page.rows)
+    return render(
+        request,
+        "members/retention_list.html",
+        {
+            "people": page.rows,
+            "page": page.number,
+            "has_next": page.has_next,
+            "first_number": page.first,
+            "last_number": page.last,
+            "days": retention.review_after().days,
+        },
+    )
+
+
+@can_erase
+@require_POST
+def retention_keep(request, pk):
+    """Keep a prospect after review: off the list until another period passes quietly."""
+    member = get_object_or_404(Member.objects.findable(), pk=pk)
+    retention.keep_prospect(member, by=request.user)
+    messages.success(
+        request,
+        f"Kept {member}; they come back to this list after another "
+        f"{retention.review_after().days} days without activity.",
+    )
+    return redirect("members:retention_list")
