@@ -126,6 +126,27 @@ def test_lead_cannot_invite_for_the_other_core(client, lead_a, core_a, core_b):
     assert "core" in refused.value.message_dict
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"core": "99999999999999999999999"},
+        {"core": "abc"},
+        {"role": "superuser"},
+        {"email": "not an address"},
+        {"name": "x" * 151},
+    ],
+)
+def test_bad_input_is_refused_on_its_field_never_a_server_error(client, admin_user, bad):
+    log_in(client, admin_user)
+    data = {"email": "x@example.org", "name": "X", "role": "core_lead", "core": ""} | bad
+
+    response = client.post(LIST, data)
+
+    assert response.status_code == 200
+    assert set(bad) <= set(response.context["form"].errors)
+    assert not UserInvitation.objects.exists()
+
+
 def test_lead_cannot_invite_an_organizer_without_a_core(lead_a, core_a):
     with pytest.raises(ValidationError) as refused:
         _invite(lead_a, core=None, role=InvitedRole.ORGANIZER)
