@@ -188,6 +188,26 @@ def test_lead_sees_own_cores_pending_invitations_only(client, lead_a, lead_b, co
     assert "theirs@example.org" not in response.text
 
 
+def test_the_list_reads_the_same_queries_for_any_number_of_invitations(client, lead_a, core_a):
+    def invite(count):
+        for n in range(count):
+            invitation, _ = _invite(lead_a, core=core_a, email=f"p{count}-{n}@example.org")
+            if n % 2:
+                invitations.revoke_invitation(invitation, by=lead_a)
+
+    log_in(client, lead_a)
+    invite(2)
+    client.get(LIST)  # warms per-process caches (content types, permissions)
+    with CaptureQueriesContext(connection) as few:
+        client.get(LIST)
+    invite(10)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(LIST)
+
+    assert response.context["pending"].count() == 6
+    assert len(many) == len(few)
+
+
 def test_revoking_closes_the_link_and_records_who_and_when(client, lead_a, core_a):
     invitation, token = _invite(lead_a, core=core_a)
     log_in(client, lead_a)
@@ -220,7 +240,9 @@ def test_admin_revokes_from_the_admin(client, admin_user, lead_a, core_a):
     log_in(client, admin_user)
     changelist = reverse("admin:accounts_userinvitation_changelist")
 
-    assert "Nia Reyes" in client.get(changelist).text
+    page = client.get(changelist).text
+    assert "Nia Reyes" in page
+    assert f'href="{LIST}"' in page  # new invitations are made on the app's page
     client.post(changelist, {"action": "revoke", "_selected_action": [invitation.pk]})
 
     invitation.refresh_from_db()
