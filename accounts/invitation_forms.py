@@ -27,6 +27,7 @@ class InvitationForm(forms.ModelForm):
         widgets = {"role": forms.RadioSelect}
 
     def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         cores = invitable_cores(user)
         self.fields["core"].queryset = cores
@@ -59,6 +60,7 @@ class AcceptInvitationForm(UserCreationForm):
 
     def __init__(self, *args, invitation: UserInvitation, **kwargs):
         first_name, last_name = split_name(invitation.name)
+        kwargs.setdefault("label_suffix", "")
         kwargs["instance"] = get_user_model()(
             email=invitation.email, first_name=first_name, last_name=last_name
         )
