@@ -16,7 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
-from cores import services
+from cores import admin_privacy, services
 from cores.models import (
     STAGE_DATE_FIELDS,
     Alignment,
@@ -977,3 +977,8 @@ class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
                     reason=data.get("declined_reason", ""),
                     expected_stage=seen_stage if change else None,
                 )
+
+
+# Every admin is registered by now (cores is the last app): none may filter, search or
+# sort through a private review note (cores.admin_privacy).
+admin_privacy.protect(admin.site)
