@@ -453,6 +453,10 @@ class ImportRecord(models.Model):
     )
     # What an undo could not restore because someone edited it since: shown, not overwritten.
     undo_conflicts = models.JSONField(default=list, blank=True)
+    # When its row data (the ImportRows) was deleted, IMPORT_ROW_DATA_DAYS after the import
+    # finished (members.importing.retention): it then keeps only its counts and cannot be
+    # undone.
+    row_data_deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The upload as read once (members.importing.reading.Sheet.as_json): every non-blank
     # row with its number, which row is the header, the encoding and what to warn about.
     # Later steps read this instead of parsing the file again.

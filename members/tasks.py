@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.tasks import task
 
-from members.importing import applying
+from members.importing import applying, retention
 from members.models import ImportRecord, ImportState
 
 BACKGROUND_ROWS = 1000
@@ -107,6 +107,9 @@ def run_apply(record, *, by, **options) -> ImportRecord:
     `options` go to applying.apply_import. Raises ValidationError, and queues nothing, when
     the import is not previewed: a second click on "Import" finds it applying or applied.
     """
+    # Retention runs here too (a POST), not only from the daily command: a site whose cron
+    # was never set up still deletes old row data; a page load (a GET) writes nothing.
+    retention.purge_row_data()
     if record.total_rows <= BACKGROUND_ROWS:
         return applying.apply_import(record, by=by, **options)
     if not applying.change_state(
@@ -128,6 +131,8 @@ def run_undo(record, *, by) -> ImportRecord:
     Raises ValidationError, and queues nothing, when the import is not applied: a second
     click on "Undo" finds it undoing or undone.
     """
+    retention.purge_row_data()  # as run_apply does; an import past retention is refused
+    applying.refuse_undo_without_row_data(record)
     if record.total_rows <= BACKGROUND_ROWS:
         return applying.undo_import(record, by=by)
     if not applying.change_state(

@@ -11,10 +11,12 @@ undo_import     removes the people it created and restores the fields it changed
 import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
 
@@ -34,10 +36,12 @@ from members.importing.planning import (
     plan_import,
 )
 from members.importing.reading import UnreadableFile, read_sheet, sheet_of
+from members.importing.retention import keep_only_what_undo_needs
 from members.importing.values import as_text, sector_key
 from members.merging import join_texts
 from members.models import ImportRecord, ImportRow, ImportState, Member, Sector
 from members.services import snapshot_sectors_in_history
+from members.text import clean_text
 
 BATCH = 2000
 
@@ -50,7 +54,7 @@ def start_import(*, filename: str, content: bytes, by) -> ImportRecord:
     """
     sheet = read_sheet(filename, content)
     return ImportRecord.objects.create(
-        filename=filename[:255],
+        filename=clean_text(filename).strip()[:255] or "upload",
         uploaded_by=by,
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
@@ -281,6 +285,7 @@ def apply_import(record: ImportRecord, *, by, undecided: str = "refuse") -> Impo
     sectors = _sectors_for(record)
     _create_people(record, sectors, by=by)
     _updated, conflicts = _update_people(record, sectors, by=by)
+    keep_only_what_undo_needs(record)
     record.state = ImportState.APPLIED
     record.applied_at = timezone.now()
     record.content = b""  # the file has done its job; do not keep a copy of the list
@@ -322,11 +327,14 @@ def undo_import(record: ImportRecord, *, by) -> ImportRecord:
     between is kept, never overwritten; what could not be restored is listed in
     undo_conflicts. All of it happens in one transaction, or none.
     """
+    refuse_undo_without_row_data(record)
     if not change_state(record, expected=UNDOABLE, to=ImportState.UNDOING):
         raise ValidationError(
             f"Only an applied import can be undone; this one is {_state_now(record).label.lower()}."
         )
     record = ImportRecord.objects.defer("content").get(pk=record.pk)
+    # Checked again once claimed: a purge that committed in between has deleted the rows.
+    refuse_undo_without_row_data(record)
     reason = f"Undo of {record.history_reason}"
     conflicts = _remove_created(record, by=by, reason=reason)
     conflicts += _restore_updated(record, by=by, reason=reason)
@@ -336,6 +344,23 @@ def undo_import(record: ImportRecord, *, by) -> ImportRecord:
     record.undo_conflicts = conflicts
     record.save(update_fields=["state", "undone_at", "undone_by", "undo_conflicts"])
     return record
+
+
+def refuse_undo_without_row_data(record: ImportRecord) -> None:
+    """Raise ValidationError when the import's row data was deleted (retention): what the
+    updates replaced is gone, so an undo could only half happen."""
+    deleted = (
+        ImportRecord.objects.filter(pk=record.pk)
+        .values_list("row_data_deleted_at", flat=True)
+        .first()
+    )
+    if deleted:
+        raise ValidationError(
+            f"This import can no longer be undone: its row data was deleted on "
+            f"{date_format(timezone.localtime(deleted), 'M j, Y')}, "
+            f"{settings.IMPORT_ROW_DATA_DAYS} days "
+            "after it finished, as every import's is."
+        )
 
 
 # --- applying -------------------------------------------------------------------------------
@@ -538,8 +563,13 @@ def _remove_created(record, *, by, reason) -> list[str]:
     )
     kept, removable = [], []
     for member in people:
-        if versions.get(member.pk, 0) > 1 or _has_related_records(member):
-            kept.append(f"{member} was edited or given records after the import; kept.")
+        links = _links_to(member)
+        if links:
+            kept.append(
+                f"{member} was linked to {', '.join(links)} after the import; kept, not deleted."
+            )
+        elif versions.get(member.pk, 0) > 1:
+            kept.append(f"{member} was edited after the import; kept, not deleted.")
         else:
             removable.append(member)
     for member in removable:
@@ -549,22 +579,25 @@ def _remove_created(record, *, by, reason) -> list[str]:
     return kept
 
 
-def _has_related_records(member) -> bool:
-    """Check-ins, alignments, invitations...: anything that points at the person.
+def _links_to(member) -> list[str]:
+    """What points at the person, by kind ("core group", "check-in", ...): anything that
+    deleting them would delete or unlink, many-to-many links (a core's members) included.
 
-    Read from the model's relations, so members does not need to know cores' models.
+    Read from the model's relations (Member._meta.related_objects: every foreign key,
+    one-to-one and many-to-many that names Member), so members does not need to know cores'
+    models, and a relation added later counts without a change here. The import's own rows
+    and the history tables are not links.
     """
+    found = []
     for relation in Member._meta.related_objects:
         model = relation.related_model
-        if (
-            not relation.one_to_many
-            or model is ImportRow
-            or model.__name__.startswith("Historical")
-        ):
+        if model is ImportRow or model.__name__.startswith("Historical"):
             continue
         if model._base_manager.filter(**{relation.field.name: member}).exists():
-            return True
-    return False
+            name = str(model._meta.verbose_name)
+            if name not in found:
+                found.append(name)
+    return found
 
 
 def _restore_updated(record, *, by, reason) -> list[str]:

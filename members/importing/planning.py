@@ -170,9 +170,26 @@ def _read_row(
     written = split_sectors(by_target.get("sectors", ""), known_keys=sectors.keys())
     row.sector_keys = list(dict.fromkeys(sector_key(name) for name in written))
     row.note = "\n".join(notes)
+    for name, message in _too_long(row.values).items():
+        row.errors.setdefault(name, message)
     if set(row.errors) - lost:
         row.action = REJECT
     return row, written
+
+
+def _too_long(values: dict) -> dict[str, str]:
+    """field -> why, for each value longer than its column (the model field's max_length).
+
+    Checked here, at the preview, so a row that cannot be stored is rejected with its
+    reason on both databases, instead of failing the whole import on PostgreSQL (which
+    refuses an overlong value where SQLite would store it).
+    """
+    found = {}
+    for name, value in values.items():
+        limit = getattr(Member._meta.get_field(name), "max_length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            found[name] = f"{len(value):,} characters; at most {limit:,} fit here."
+    return found
 
 
 def _parse_into(row, target, parse, by_target) -> bool:

@@ -3,6 +3,7 @@
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -153,6 +154,7 @@ def import_detail(request, pk):
         "working": record.state
         in (ImportState.PLANNING, ImportState.APPLYING, ImportState.UNDOING),
     }
+        "row_data_days": settings.IMPORT_ROW_DATA_DAYS,
     return render(request, "members/import_detail.html", context)
 
 
