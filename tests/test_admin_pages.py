@@ -17,6 +17,7 @@ from django.tasks import task
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.models import DBTaskResult
 
@@ -346,6 +347,17 @@ def _user_invitations(count, subject):
     return subject or rows[0]
 
 
+def _static_devices(count, subject):
+    rows = [
+        StaticDevice.objects.create(user=user, name="Recovery codes")
+        for user in UserFactory.create_batch(count)
+    ]
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=StaticToken.random_token()) for device in rows
+    )
+    return subject or rows[0]
+
+
 _serial = iter(range(10**9))
 
 
@@ -375,6 +387,7 @@ ROWS = {
     ExportRecord: _export_records,
     MergeRecord: _merge_records,
     TOTPDevice: _totp_devices,
+    StaticDevice: _static_devices,
     UserInvitation: _user_invitations,
 }
 

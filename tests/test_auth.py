@@ -21,9 +21,10 @@ LOGIN = "/login/"
 ADMIN_LOGIN = "/admin/login/"
 # The only addresses a stranger may open (logging out asks nothing of them either).
 OPEN_TO_ALL = {LOGIN, ADMIN_LOGIN, "/logout/", "/admin/logout/"}
-# An invitee opens their link before having an account; the walk's made-up one is a 404
-# that says nothing (tests/accounts/test_invitations.py).
-OPEN_BY_LINK = {"user_invitation_accept"}
+# An invitee opens their link before having an account, a lead their enrolment link before
+# signing in; the walk's made-up ones are a 404 that says nothing
+# (tests/accounts/test_invitations.py, tests/accounts/test_enrolment.py).
+OPEN_BY_LINK = {"user_invitation_accept", "enrol"}
 
 ADMIN_PREFIXES = {
     f"admin/{model._meta.app_label}/{model._meta.model_name}/": model

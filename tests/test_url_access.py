@@ -55,11 +55,13 @@ USER_INVITING = {"user_invitation_list", "user_invitation_revoke"}
 def expected_status(url_name, role):
     if url_name == "user_invitation_accept":  # the walk's token is no invitation's
         return 404
+    if url_name == "enrol":  # the walk's token is no enrolment link
+        return 404
     if url_name in ("home", "two_factor"):  # everyone may set up two-factor sign-in
         return 200
     if url_name == "login_code":  # verified already, or never asked: sent on
         return 302
-    if url_name == "two_factor_remove":  # one's own device, by POST only
+    if url_name in ("two_factor_remove", "recovery_codes"):  # one's own, by POST only
         return 405
     if role == "stranger":
         return 403
