@@ -110,10 +110,28 @@ def xlsx_one_row_of_cells(cells: int = 1_000_000) -> bytes:
     return replace_part(small_xlsx(), SHEET_PATH, chunks())
 
 
+def one_huge_cell_csv() -> bytes:
+    """A header and one quoted cell of a million characters (the csv module's limit is
+    131,072; ours is IMPORT_MAX_CELL_CHARS)."""
+    return b'Name,Note\nAna,"' + b"x" * 1_000_000 + b'"\n'
+
+
+def honest_csv(rows: int = 100_000) -> bytes:
+    """A large honest file: `rows` people in six columns (about 7 MB), to be read."""
+    lines = [b"Name,Email,Phone,City,Region,Sectors"]
+    lines += [
+        b"Person %d,p%d@example.org,(512) 555-%04d,Austin,TX,Housing; Labor" % (n, n, n % 10_000)
+        for n in range(rows)
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
 SHAPES = {
     "CSV: a line of 1,000,000 commas": million_commas_csv,
     "XLSX: a cell in XFD1048576": xlsx_cell_in_last_column,
     "XLSX: a cell in XFD1 (the header)": lambda: xlsx_cell_in_last_column(row=1),
     "XLSX: 2,000,000 rows": xlsx_of_rows,
     "XLSX: one row of 1,000,000 cells": xlsx_one_row_of_cells,
+    "CSV: one cell of 1,000,000 characters": one_huge_cell_csv,
+    "CSV: 100,000 people, 6 columns (honest)": honest_csv,
 }

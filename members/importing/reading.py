@@ -458,7 +458,7 @@ def _csv_grid(text: str, delimiter: str, limits: Limits) -> list[tuple[int, list
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
+    sample = "\n".join(text[:65536].splitlines()[:20])
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
@@ -656,16 +656,23 @@ def find_header_row(grid: list[tuple[int, list[str]]]) -> int:
     return candidates[0][0]
 
 
+def _clean_cell(cell) -> str:
+    """clean_text(cell, multiline=True), trimmed. Printable ASCII has nothing to clean, and
+    it is most cells: skipping clean_text's character-by-character pass for it makes a
+    100,000-row file read several times faster, with the same result."""
+    text = str(cell)
+    if text.isascii() and text.isprintable():
+        return text.strip()
+    return clean_text(text, multiline=True).strip()
+
+
 def _sheet_from_grid(grid, *, header_row: int | None = None) -> Sheet:
     """Blank rows and repeated header rows are dropped; rows above the header are too.
 
     Every cell is cleaned of invisible characters and trimmed here, so no later step
     sees a zero-width space or a byte-order mark.
     """
-    numbered = [
-        (number, [clean_text(str(cell), multiline=True).strip() for cell in row])
-        for number, row in grid
-    ]
+    numbered = [(number, [_clean_cell(cell) for cell in row]) for number, row in grid]
     numbered = [(number, row) for number, row in numbered if any(row)]
     if not numbered:
         raise UnreadableFile("The file has no rows.")

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from audit import log as access_log
 from members import tasks
 from members.exporting import neutralise_formula
 from members.importing import applying
@@ -228,6 +229,9 @@ def import_apply(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        access_log.record(
+            request.user, "import", record_id=record.pk, count=record.total_rows, request=request
+        )
         if record.state == ImportState.APPLIED:
             counts = record.counts
             messages.success(

@@ -1,8 +1,9 @@
 """Server times of the main pages as the network grows, the duplicate check of quick add,
-and import speed: `make bench`.
+import speed, and hurtful uploads: `make bench`.
 
     manage.py bench                    # 1,000 and 100,000 people; imports of 1,000 and 20,000
     manage.py bench --quick            # a smoke run in well under a minute
+    manage.py bench --uploads-only     # only the uploads section (no databases)
     DATABASE_URL=postgres://… manage.py bench
 
 A measurement that prints figures; it asserts nothing about them. It never touches the
@@ -43,6 +44,13 @@ saved, some rows repeated in the file, a few broken rows) and go through the sam
 functions as the import pages: start_import + preview_import (read, plan, duplicate
 checks, store the plan), then apply_import (one transaction, with history). They run on
 the largest database, after the pages.
+
+Uploads: each shape of members.importing.bench_shapes (a line of a million commas, a cell
+in column XFD, two million XLSX rows, a row of a million cells, a huge cell, and a large
+honest file) is read by members.importing.reading.read_sheet in a process of its own, so
+its peak resident memory (ru_maxrss) is its own: refused or read, the message, seconds,
+and the peak with and without the process's baseline (Django loaded, the file in memory).
+Every peak should stay under 200 MB.
 """
 
 import contextlib
@@ -50,6 +58,7 @@ import copy
 import csv
 import datetime as dt
 import io
+import json
 import logging
 import math
 import os
@@ -59,6 +68,7 @@ import resource
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,8 +92,7 @@ from faker import Faker
 
 from cores.models import Alignment
 from members.duplicates import find_duplicates
-from members.importing import applying
-from members.importing.reading import MAX_UPLOAD_BYTES
+from members.importing import applying, bench_shapes
 from members.models import Member, Sector
 from members.text import name_words
 from sos_tracker.bench_data import Cast, make_cast, make_network
@@ -361,6 +370,12 @@ class Command(BaseCommand):
             help="Small sizes and few repetitions: a smoke run.",
         )
         parser.add_argument(
+            "--uploads-only",
+            action="store_true",
+            help="Only the uploads section: each hurtful upload shape read in a process of "
+            "its own (no databases are built).",
+        )
+        parser.add_argument(
             "--trace-memory",
             action="store_true",
             help="Also report each import step's peak Python allocations (tracemalloc); "
@@ -368,6 +383,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["uploads_only"]:
+            self._measure_uploads()
+            return
         if options["quick"]:
             # Quick replaces the defaults; a size or repeat given explicitly still wins.
             defaults = {
@@ -428,6 +446,7 @@ class Command(BaseCommand):
             self._print_duplicate_checks(checks, sites, repeat)
             if imports:
                 self._print_imports(imports, trace=options["trace_memory"])
+        self._measure_uploads()
         elapsed = time.perf_counter() - started
         self._say("")
         self._say(f"Peak memory of the process (ru_maxrss): {_peak_rss_mb():,.0f} MB")
@@ -848,7 +867,7 @@ class Command(BaseCommand):
     def _measure_import(self, rows: int, *, by, trace: bool) -> ImportResult:
         existing = Member.objects.count()
         content, planted = import_file(rows, existing_sample=_sample_people(rows), rng=random)
-        if len(content) > MAX_UPLOAD_BYTES:
+        if len(content) > settings.IMPORT_MAX_UPLOAD_BYTES:
             raise CommandError(
                 f"The {rows:,}-row file is {len(content) / 1e6:.1f} MB, over the upload limit."
             )
@@ -917,6 +936,35 @@ class Command(BaseCommand):
                     f"apply {r.traced_mb['apply']:,.1f} MB"
                 )
         self._say(f"{BEFORE_NOTE}: {BEFORE_IMPORT} (preview and apply together)")
+
+    # --- uploads ----------------------------------------------------------------------------
+
+    def _measure_uploads(self):
+        """Read each upload shape in a child process and print refused/read, seconds, peak."""
+        self._say("")
+        self._say(
+            "Uploads: each shape read as an upload is (members.importing.reading), in a process "
+            "of its own; peak = its ru_maxrss, above = over its baseline (Django + the file)"
+        )
+        header = (
+            f"  {'shape':<42} {'size':>9} {'outcome':<8} {'seconds':>7} {'peak':>7} {'above':>7}"
+        )
+        self._say(header)
+        with tempfile.TemporaryDirectory(prefix="sos-bench-uploads-") as folder:
+            for name, make in bench_shapes.SHAPES.items():
+                data = make()
+                suffix = ".xlsx" if data[:2] == b"PK" else ".csv"
+                path = os.path.join(folder, "upload" + suffix)
+                with open(path, "wb") as file:
+                    file.write(data)
+                del data
+                result = _read_upload_in_child(path)
+                self._say(
+                    f"  {name:<42} {_size(os.path.getsize(path)):>9} {result['outcome']:<8} "
+                    f"{result['seconds']:>7.2f} {result['peak_mb']:>5.0f}MB "
+                    f"{result['peak_mb'] - result['base_mb']:>5.0f}MB"
+                )
+                self._say(f"    {result['detail'][:150]}")
 
     def _say(self, line: str):
         self.stdout.write(line)
@@ -1429,6 +1477,49 @@ def _describe_database() -> str:
         version = cursor.fetchone()[0]
     host = connection.settings_dict.get("HOST") or "local socket"
     return f"{connection.display_name} {version}, database {name} on {host}"
+
+
+# Run by _read_upload_in_child: read one file as the upload page does, print one JSON line.
+_UPLOAD_CHILD = """
+import json, os, resource, sys, time
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sos_tracker.settings")
+import django
+django.setup()
+from members.importing.reading import UnreadableFile, read_sheet
+path = sys.argv[1]
+data = open(path, "rb").read()
+kb = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+base = kb()
+started = time.perf_counter()
+try:
+    sheet = read_sheet(os.path.basename(path), data)
+    outcome, detail = "read", f"{len(sheet.rows):,} rows; " + " ".join(sheet.notices)
+except UnreadableFile as refusal:
+    outcome, detail = "refused", str(refusal)
+seconds = time.perf_counter() - started
+print(json.dumps({"outcome": outcome, "detail": detail, "seconds": seconds,
+                  "peak_mb": kb(), "base_mb": base}))
+"""
+
+
+def _read_upload_in_child(path: str) -> dict:
+    """Read `path` in a new Python process; its outcome, seconds and peak memory (MB)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _UPLOAD_CHILD, path],
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "PYTHONPATH": str(settings.BASE_DIR)},
+        check=False,
+    )
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"outcome": "FAILED", "detail": last, "seconds": 0.0, "peak_mb": 0, "base_mb": 0}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _size(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB" if size >= 1_048_576 else f"{size / 1024:.0f} KB"
 
 
 def _peak_rss_mb() -> float:
