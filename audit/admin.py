@@ -10,6 +10,9 @@ from audit.models import AccessLog, Alert
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # No actions: "Delete selected" would be offered otherwise.
+    actions = None
+
     def has_add_permission(self, request):
         return False
 
@@ -18,10 +21,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_actions(self, request):
-        # "Delete selected" would be offered by the default actions otherwise.
-        return {}
 
 
 @admin.register(AccessLog)

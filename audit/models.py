@@ -31,6 +31,10 @@ class AccessLogQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("The access log is append-only: its rows cannot be deleted.")
 
+    # Refused here, before bulk_update opens its transaction (it would call update()).
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("The access log is append-only: its rows cannot be changed.")
+
     def people_viewed_since(self, user, since):
         """The person pages `user` opened since `since` (the (user, action, created) index)."""
         return self.filter(user=user, action=Action.VIEW_PERSON, created__gte=since)

@@ -6,6 +6,7 @@ full spreadsheet model) in memory at once.
 """
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
 
@@ -117,12 +118,28 @@ class PersonResource(resources.ModelResource):
         return person.joined_on.isoformat() if person.joined_on else ""
 
 
-def _write_csv(headers: list[str], rows: Iterable[list]) -> tuple[bytes, int]:
+def export_stamp(by, when) -> str:
+    """The line every exported file starts with: who exported it and when (local time).
+
+    A copy found later says whose it was. The import skips it: it looks for the header
+    among the first rows, under a title line.
+    """
+    who = (by.get_full_name() or by.get_username()) if by else "the system"
+    username = f" ({by.get_username()})" if by else ""
+    moment = timezone.localtime(when)
+    return (
+        f"Exported from SOS Tracker by {who}{username} on {moment:%Y-%m-%d %H:%M} "
+        f"({moment.tzname()}). Private: membership data."
+    )
+
+
+def _write_csv(headers: list[str], rows: Iterable[list], *, by, when) -> tuple[bytes, int]:
     buffer = io.BytesIO()
     # UTF-8 with a byte order mark: Excel reads a CSV without one in the computer's
     # legacy code page, so "José" would open as "JosÃ©". Other programs skip the mark.
     text = io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
+    writer.writerow([neutralise_formula(export_stamp(by, when))])
     writer.writerow(headers)
     count = 0
     for row in rows:
@@ -134,12 +151,22 @@ def _write_csv(headers: list[str], rows: Iterable[list]) -> tuple[bytes, int]:
     return content, count
 
 
-def _write_xlsx(headers: list[str], rows: Iterable[list]) -> tuple[bytes, int]:
+def _write_xlsx(headers: list[str], rows: Iterable[list], *, by, when) -> tuple[bytes, int]:
     # Write-only mode streams rows to a temporary file instead of keeping a cell object
     # per value in memory.
     workbook = Workbook(write_only=True)
+    # Who and when in the file's properties too (File > Info), beside the first row.
+    stamp = export_stamp(by, when)
+    workbook.properties.creator = workbook.properties.lastModifiedBy = (
+        by.get_username() if by else "SOS Tracker"
+    )
+    # The properties hold UTC without a zone.
+    utc = when.astimezone(dt.UTC).replace(tzinfo=None)
+    workbook.properties.created = workbook.properties.modified = utc
+    workbook.properties.title = ILLEGAL_CHARACTERS_RE.sub("", stamp)
     sheet = workbook.create_sheet("People")
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = "A3"
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", neutralise_formula(stamp))])
     bold = Font(bold=True)
     header_cells = []
     for header in headers:
@@ -191,8 +218,12 @@ def export_people(
         resource.export_resource(person)
         for person in resource.iter_queryset(resource.filter_export(people))
     )
-    content, row_count = WRITERS[file_format](resource.get_export_headers(), rows)
+    when = timezone.now()
+    headers = resource.get_export_headers()
+    # The file's first row names who exported it and when (export_stamp).
+    content, row_count = WRITERS[file_format](headers, rows, by=by, when=when)
     record = ExportRecord(
+        created_at=when,
         exported_by=by,
         file_format=file_format,
         filters=filters,

@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.alerts import open_alerts
 from cores.models import CoreGroup, Milestone, Phase
 from cores.stats import Funnel, funnel_counts, queue_sizes
 from members import stats
@@ -536,6 +537,8 @@ def network_dashboard(user, *, now: dt.datetime | None = None) -> dict:
         "figures_as_of": figures.as_of,
         "figures_every": _period(settings.DASHBOARD_CACHE_SECONDS),
         "stalled_days": settings.INVITATION_STALLED_AFTER_DAYS,
+        # Open bulk-access alerts, for admins only (one query; none for anyone else).
+        "audit_alerts": open_alerts(user),
     }
 
 

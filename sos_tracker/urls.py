@@ -17,5 +17,6 @@ urlpatterns = [
     # pages look for the name among these two routes only (the current app) and fail.
     path("people/", include((core_person_urls, "core_people"), namespace="core_people")),
     path("cores/", include("cores.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]

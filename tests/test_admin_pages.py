@@ -22,6 +22,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import InvitedRole, UserInvitation
+from audit.log import record as log_access
+from audit.models import AccessLog as ReadLog
+from audit.models import Action, Alert, AlertKind
 from cores.models import (
     Alignment,
     CoreGroup,
@@ -34,6 +37,7 @@ from cores.models import (
 )
 from members.models import (
     CapacityCheckIn,
+    Erasure,
     ExportRecord,
     ImportRecord,
     Member,
@@ -69,6 +73,12 @@ PINNED = {
         # count, rows joined to who merged with whether the kept person is here
         "changelist": 5,
         # record (with the kept person's presence), who merged
+        "change": 5,
+    },
+    Erasure: {
+        # count, rows joined to who erased
+        "changelist": 5,
+        # record, who erased
         "change": 5,
     },
     ExportRecord: {
@@ -322,6 +332,15 @@ def _merge_records(count, subject):
     return subject or rows[0]
 
 
+def _erasures(count, subject):
+    someone = UserFactory()
+    rows = [
+        Erasure.objects.create(member_pk=n + 1, erased_by=someone, reason="Asked by email")
+        for n in _new(count)
+    ]
+    return subject or rows[0]
+
+
 def _totp_devices(count, subject):
     rows = [
         TOTPDevice.objects.create(user=user, name="Phone")
@@ -358,6 +377,20 @@ def _static_devices(count, subject):
     return subject or rows[0]
 
 
+def _read_log(count, subject):
+    someone = UserFactory()
+    rows = [log_access(someone, Action.VIEW_PERSON, person=n + 1) for n in _new(count)]
+    return subject or rows[0]
+
+
+def _alerts(count, subject):
+    rows = [
+        Alert.objects.create(user=user, kind=AlertKind.PEOPLE_VIEWED, amount=201, limit=200)
+        for user in UserFactory.create_batch(count)
+    ]
+    return subject or rows[0]
+
+
 _serial = iter(range(10**9))
 
 
@@ -386,7 +419,10 @@ ROWS = {
     ImportRecord: _import_records,
     ExportRecord: _export_records,
     MergeRecord: _merge_records,
+    Erasure: _erasures,
     TOTPDevice: _totp_devices,
+    ReadLog: _read_log,
+    Alert: _alerts,
     StaticDevice: _static_devices,
     UserInvitation: _user_invitations,
 }

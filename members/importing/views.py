@@ -154,8 +154,8 @@ def import_detail(request, pk):
         "sector_form": sector_form,
         "working": record.state
         in (ImportState.PLANNING, ImportState.APPLYING, ImportState.UNDOING),
-    }
         "row_data_days": settings.IMPORT_ROW_DATA_DAYS,
+    }
     return render(request, "members/import_detail.html", context)
 
 

@@ -48,11 +48,16 @@ def exporter(organizer):
 
 
 def rows_of(response) -> list[list[str]]:
-    """The file's rows, header first, whichever format the response carries."""
+    """The file's rows, header first, whichever format the response carries, without the
+    first row naming who exported it and when (tests/audit/test_export_stamp.py)."""
     if response["Content-Type"].startswith("text/csv"):
-        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    return [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+    stamp, *rows = rows
+    assert stamp[0].startswith("Exported from SOS Tracker by ")
+    return rows
 
 
 def export(client, **params):
@@ -347,7 +352,8 @@ def test_service_returns_the_file_its_name_and_the_record(exporter):
         filters={"q": ""},
     )
     assert filename == f"sos-people-{timezone.localdate():%Y-%m-%d}.csv"
-    assert content.decode("utf-8-sig").count("\r\n") == 3
+    # who exported it and when, the header, two people
+    assert content.decode("utf-8-sig").count("\r\n") == 4
     assert ExportRecord.objects.get() == record
     assert record.row_count == 2
     assert record.exported_by == exporter
@@ -380,7 +386,9 @@ def test_sectors_stay_right_across_chunk_boundaries(exporter, monkeypatch):
         include_joining_story=False,
         filters={},
     )
-    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
+    lines = io.StringIO(content.decode("utf-8-sig"), newline="")
+    lines.readline()  # who exported it and when
+    rows = list(csv.DictReader(lines))
     assert record.row_count == 8
     assert [(r["Name"], r["Sectors"]) for r in rows] == [
         (f"Person {i}", ["", "A", "A; B"][i % 3]) for i in range(8)
@@ -403,10 +411,11 @@ def test_export_query_count_does_not_grow_with_people(as_user, exporter, file_fo
     MemberFactory.create_batch(190, sectors=sectors)
     many = count_export_queries(client, **params)
     # session, user, user's groups (two-factor check), user's permissions, group
-    # permissions, the sector filter's choice, savepoint, the people (one query per 2,000),
-    # their sectors (one per 2,000), the record's full_clean checking the user exists,
-    # the record, release savepoint
-    assert few == many == 12
+    # permissions, the sector filter's choice, counting the people (the daily quota), the
+    # user's exports of the day (audit.quotas), savepoint, the people (one query per
+    # 2,000), their sectors (one per 2,000), the record's full_clean checking the user
+    # exists, the record, release savepoint, the access log's entry
+    assert few == many == 15
     assert ExportRecord.objects.order_by("-pk").first().row_count == 200
 
 
