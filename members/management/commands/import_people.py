@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from members.importing import applying
 from members.importing.columns import TARGETS, field_label
 from members.importing.planning import ADD, CREATE, HOLD, REJECT, SKIP, UPDATE
-from members.importing.reading import UnreadableFile
+from members.importing.reading import UnreadableFile, size_refusal
 
 LABELS = {
     CREATE: "created",
@@ -91,6 +91,9 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user named {by!r}; --by names who is importing.")
         try:
+            # Refused before it is read: a file over the limit is never loaded into memory.
+            if refusal := size_refusal(file.stat().st_size):
+                raise CommandError(refusal)
             content = file.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {file}: {error.strerror}.") from error
