@@ -3,6 +3,7 @@
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -65,7 +66,7 @@ class AccountUserAdmin(UserAdmin):
             "needs_link": enrolment.needs_link(user),
             "has_device": two_factor.confirmed_device(user) is not None,
             "recovery_left": recovery.remaining(user),
-            "hours": enrolment.settings.ENROLMENT_LINK_HOURS,
+            "hours": settings.ENROLMENT_LINK_HOURS,
         }
         if request.method == "POST":
             link = enrolment.make_link(request, user)
