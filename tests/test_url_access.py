@@ -82,6 +82,10 @@ def expected_status(url_name, role):
         return 405 if url_name == "alert_acknowledge" else 200
     if url_name == "people_export":  # the separate export permission: superusers here
         return 200 if role == "admin_user" else 403
+    if url_name in ("retention_list", "retention_keep"):  # members.erase_person: superusers
+        if role != "admin_user":
+            return 403
+        return 405 if url_name == "retention_keep" else 200
     if url_name in USER_INVITING:
         if role == "organizer":
             return 403
