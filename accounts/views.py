@@ -20,7 +20,8 @@ from sos_tracker.permissions import two_factor_required
 def _next_url(request) -> str:
     """Where to go once the code is given: `next` if it is ours, else the home page."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # A path of ours: redirect() would read a bare word ("-1") as a URL name and fail.
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return next_url

@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # NUL and control characters out of every GET and POST value, the admin's included
+    # (PostgreSQL refuses a NUL); overlong query parameters refused (sos_tracker.cleaning).
+    "sos_tracker.cleaning.InputCleaningMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Cache-Control: no-store, private on every page (all but static files hold or follow
     # personal data).
@@ -153,6 +156,9 @@ TWO_FACTOR_REQUIRED = env.bool("TWO_FACTOR_REQUIRED", default=True)
 # flagged as stalled on its core's page.
 REVIEW_STALE_AFTER_DAYS = env.int("REVIEW_STALE_AFTER_DAYS", default=182)
 INVITATION_STALLED_AFTER_DAYS = env.int("INVITATION_STALLED_AFTER_DAYS", default=30)
+# A prospect no core took past "identified", with no activity for this many days, is listed
+# for an admin to erase or keep (members.retention, /people/retention/).
+PROSPECT_REVIEW_AFTER_DAYS = env.int("PROSPECT_REVIEW_AFTER_DAYS", default=365)
 # The dashboard's network-wide figures (people by status, story and sector, check-ins per
 # month, capacity growth) count whole tables, so they are kept this many seconds in the
 # cache below and shown "as of" their time; a new or changed person or check-in shows at
@@ -169,12 +175,6 @@ if PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
         f"PHONE_DEFAULT_REGION={PHONE_DEFAULT_REGION!r} is not a region code; "
         "use one like US or GB."
     )
-OTP_TOTP_ISSUER = "SOS Tracker"
-# The admin never shows an authenticator's secret or a recovery code.
-OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-# Hours an enrolment link (an admin issues it to a lead or admin who must set up a second
-# factor) stays valid; it dies sooner once used (accounts.enrolment).
-ENROLMENT_LINK_HOURS = env.int("ENROLMENT_LINK_HOURS", default=72)
 
 # Uploads to the import are read as a stream and refused at the first limit passed, so no
 # file's shape (a million columns, two million rows, one huge cell) can exhaust memory
@@ -196,6 +196,12 @@ IMPORT_ROW_DATA_DAYS = env.int("IMPORT_ROW_DATA_DAYS", default=30)
 # 0 turns a quota off.
 ACCESS_PEOPLE_PER_HOUR = env.int("ACCESS_PEOPLE_PER_HOUR", default=200)
 EXPORT_PEOPLE_PER_DAY = env.int("EXPORT_PEOPLE_PER_DAY", default=2000)
+OTP_TOTP_ISSUER = "SOS Tracker"
+# The admin never shows an authenticator's secret or a recovery code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Hours an enrolment link (an admin issues it to a lead or admin who must set up a second
+# factor) stays valid; it dies sooner once used (accounts.enrolment).
+ENROLMENT_LINK_HOURS = env.int("ENROLMENT_LINK_HOURS", default=72)
 # Outgoing e-mail (enrolment and invitation links) through Django's SMTP backend. Without
 # EMAIL_HOST nothing is sent: the admin copies the link shown on the page instead.
 EMAIL_HOST = env.str("EMAIL_HOST", default="")
@@ -237,6 +243,11 @@ WHITENOISE_MANIFEST_STRICT = False
 # History: who changed what, visible only to those allowed to see the history model.
 SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# A change reason is written by the app (a confirmed "different person" names the look-alikes)
+# and can be long: a text column keeps it whole instead of failing past 100 characters.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+# The longest query parameter accepted (a search, a filter); longer is a 400 naming it.
+MAX_QUERY_PARAM_LENGTH = env.int("MAX_QUERY_PARAM_LENGTH", default=1000)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
