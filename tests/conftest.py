@@ -7,9 +7,6 @@ core_b (tendency_b). admin: superuser. stranger: logged in, in no group.
 import pytest
 
 from tests.auth import log_in
-# The fuzz's request and server-error counts, printed at the end of every run that has
-# fuzz tests in it (tests/fuzz/report.py), also from pytest-xdist's workers.
-from tests.fuzz.report import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 from tests.factories import (
     AdminFactory,
     CoreGroupFactory,
@@ -18,6 +15,10 @@ from tests.factories import (
     TendencyFactory,
     UserFactory,
 )
+
+# The fuzz's request and server-error counts, printed at the end of every run that has
+# fuzz tests in it (tests/fuzz/report.py), also from pytest-xdist's workers.
+from tests.fuzz.report import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
 
 @pytest.fixture
