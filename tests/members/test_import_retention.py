@@ -153,3 +153,16 @@ def test_control_characters_in_a_filename_and_cells_never_reach_the_database(org
     record = applying.apply_import(applying.preview_import(record), by=organizer)
     assert record.filename == "list.csv"
     assert Member.objects.get(email="ana@example.org").name == "Ana Diaz"
+
+
+def test_applying_another_import_purges_old_row_data_without_the_daily_command(organizer, settings):
+    from members import tasks
+
+    settings.IMPORT_ROW_DATA_DAYS = 30
+    old = imported(organizer)
+    ImportRecord.objects.filter(pk=old.pk).update(applied_at=timezone.now() - dt.timedelta(days=45))
+    content = b"Name,Email\nCy Park,cy@example.org\n"
+    record = applying.start_import(filename="new.csv", content=content, by=organizer)
+    tasks.run_apply(applying.preview_import(record), by=organizer)
+    assert ImportRecord.objects.get(pk=old.pk).row_data_deleted_at is not None
+    assert ImportRow.objects.filter(record=record).exists()  # the new one keeps its rows
