@@ -35,6 +35,7 @@ from members.admin import MemberAdmin
 from members.models import Member
 from sos_tracker.admin_mixins import RecordAdmin
 from sos_tracker.permissions import can_manage_core, can_review_tendency
+from sos_tracker.versioning import HIDDEN_FIELDS, VersionedModelForm
 
 # How services and admin forms meet
 # ---------------------------------
@@ -469,7 +470,13 @@ def describe_readiness_rule(milestone: Milestone) -> str:
     return words
 
 
-class MilestoneForm(forms.ModelForm):
+class MilestoneForm(VersionedModelForm):
+    """A milestone, on its own page or as a row of its core's: a row saved by someone
+    else since the page opened (ticked, reopened, renamed) is refused, not overwritten
+    (sos_tracker.versioning), their values filled in where this person typed nothing."""
+
+    noun = "this milestone"
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         compare_with_the_page(self, "done_on")
@@ -506,7 +513,16 @@ class MilestoneInline(admin.TabularInline):
     model = Milestone
     form = MilestoneForm
     extra = 0
-    fields = ["phase", "order", "title", "done_on", "note", "done_by", "readiness_rule"]
+    fields = [
+        "phase",
+        "order",
+        "title",
+        "done_on",
+        "note",
+        "done_by",
+        "readiness_rule",
+        *HIDDEN_FIELDS,
+    ]
     readonly_fields = ["done_by", "readiness_rule"]
     show_change_link = True
     # One line per milestone keeps the phase's checklist readable at a glance.
@@ -556,8 +572,13 @@ class InvitationOfCoreInline(admin.TabularInline):
         return super().get_queryset(request).select_related("member", "core", "invited_by")
 
 
-class CoreGroupForm(forms.ModelForm):
+class CoreGroupForm(VersionedModelForm):
     """A core's name and people, and on its change page the decision to move it a phase.
+
+    Versioned (sos_tracker.versioning): a save based on a page older than the core's last
+    save or change of members or leads is refused; the members and leads merge as sets
+    (one another admin added stays, one this person removed goes), and saving again
+    keeps both.
 
     Moving on or going back is a decision with a reason (advance_phase,
     return_to_previous_phase). `seen_phase` is the phase the page showed: a decision
@@ -587,6 +608,7 @@ class CoreGroupForm(forms.ModelForm):
 
     # The titles of this phase's open milestones, set per page by CoreGroupAdmin.get_form.
     open_milestones = ()
+    noun = "this core"
 
     class Meta:
         model = CoreGroup
@@ -641,7 +663,7 @@ class CoreGroupAdmin(ServiceWritesAdmin, admin.ModelAdmin):
         ]
         if obj is None:
             return fieldsets
-        fieldsets[0][1]["fields"] += ["launched_on", "seen_phase"]
+        fieldsets[0][1]["fields"] += ["launched_on", "seen_phase", *HIDDEN_FIELDS]
         if Phase.after(obj.phase) is not None:
             fields = ["move_to_next_phase", "open_milestones_confirmed", "decision_reason"]
             fieldsets.append(("Move to the next phase", {"fields": fields}))
@@ -772,7 +794,7 @@ class MilestoneAdmin(ServiceWritesAdmin, CoreScopedAdmin):
     search_fields = ["title", "core__name"]
     readonly_fields = ["done_by"]
     fieldsets = [
-        (None, {"fields": ["core", "phase", "order", "title"]}),
+        (None, {"fields": ["core", "phase", "order", "title", *HIDDEN_FIELDS]}),
         (
             "Done",
             {
@@ -815,7 +837,12 @@ class PhaseDecisionAdmin(RecordAdmin):
 # -----------
 
 
-class InvitationForm(forms.ModelForm):
+class InvitationForm(VersionedModelForm):
+    """An invitation: a save based on a page older than its last save is refused
+    (sos_tracker.versioning), theirs filled in where this person typed nothing."""
+
+    noun = "this invitation"
+
     # The stage the page showed: a move made on a page someone has since overtaken is
     # refused (move_invitation's expected_stage).
     seen_stage = forms.ChoiceField(
@@ -843,6 +870,12 @@ class InvitationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["seen_stage"].initial = self.instance.stage
+
+    def stale_field_message(self, name, current):
+        if name == "stage":
+            stage = current.get_stage_display()
+            return f"Someone moved this invitation meanwhile: it is now “{stage}”."
+        return None
 
 
 class StalledFilter(admin.SimpleListFilter):
@@ -883,7 +916,7 @@ class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
     readonly_fields = ["invited_by", "moved_on"]
     show_full_result_count = False
     fieldsets = [
-        (None, {"fields": ["core", "member", "stage", "seen_stage"]}),
+        (None, {"fields": ["core", "member", "stage", "seen_stage", *HIDDEN_FIELDS]}),
         (
             "Follow-up",
             {

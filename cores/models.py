@@ -6,12 +6,15 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from members.history import HistoryKeepingQuerySet
 from members.models import CAPACITY_FIELDS, Member
+from sos_tracker.versioning import VersionedModel, bump_versions
 
 
 class TendencyQuerySet(models.QuerySet):
@@ -106,8 +109,12 @@ class CoreGroupQuerySet(models.QuerySet):
         return self.filter(leads=user)
 
 
-class CoreGroup(models.Model):
-    """One of the two independent groups building a future cadre organization."""
+class CoreGroup(VersionedModel):
+    """One of the two independent groups building a future cadre organization.
+
+    Versioned (sos_tracker.versioning): every save, and every change of its members or
+    leads (core_links_changed), moves `version` on, so a page opened before is told.
+    """
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
@@ -136,7 +143,24 @@ class CoreGroup(models.Model):
         return reverse("cores:core_detail", args=[self.slug])
 
 
-class Milestone(models.Model):
+@receiver(m2m_changed, sender=CoreGroup.members.through)
+@receiver(m2m_changed, sender=CoreGroup.leads.through)
+def core_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A member or lead added to or removed from a core, from anywhere (the admin, a
+    merge, an accepted user invitation), moves the core's version on: a core page or
+    admin form opened before must not save its older list over it."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        bump_versions(CoreGroup, [instance.pk])
+    elif pk_set:
+        bump_versions(CoreGroup, pk_set)
+    elif action == "post_clear":
+        # A clear from the other side names no cores; all of them may have changed.
+        bump_versions(CoreGroup, list(CoreGroup.objects.values_list("pk", flat=True)))
+
+
+class Milestone(VersionedModel):
     core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="milestones")
     phase = models.CharField(max_length=20, choices=Phase.choices)
     title = models.CharField(max_length=200)
@@ -552,7 +576,7 @@ STAGE_DATE_FIELDS = {
 }
 
 
-class Invitation(models.Model):
+class Invitation(VersionedModel):
     """A leftist the core invites into the process, followed from identified to joined."""
 
     core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="invitations")

@@ -200,6 +200,7 @@ class MemberAdmin(SimpleHistoryAdmin):
                     "pronouns",
                     "status",
                     "edit_version",
+                    "edit_opened",
                 ]
             },
         ),

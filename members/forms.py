@@ -12,46 +12,26 @@ from members.models import (
     Sector,
 )
 from members.text import clean_text, format_phone, is_scientific_notation, phone_problem
+from sos_tracker.versioning import HIDDEN_FIELDS, VersionedModelForm
 
 
-class VersionedMemberForm(forms.ModelForm):
+class VersionedMemberForm(VersionedModelForm):
     """A Member form that refuses to overwrite a save made since the form was opened.
 
-    The form carries the version it was opened at. `clean()` locks the row (inside the
-    request's transaction) and compares. On a mismatch the save is refused and the form
-    comes back merged three ways: the version it was opened at (from history), what the
-    other person saved, and what this person typed. Fields this person left alone take
-    the other person's saved value; fields both changed are conflicts, shown side by side
-    with this person's input kept. The hidden version moves on, so saving again keeps
-    their untouched changes and replaces only what this person chose to change.
+    The version check and the three-way merge are sos_tracker.versioning's, the same as
+    the cores' and the admin's: a stale save is refused, fields this person left alone
+    take the other person's saved value, sectors merge as a set (an added sector and one a
+    colleague added meanwhile both stay), and fields both changed are conflicts, shown
+    side by side with this person's input kept.
     """
 
-    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    noun = "this person"
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.current = None
-        self.comparison = []
-        if self.instance.pk:
-            self.fields["edit_version"].initial = self.instance.version
         if self.is_bound:
             self.data = _without_invisible_characters(self.data, self)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.instance.pk:
-            return cleaned
-        current = Member.objects.select_for_update().get(pk=self.instance.pk)
-        opened_version = cleaned.get("edit_version")
-        if opened_version != current.version:
-            self.current = current
-            self.comparison = self.merge(current, self.opened_values(opened_version))
-            self.data[self.add_prefix("edit_version")] = current.version
-            conflicts = [row["label"] for row in self.comparison if row["conflict"]]
-            raise ValidationError(self.stale_message(conflicts), code="stale")
-        self.instance.version = current.version + 1
-        return cleaned
 
     def stale_message(self, conflicts) -> str:
         detail = (
@@ -65,59 +45,6 @@ class VersionedMemberForm(forms.ModelForm):
             + " Check the form and save again."
         )
 
-    def opened_values(self, version) -> dict | None:
-        """The person as they were when this form was opened, from history."""
-        record = (
-            Member.history.filter(id=self.instance.pk, version=version)
-            .order_by("-history_date")
-            .first()
-        )
-        if record is None:
-            return None
-        values = {name: getattr(record, name) for name in self.fields if _is_plain(record, name)}
-        if "sectors" in self.fields:
-            values["sectors"] = [row.sector_id for row in record.sectors.all()]
-        return values
-
-    def merge(self, current: Member, opened: dict | None) -> list[dict]:
-        """Adopt their changes where this person typed nothing new; list what they changed."""
-        saved = forms.models.model_to_dict(current, fields=list(self.fields))
-        self.data = self.data.copy()
-        rows = []
-        for name, field in self.fields.items():
-            if name == "edit_version" or name not in saved:
-                continue
-            yours = self.cleaned_data.get(name, self.data.get(self.add_prefix(name)))
-            theirs = saved[name]
-            they_changed = opened is None or _comparable(theirs) != _comparable(opened.get(name))
-            if not they_changed or _comparable(yours) == _comparable(theirs):
-                continue  # only this person's edit, or both arrived at the same value
-            untouched = opened is not None and _comparable(yours) == _comparable(opened.get(name))
-            if untouched:
-                self._set_data(name, field, theirs)
-            rows.append(
-                {
-                    "label": field.label,
-                    "saved": _readable(field, theirs),
-                    "yours": _readable(field, theirs if untouched else yours),
-                    "conflict": not untouched,
-                }
-            )
-        return rows
-
-    @property
-    def has_field_errors(self) -> bool:
-        return any(name != forms.forms.NON_FIELD_ERRORS for name in self.errors)
-
-    def _set_data(self, name, field, value):
-        key = self.add_prefix(name)
-        if isinstance(field, forms.ModelMultipleChoiceField):
-            self.data.setlist(key, [str(getattr(v, "pk", v)) for v in value])
-        elif hasattr(value, "isoformat"):
-            self.data[key] = value.isoformat()
-        else:
-            self.data[key] = "" if value is None else value
-
 
 def _without_invisible_characters(data, form):
     """A copy of `data` with every text field cleaned (members.text.clean_text): a
@@ -130,28 +57,6 @@ def _without_invisible_characters(data, form):
             multiline = isinstance(field.widget, forms.Textarea)
             data[key] = clean_text(data[key], multiline=multiline)
     return data
-
-
-def _is_plain(record, name) -> bool:
-    return name != "sectors" and hasattr(record, name)
-
-
-def _readable(field, value) -> str:
-    """A value as the person would recognise it: choice labels, sector names."""
-    if value in (None, ""):
-        return ""
-    if isinstance(field, forms.ModelMultipleChoiceField):
-        pks = {str(getattr(v, "pk", v)) for v in value}
-        return ", ".join(label for pk, label in field.choices if str(pk) in pks)
-    if isinstance(field, forms.ChoiceField):
-        return str(dict(field.choices).get(value, value))
-    return str(value)
-
-
-def _comparable(value):
-    if isinstance(value, list | tuple | set) or hasattr(value, "model"):
-        return sorted(str(getattr(v, "pk", v)) for v in value)
-    return "" if value is None else str(value)
 
 
 class PersonForm(VersionedMemberForm):
@@ -213,7 +118,7 @@ class PersonForm(VersionedMemberForm):
 
     def person_fields(self) -> dict:
         """The cleaned fields of the person, sectors included, for members.services."""
-        return {k: v for k, v in self.cleaned_data.items() if k != "edit_version"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in HIDDEN_FIELDS}
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
