@@ -313,12 +313,37 @@ def sweep_mentions(needles: list[str], *, replacement: str, by, erasure) -> dict
     counts = {}
     for model in sorted(_sweepable_models(), key=_is_history_model):
         fields = _text_fields(model)
-        if not fields:
-            continue
-        n = _sweep_model(model, fields, needles, pattern, replacement, by=by, erasure=erasure)
+        n = 0
+        if fields:
+            n = _sweep_model(model, fields, needles, pattern, replacement, by=by, erasure=erasure)
+        n += _sweep_files(model, needles, replacement)
         if n:
             counts[f"mentions in {model._meta.verbose_name_plural}"] = n
     return counts
+
+
+def _sweep_files(model, needles, replacement) -> int:
+    """Uploads kept as bytes (an import's file, kept until it is imported or discarded):
+    each needle as UTF-8 or Windows-1252 text is replaced. A compressed file (XLSX) holds
+    no readable text; its parsed sheet, a JSON column, is swept with the rest."""
+    fields = [f for f in model._meta.concrete_fields if isinstance(f, models.BinaryField)]
+    changed = 0
+    for field in fields:
+        rows = model._base_manager.exclude(**{field.attname: b""}).order_by()
+        for pk, content in rows.values_list("pk", field.attname).iterator():
+            original = content = bytes(content)
+            for needle in needles:
+                for encoding in ("utf-8", "cp1252"):
+                    try:
+                        encoded = needle.encode(encoding)
+                    except UnicodeEncodeError:
+                        continue
+                    pattern = re.compile(re.escape(encoded), re.IGNORECASE)
+                    content = pattern.sub(replacement.encode(encoding), content)
+            if content != original:
+                model._base_manager.filter(pk=pk).update(**{field.attname: content})
+                changed += 1
+    return changed
 
 
 def _sweepable_models():
