@@ -92,8 +92,9 @@ def test_people_list_query_count_does_not_grow_with_people(as_user, organizer):
     MemberFactory.create_batch(490, sectors=sectors)
     many = count_queries(client, reverse("members:people_list"))
     # session, user, user's groups (two-factor check), user's permissions, group
-    # permissions, the page of people, their sectors, the sector filter's choices
-    assert few == many == 8
+    # permissions, the page of people, their sectors, the access log's entry, the sector
+    # filter's choices
+    assert few == many == 9
 
 
 # --- the person page ---------------------------------------------------------------------
@@ -121,8 +122,8 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
     # (tests/cores/test_person_page_cores.py): alignments + tendencies, invitations +
     # cores, the cores the person is a member of, the tendencies of the stated-level
     # form; the merge panel: possible duplicates (two queries), merges into this person +
-    # mergers
-    assert few == many == 17
+    # mergers; the access log: the hour's quota (one aggregate) and the entry
+    assert few == many == 19
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):
