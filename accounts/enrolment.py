@@ -6,8 +6,8 @@ second factor needs, besides the password, one of:
 
 - an enrolment link an admin issued (`make_link`, from the user's admin page): a signed
   token, like Django's password-reset tokens, that expires after ENROLMENT_LINK_HOURS and
-  dies once used: it hashes the user's password, last sign-in and devices, all of which
-  change when it is used;
+  dies once used: it hashes the user's devices (authenticator and recovery codes), which
+  setting up replaces, and their password;
 - a fresh code from the factor they already have (removing it grants the new set-up).
 
 Either gives the session a *grant* (`grant`), which the set-up page requires and spends.
@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sos_tracker.permissions import holds_wide_access
@@ -41,15 +42,15 @@ class EnrolmentTokenGenerator(PasswordResetTokenGenerator):
     key_salt = "accounts.enrolment.EnrolmentTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
-        # Password-reset's value (pk, password, last sign-in, e-mail) plus the devices:
-        # enrolling adds one and signs in, so a used link never checks out again.
-        devices = ",".join(
-            str(pk)
-            for pk in TOTPDevice.objects.filter(user=user)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        return f"{super()._make_hash_value(user, timestamp)}|{devices}|{user.is_active}"
+        # Not the last sign-in (password reset's choice): a lead who signs in before
+        # opening the link must still be able to use it. The devices are what enrolling
+        # changes (a new authenticator and a new set of recovery codes), so a used link
+        # never checks out again; a new password or a deactivated account ends it too.
+        totp = TOTPDevice.objects.filter(user=user).order_by("pk").values_list("pk", flat=True)
+        static = StaticDevice.objects.filter(user=user).order_by("pk").values_list("pk", flat=True)
+        devices = f"{','.join(map(str, totp))};{','.join(map(str, static))}"
+        email = getattr(user, user.get_email_field_name(), "") or ""
+        return f"{user.pk}|{user.password}|{email}|{user.is_active}|{timestamp}|{devices}"
 
     def check_token(self, user, token):
         """As Django's, but the lifetime is ENROLMENT_LINK_HOURS, not the reset timeout."""

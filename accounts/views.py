@@ -167,7 +167,7 @@ def enrol(request, uidb64, token):
     """An admin's enrolment link: a button (POST) lets this session set up a factor.
 
     Opened signed out, the grant is kept through signing in (login() keeps the session's
-    data for the same user), since signing in changes what the link's token hashes.
+    data when it held no signed-in user).
     """
     user = enrolment.user_of_link(uidb64, token)
     signed_in = request.user.is_authenticated

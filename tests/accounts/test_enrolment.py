@@ -186,3 +186,23 @@ def test_a_secret_signed_for_someone_else_is_refused(client, organizer, lead_b):
 
     assert "This set-up page has expired" in response.text
     assert not TOTPDevice.objects.exists()
+
+
+def test_a_link_made_before_the_lead_signs_in_still_works_after(client, lead_a):
+    link = link_for(lead_a)  # the admin sends it; the lead signs in first, as usual
+
+    sign_in(client, lead_a)
+
+    assert path_of(client.post(link)) == "/account/two-factor/"
+    assert "qr-code" in client.get("/account/two-factor/").text
+
+
+def test_a_used_link_stays_dead_after_an_admin_deletes_the_lost_phone(client, lead_a):
+    link = link_for(lead_a)
+    sign_in(client, lead_a)
+    client.post(link)
+    set_up(client, client.get("/account/two-factor/"))
+
+    TOTPDevice.objects.filter(user=lead_a).delete()  # "TOTP devices" in the admin
+
+    assert client.post(link).status_code == 404
