@@ -83,16 +83,20 @@ def needs_link(user) -> bool:
     return holds_wide_access(user)
 
 
-def make_link(request, user) -> str:
-    """An absolute enrolment link for `user`, valid ENROLMENT_LINK_HOURS, to copy or send."""
-    path = reverse(
+def link_path(user) -> str:
+    """The path of a new enrolment link for `user`, valid ENROLMENT_LINK_HOURS."""
+    return reverse(
         "enrol",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
             "token": tokens.make_token(user),
         },
     )
-    return request.build_absolute_uri(path)
+
+
+def make_link(request, user) -> str:
+    """An absolute enrolment link for `user`, valid ENROLMENT_LINK_HOURS, to copy or send."""
+    return request.build_absolute_uri(link_path(user))
 
 
 def user_of_link(uidb64: str, token: str):

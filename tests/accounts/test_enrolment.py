@@ -1,9 +1,12 @@
 """Setting up a second factor: a lead or admin needs an admin's enrolment link (or the old
 factor's code), not only the password; no GET writes a device."""
 
+from io import StringIO
 from urllib.parse import urlsplit
 
+import pytest
 from django.core import mail
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -206,3 +209,21 @@ def test_a_used_link_stays_dead_after_an_admin_deletes_the_lost_phone(client, le
     TOTPDevice.objects.filter(user=lead_a).delete()  # "TOTP devices" in the admin
 
     assert client.post(link).status_code == 404
+
+
+def test_the_first_superuser_gets_a_link_from_the_command_line(client, admin_user):
+    out = StringIO()
+    call_command(
+        "enrolment_link", admin_user.username, "--base-url=https://sos.example.org/", stdout=out
+    )
+    link = out.getvalue().strip()
+    sign_in(client, admin_user)
+
+    assert link.startswith("https://sos.example.org/account/enrol/")
+    assert path_of(client.post(urlsplit(link).path)) == "/account/two-factor/"
+    assert "qr-code" in client.get("/account/two-factor/").text
+
+
+def test_the_command_refuses_an_unknown_user(db):
+    with pytest.raises(CommandError, match="No active user named 'nobody'"):
+        call_command("enrolment_link", "nobody")
