@@ -25,6 +25,7 @@ ROLES = ["organizer", "lead_a", "lead_b", "admin_user", "staff_no_role", "strang
 COMMON_PARAMS = ["q", "page", "p", "o", "e", "all", "term", "next", "_changelist_filters"]
 # Ending the session would leave the rest of the walk signed out.
 SIGN_OUT = {("", "logout"), ("admin", "logout")}
+ADMIN_DOORS = {"/admin/", "/admin/login/"}
 # Confirmation pages that delete or erase whatever is posted.
 DELETING = ("_delete", "_erase")
 
@@ -76,9 +77,14 @@ def _paths():
 @pytest.mark.usefixtures("rows_to_walk")
 @pytest.mark.parametrize("role", ROLES)
 def test_no_url_answers_generated_input_with_a_server_error(request, fuzz, role):
-    log_in(fuzz.client, request.getfixturevalue(role))
+    user = request.getfixturevalue(role)
+    log_in(fuzz.client, user)
     # Filled once, before anything is posted: a deleted row makes a 404, not a gap.
     paths = _paths()
+    if not user.is_staff:
+        # Every admin page sends them to the admin's login before reading any input
+        # (test_url_access); the index and the login page stand for all of them.
+        paths = [p for p in paths if not p.startswith("/admin/") or p in ADMIN_DOORS]
     rng = seeded(role)
     for _ in range(CRAWL_ROUNDS):
         for path in paths:
