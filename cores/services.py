@@ -28,6 +28,7 @@ from cores.models import (
     ReviewState,
     Tendency,
 )
+from sos_tracker.versioning import check_version
 
 
 def add_default_milestones(core: CoreGroup) -> list[Milestone]:
@@ -186,17 +187,25 @@ def return_to_previous_phase(
 
 @transaction.atomic
 def complete_milestone(
-    milestone: Milestone, *, by, on: dt.date | None = None, note: str | None = None
+    milestone: Milestone,
+    *,
+    by,
+    on: dt.date | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
 ) -> Milestone:
     """Tick `milestone` off as done on `on` (today by default) by `by`, with a note.
 
     `note` None keeps the note it has; a string replaces it, "" (or blanks) removes it.
     Works on a freshly locked copy and gives the caller's instance the saved values only
-    once saved: on a refusal the caller's object is untouched. Raises ValidationError on
-    `done_on` (a date in the future) or `note` (longer than MILESTONE_NOTE_MAX_LENGTH).
+    once saved: on a refusal the caller's object is untouched. `expected_version` is the
+    milestone's version when the person's page opened: saved since (ticked, reopened,
+    noted by someone else), sos_tracker.versioning.StaleEditError is raised and nothing
+    written. Raises ValidationError on `done_on` (a date in the future) or `note` (longer
+    than MILESTONE_NOTE_MAX_LENGTH).
     """
     given = milestone
-    milestone = Milestone.objects.select_for_update().get(pk=given.pk)
+    milestone = check_version(Milestone, given.pk, expected_version, message=MILESTONE_STALE)
     milestone.done_on = on or timezone.localdate()
     milestone.done_by = by
     if note is not None:
@@ -217,16 +226,26 @@ def complete_milestone(
     return given
 
 
+# Why a milestone form opened before someone else's save is refused.
+MILESTONE_STALE = (
+    "Someone else saved this milestone while your page was open; nothing of yours was "
+    "saved. It is shown below as saved now, beside what you entered."
+)
+
+
 @transaction.atomic
-def reopen_milestone(milestone: Milestone, *, by) -> Milestone:
+def reopen_milestone(milestone: Milestone, *, by, expected_version: int | None = None) -> Milestone:
     """Mark a done milestone as not done again (its history keeps who had ticked it).
 
     The note stays: it is what was decided, and ticking off again offers it for editing.
+    `expected_version` as for complete_milestone (StaleEditError when saved since).
     """
-    milestone.done_on = None
-    milestone.done_by = None
-    milestone._history_user = by
-    milestone.save(update_fields=["done_on", "done_by"])
+    current = check_version(Milestone, milestone.pk, expected_version, message=MILESTONE_STALE)
+    current.done_on = None
+    current.done_by = None
+    current._history_user = by
+    current.save(update_fields=["done_on", "done_by"])
+    _refresh_from(milestone, current)
     return milestone
 
 
@@ -395,7 +414,6 @@ def add_review_note(alignment: Alignment, *, by, body: str, at=None) -> ReviewNo
     return note
 
 
-@transaction.atomic
 def _refuse_self_follow_up(member, point_person) -> None:
     """Raise ValidationError on `point_person` when it is the invited `member` themselves."""
     if point_person is not None and member is not None and point_person.pk == member.pk:
@@ -405,6 +423,7 @@ def _refuse_self_follow_up(member, point_person) -> None:
         )
 
 
+@transaction.atomic
 def invite_to_core(
     core: CoreGroup,
     member,
@@ -521,12 +540,22 @@ def update_follow_up(
     point_person=None,
     next_step_on: dt.date | None = None,
     note: str | None = None,
+    expected_version: int | None = None,
 ) -> Invitation:
     """Change who follows up an invitation, when, and its note; the stage stays.
 
-    Raises ValidationError on `point_person` (not a member of the core, or the invited
-    person themselves) or `next_step_on`.
+    `expected_version` is the invitation's version when the person's page opened: saved
+    since (moved, followed up by someone else), sos_tracker.versioning.StaleEditError is
+    raised and nothing written. Raises ValidationError on `point_person` (not a member of
+    the core, or the invited person themselves) or `next_step_on`.
     """
+    check_version(
+        Invitation,
+        invitation.pk,
+        expected_version,
+        message="Someone else saved this invitation while your page was open; nothing of "
+        "yours was saved. Theirs is shown beside yours; check and save again.",
+    )
     _refuse_self_follow_up(invitation.member, point_person)
     invitation.point_person = point_person
     invitation.next_step_on = next_step_on

@@ -70,6 +70,10 @@ class FollowUpForm(_ServiceErrorsMixin, forms.Form):
         help_text="Seen by this core's leads only.",
     )
 
+    # The invitation's version when the page opened (sos_tracker.versioning): a follow-up
+    # saved on a page someone has since overtaken is refused, not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, data=None, *, core: CoreGroup, invitation: Invitation | None = None, **kw):
         kw.setdefault("label_suffix", "")
         if invitation is not None:
@@ -77,11 +81,12 @@ class FollowUpForm(_ServiceErrorsMixin, forms.Form):
                 "point_person": invitation.point_person_id,
                 "next_step_on": invitation.next_step_on,
                 "note": invitation.note,
+                "version": invitation.version,
             }
         super().__init__(data, **kw)
         # Its choices depend on the core, so the field is made here and put first.
         self.fields["point_person"] = PointPersonField(core, label="Point person")
-        self.order_fields(["point_person", "next_step_on", "note"])
+        self.order_fields(["point_person", "next_step_on", "note", "version"])
         self.core_has_members = len(self.fields["point_person"].choices) > 1
 
 

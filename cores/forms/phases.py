@@ -141,7 +141,18 @@ class MilestoneDoneForm(ServiceErrorsMixin, forms.Form):
         },
     )
 
-    def __init__(self, *args, **kwargs):
+    # The milestone's version when the page opened (sos_tracker.versioning): a save made
+    # meanwhile (ticked, reopened, noted by someone else) is refused, not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, version: int | None = None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["done_on"].initial = timezone.localdate
+        self.fields["version"].initial = version
+
+    def show_saved(self, milestone) -> None:
+        """After a refusal for a save made meanwhile: the next submit is judged against
+        the milestone as saved now (what was typed stays)."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = milestone.version

@@ -23,6 +23,7 @@ from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseF
 from cores.models import CoreGroup, InvitationStage, Milestone, Phase
 from sos_tracker.charts import Bar, bar_chart
 from sos_tracker.permissions import can_manage_core, can_review_tendency, led_core_ids
+from sos_tracker.versioning import StaleEditError
 
 PHASES = list(Phase)
 
@@ -389,6 +390,21 @@ def _shown_milestones(core):
     return core.milestones.filter(phase__in=phases)
 
 
+def _milestone_side_by_side(current: Milestone, typed: dict) -> list[dict]:
+    """The milestone as saved now beside what was typed, for a refused stale save."""
+    who = (current.done_by.get_full_name() or str(current.done_by)) if current.done_by else ""
+    saved_done = f"{current.done_on:%b %-d, %Y} by {who}".strip() if current.done_on else ""
+    typed_done = f"{typed['done_on']:%b %-d, %Y}" if typed.get("done_on") else ""
+    rows = [
+        ("Done on", saved_done or "Not done", typed_done),
+        ("Note", current.note, typed.get("note", "")),
+    ]
+    return [
+        {"label": label, "saved": saved, "yours": yours, "differs": saved != yours}
+        for label, saved, yours in rows
+    ]
+
+
 def milestone_done(request, slug, pk):
     """Tick a milestone off: GET shows the date and note, POST calls complete_milestone."""
     core = _managed_core(request, slug, "cores.change_milestone")
@@ -398,8 +414,9 @@ def milestone_done(request, slug, pk):
     initial = {"note": milestone.note}
     if milestone.is_done:
         initial["done_on"] = milestone.done_on
-    form = MilestoneDoneForm(request.POST or None, initial=initial)
+    form = MilestoneDoneForm(request.POST or None, initial=initial, version=milestone.version)
     was_done = milestone.is_done
+    stale_rows = []
     if request.method == "POST" and form.is_valid():
         try:
             services.complete_milestone(
@@ -407,7 +424,13 @@ def milestone_done(request, slug, pk):
                 by=request.user,
                 on=form.cleaned_data["done_on"],
                 note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
             )
+        except StaleEditError as error:
+            form.add_service_error(error)
+            form.show_saved(error.current)
+            stale_rows = _milestone_side_by_side(error.current, form.cleaned_data)
+            milestone = error.current
         except ValidationError as error:
             form.add_service_error(error)
         else:
@@ -423,6 +446,7 @@ def milestone_done(request, slug, pk):
             "core": core,
             "milestone": milestone,
             "form": form,
+            "stale_rows": stale_rows,
             "readiness": readiness.evaluate(milestone),
         },
     )
@@ -437,7 +461,19 @@ def milestone_reopen(request, slug, pk):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     milestone = get_object_or_404(_shown_milestones(core), pk=pk)
-    if milestone.is_done:
-        services.reopen_milestone(milestone, by=request.user)
-        messages.success(request, f"“{milestone}” is open again.")
+    seen = request.POST.get("version", "")
+    try:
+        # The version the core page showed: a tick made or changed since is not undone.
+        expected = int(seen) if seen.isdigit() and len(seen) < 10 else None
+        if milestone.is_done:
+            services.reopen_milestone(milestone, by=request.user, expected_version=expected)
+            messages.success(request, f"“{milestone}” is open again.")
+    except StaleEditError as error:
+        current = error.current
+        state = f"done on {current.done_on:%b %-d, %Y}" if current.done_on else "open"
+        messages.error(
+            request,
+            f"“{current}” was saved by someone else after your page opened (it is now "
+            f"{state}); nothing was changed. Look at it again below.",
+        )
     return redirect(f"{core.get_absolute_url()}#milestones")

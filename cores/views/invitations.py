@@ -42,6 +42,7 @@ from members.paging import countless_page
 from members.services import create_member
 from members.timeline import TimelineEntry, display_user, field_changes
 from sos_tracker.permissions import can_manage_core
+from sos_tracker.versioning import StaleEditError
 
 PAGE_SIZE = 50
 SEARCH_LIMIT = 20
@@ -262,6 +263,19 @@ def invitation_list(request, slug):
     )
 
 
+def _follow_up_side_by_side(current: Invitation, typed: dict) -> list[dict]:
+    """The follow-up as saved now beside what was typed, for a refused stale save."""
+    rows = [
+        ("Point person", current.point_person, typed.get("point_person")),
+        ("Next step on", current.next_step_on, typed.get("next_step_on")),
+        ("Note for the core", current.note, typed.get("note")),
+    ]
+    return [
+        {"label": label, "saved": saved or "", "yours": yours or "", "differs": saved != yours}
+        for label, saved, yours in rows
+    ]
+
+
 @permission_required("cores.view_invitation", raise_exception=True)
 def invitation_detail(request, slug, pk):
     """One invitation: its stages with their dates, moves, follow-up and history.
@@ -282,6 +296,7 @@ def invitation_detail(request, slug, pk):
     )
     move_form = MoveForm(invitation=invitation) if can_manage else None
     follow_up_form = FollowUpForm(core=core, invitation=invitation) if can_manage else None
+    stale_rows = []
     if request.method == "POST":
         _require_manager(request.user, core, "cores.change_invitation")
         action = request.POST.get("action")
@@ -321,7 +336,16 @@ def invitation_detail(request, slug, pk):
                         point_person=data["point_person"],
                         next_step_on=data["next_step_on"],
                         note=data["note"],
+                        expected_version=data["version"],
                     )
+                except StaleEditError as error:
+                    follow_up_form.errors_from(error)
+                    invitation.refresh_from_db()
+                    stale_rows = _follow_up_side_by_side(error.current, data)
+                    # The page now stands on the saved invitation: saving again is judged
+                    # on it, and what was typed stays in the form.
+                    follow_up_form.data = follow_up_form.data.copy()
+                    follow_up_form.data["version"] = error.current.version
                 except ValidationError as error:
                     follow_up_form.errors_from(error)
                     invitation.refresh_from_db()  # the form's values stay; the facts don't
@@ -340,6 +364,7 @@ def invitation_detail(request, slug, pk):
             "can_manage": can_manage,
             "move_form": move_form,
             "follow_up_form": follow_up_form,
+            "stale_rows": stale_rows,
             "history": invitation_history(invitation, private=can_manage),
             "today": timezone.localdate(),
             "stalled_days": stalled_after().days,
