@@ -15,7 +15,7 @@ out by members.erasure's sweep.
 """
 
 from cores.models import Invitation, ReviewNote
-from members.erasure import ERASED_NOTE, ErasureStep, register_erasure_step
+from members.erasure import ERASED_NOTE, ErasureStep, has_version, register_erasure_step
 from members.history import bulk_update_with_history
 
 INVITATION_TEXT_FIELDS = ("note", "declined_reason")
@@ -24,16 +24,18 @@ INVITATION_TEXT_FIELDS = ("note", "declined_reason")
 def erase(people: set[int], *, by, erasure) -> dict[str, int]:
     """Anonymise the invitations and review notes of the people with pks `people`."""
     invitations = list(Invitation.objects.filter(member_id__in=people))
+    fields = list(INVITATION_TEXT_FIELDS)
+    if has_version(Invitation):
+        # A form opened before the erasure is stale now: it cannot write the notes back.
+        fields.append("version")
     for invitation in invitations:
         for field in INVITATION_TEXT_FIELDS:
             setattr(invitation, field, "")
+        if has_version(Invitation):
+            invitation.version += 1
     if invitations:
         bulk_update_with_history(
-            invitations,
-            Invitation,
-            list(INVITATION_TEXT_FIELDS),
-            by=by,
-            reason=erasure.history_reason,
+            invitations, Invitation, fields, by=by, reason=erasure.history_reason
         )
     # Earlier versions, including those of invitations deleted in a merge since.
     Invitation.history.model._base_manager.filter(member_id__in=people).update(

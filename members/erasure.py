@@ -413,11 +413,22 @@ def _sweep_model(model, fields, needles, pattern, replacement, *, by, erasure) -
         for full, (obj, touched) in zip(objs, changed, strict=True):
             for name in touched:
                 setattr(full, name, getattr(obj, name))
+        if has_version(model):
+            # An edit page opened before the erasure is stale now: saving it must not
+            # write the old text back (optimistic locking).
+            for full in objs:
+                full.version += 1
+            names.append("version")
         bulk_update_with_history(objs, model, names, by=by, reason=erasure.history_reason)
     else:
         for obj, touched in changed:
             manager.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in touched})
     return len(changed)
+
+
+def has_version(model) -> bool:
+    """Whether `model` carries an optimistic-locking `version` that a write must bump."""
+    return any(field.name == "version" for field in model._meta.concrete_fields)
 
 
 def _replace(value, pattern: re.Pattern, replacement: str):

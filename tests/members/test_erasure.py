@@ -366,3 +366,20 @@ def test_admin_log_entries_keep_no_name(person, admin_user):
         content_type=ContentType.objects.get_for_model(Member), object_id=str(person.pk)
     )
     assert {entry.object_repr for entry in entries} == {stub_name(person.pk)}
+
+
+def test_a_record_mentioning_them_is_saved_with_history_and_a_new_version(person, admin_user):
+    friend = Member.objects.get(name="Ruth Okonkwo-Bell")
+    version = friend.version
+
+    erasure = erase_person(person, by=admin_user, reason="Asked")
+
+    friend.refresh_from_db()
+    # An edit page opened before the erasure is stale: it cannot write the mention back.
+    assert friend.version == version + 1
+    assert friend.note == f"Came with {stub_name(person.pk)} ({stub_name(person.pk)})"
+    latest = friend.history.latest("history_id")
+    assert (latest.history_user, latest.history_change_reason) == (
+        admin_user,
+        erasure.history_reason,
+    )
