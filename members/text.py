@@ -42,6 +42,8 @@ _LINE_BREAKS = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # characters outside ASCII; beside a plain ASCII character they only hide in a value.
 _JOINERS = re.compile("[\u200c\u200d]+")
 _KEPT_CONTROLS = frozenset("\t\n\r")
+# Control characters that are not whitespace (whitespace is squeezed by fold anyway).
+_NOT_WHITESPACE_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 # Fewer digits than this cannot tell one phone number from another.
 MIN_PHONE_DIGITS = 7
@@ -89,7 +91,13 @@ def _keep_joiners_between_scripts(match: re.Match) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip accents and squeeze spaces: "  José  GARCÍA" -> "jose garcia"."""
+    """Lower-case, strip accents and squeeze spaces: "  José  GARCÍA" -> "jose garcia".
+
+    Control characters (NUL...) are dropped: a folded text is what search and the
+    duplicate check send to the database, which refuses a NUL (PostgreSQL), whichever
+    path the text came by (a form, a file, a command).
+    """
+    text = _NOT_WHITESPACE_CONTROLS.sub("", text or "")
     # Compatibility letters first (a script capital I is "I"), so case folding sees plain
     # letters and folding twice gives the same as folding once.
     compatible = unicodedata.normalize("NFKD", text or "")

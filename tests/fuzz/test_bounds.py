@@ -6,6 +6,7 @@ The fuzz (test_crawl, test_forms, test_lists) looks for new ones; these name the
 import pytest
 from django.urls import reverse
 
+from members.duplicates import find_duplicates
 from members.models import CapacityCheckIn, Member
 from tests.factories import CapacityCheckInFactory, MemberFactory, SectorFactory
 from tests.fuzz.values import HUGE
@@ -139,3 +140,16 @@ def test_an_empty_to_field_on_an_admin_change_page_is_the_primary_key(as_user, a
     )
 
     assert response.status_code == 200
+
+
+def test_search_and_the_duplicate_check_drop_nul_whatever_path_the_text_came_by(db):
+    """Not through a request (the middleware): an import or a command calls them directly."""
+    ada = MemberFactory(name="Ada Lovelace", email="ada@example.org", city="Austin")
+
+    found = list(Member.objects.search("Ada\x00 Love\x01lace"))
+    matches = find_duplicates(
+        name="Ada\x00 Lovelace", email="ada@exa\x00mple.org", city="Aus\x00tin"
+    )
+
+    assert found == [ada]
+    assert [match.member for match in matches] == [ada]
