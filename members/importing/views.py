@@ -136,6 +136,8 @@ def import_detail(request, pk):
         )
     held = applying.held_counts(record)
     counts = applying.counts_by_action(record)
+    if record.row_data_deleted_at:  # the rows are gone; the counts kept at apply remain
+        counts = {action: record.counts.get(action, 0) for action in counts}
     context = {
         "record": record,
         "rows": page.rows,

@@ -76,6 +76,7 @@ def test_row_data_is_deleted_after_the_retention_days_and_undo_is_then_refused(
     client = as_user(organizer)
     page = client.get(record.get_absolute_url())
     assert "row data deleted on" in page.content.decode()
+    assert page.context["counts"]["create"] == 2  # the counts kept at apply, not the rows'
     assert "Undo this import" not in page.content.decode()
     response = client.post(reverse("members:import_undo", args=[record.pk]), follow=True)
     assert "can no longer be undone" in response.content.decode()
