@@ -1,21 +1,20 @@
 """Writes about people: each one named, atomic and attributed to the acting user."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
 from members.models import CapacityCheckIn, Member
+from sos_tracker import versioning
 
 
-class StaleEditError(ValidationError):
-    """Someone else saved the person after this edit began."""
+class StaleEditError(versioning.StaleEditError):
+    """Someone else saved the person after this edit began (sos_tracker.versioning)."""
 
     def __init__(self, current: Member):
-        self.current = current
         super().__init__(
+            current,
             "Someone else saved this person while you were editing. "
             "Your changes are below, beside theirs; check them and save again.",
-            code="stale",
         )
 
 
@@ -54,13 +53,12 @@ def update_member(member: Member, *, by, expected_version: int, sectors=None) ->
     The row is locked while its version is compared, so two concurrent saves can never
     both pass the check; the loser gets StaleEditError and keeps its input.
     """
-    current_version = (
-        Member.objects.select_for_update().filter(pk=member.pk).values_list("version", flat=True)
-    ).get()
-    if current_version != expected_version:
-        raise StaleEditError(Member.objects.get(pk=member.pk))
+    try:
+        current = versioning.check_version(Member, member.pk, expected_version)
+    except versioning.StaleEditError as error:
+        raise StaleEditError(error.current) from None
     member.full_clean()
-    member.version = current_version + 1
+    member.version = current.version + 1
     member._history_user = by
     member.save()
     if sectors is not None:
