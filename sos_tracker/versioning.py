@@ -133,7 +133,8 @@ class VersionedModelForm(forms.ModelForm):
         self.compared_names = []
         if self.instance.pk:
             self.fields[VERSION_FIELD].initial = self.instance.version
-            self.fields[OPENED_FIELD].initial = self.snapshot(self.instance)
+            # The ModelForm's initial values are the instance's, already read: no query.
+            self.fields[OPENED_FIELD].initial = self.snapshot(values=self.initial)
 
     # --- what the form was opened with ----------------------------------------------
 
@@ -144,11 +145,16 @@ class VersionedModelForm(forms.ModelForm):
             if name not in HIDDEN_FIELDS and name in _model_field_names(self._meta.model)
         }
 
-    def snapshot(self, instance) -> str:
-        """The form's fields as `instance` has them, signed, for the hidden field."""
-        values = forms.models.model_to_dict(instance, fields=list(self._merged_fields()))
+    def snapshot(self, instance=None, *, values=None) -> str:
+        """The form's fields as `instance` has them (or as in `values`), signed, for the
+        hidden field."""
+        fields = list(self._merged_fields())
+        if values is None:
+            values = forms.models.model_to_dict(instance, fields=fields)
         return signing.dumps(
-            {name: _comparable(value) for name, value in values.items()}, salt=_SALT, compress=True
+            {name: _comparable(values[name]) for name in fields if name in values},
+            salt=_SALT,
+            compress=True,
         )
 
     def opened_snapshot(self) -> dict | None:
