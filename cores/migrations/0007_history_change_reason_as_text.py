@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cores', '0006_core_page_indexes'),
+        ("cores", "0006_core_page_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalalignment',
-            name='history_change_reason',
+            model_name="historicalalignment",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalinvitation',
-            name='history_change_reason',
+            model_name="historicalinvitation",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalmilestone',
-            name='history_change_reason',
+            model_name="historicalmilestone",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]

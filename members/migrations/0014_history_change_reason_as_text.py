@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('members', '0013_erasure_and_retention_review'),
+        ("members", "0013_erasure_and_retention_review"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalcapacitycheckin',
-            name='history_change_reason',
+            model_name="historicalcapacitycheckin",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
         migrations.AlterField(
-            model_name='historicalmember',
-            name='history_change_reason',
+            model_name="historicalmember",
+            name="history_change_reason",
             field=models.TextField(null=True),
         ),
     ]
