@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
@@ -419,6 +419,15 @@ def _count(queryset):
     return Subquery(queryset.order_by().values("tendency").annotate(n=Count("pk")).values("n")[:1])
 
 
+def _related_or_number(row, name: str) -> str:
+    """The related object's name, or "#<id>" once it is gone: a history row of a deleted
+    alignment or invitation still names itself in the admin's history pages."""
+    try:
+        return str(getattr(row, name))
+    except ObjectDoesNotExist:
+        return f"#{getattr(row, name + '_id')}"
+
+
 class Alignment(models.Model):
     """Where a person stands toward one tendency, as they state it and a lead reviews it."""
 
@@ -476,7 +485,8 @@ class Alignment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.member} — {self.tendency}: {self.get_level_display()}"
+        person, tendency = _related_or_number(self, "member"), _related_or_number(self, "tendency")
+        return f"{person} — {tendency}: {self.get_level_display()}"
 
     def clean(self):
         errors = {}
@@ -634,7 +644,8 @@ class Invitation(VersionedModel):
         ]
 
     def __str__(self):
-        return f"{self.member} — {self.core} ({self.get_stage_display()})"
+        person, core = _related_or_number(self, "member"), _related_or_number(self, "core")
+        return f"{person} — {core} ({self.get_stage_display()})"
 
     @property
     def is_open(self):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.quotas import open_person
 from members import erasure
 from members.duplicates import SAME_EMAIL, find_duplicates
 from members.forms import EraseForm, VersionedMemberForm
@@ -306,6 +307,15 @@ class MemberAdmin(SimpleHistoryAdmin):
             "preview": erasure.erasure_preview(member),
         }
         return TemplateResponse(request, "admin/members/erase.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Opening a person in the admin is a read like the person page: logged, and counted
+        # against the same hourly quota (audit.quotas.open_person, the one rule).
+        if request.method == "GET" and str(object_id).isdigit():
+            refused = open_person(request, int(object_id))
+            if refused is not None:
+                return refused
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         # The people page's indexed search (trigram / FTS5), not the admin's icontains scan.

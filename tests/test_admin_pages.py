@@ -93,8 +93,9 @@ PINNED = {
         # tendencies for the alignment inline's select
         "add": 4,
         # member, its sectors, tendencies (inline select, read once), check-ins, alignments,
-        # invitations (one joined query per inline), chosen sectors (autocomplete)
-        "change": 10,
+        # invitations (one joined query per inline), chosen sectors (autocomplete), and the
+        # read written to the access log with its hourly quota count (audit.quotas)
+        "change": 12,
     },
     CapacityCheckIn: {
         # count, rows joined to member and assessor, date range, dates (date hierarchy)
