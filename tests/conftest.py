@@ -75,8 +75,12 @@ def staff_lead_a(lead_a, core_a):
 
 
 @pytest.fixture
-def as_user(client):
+def as_user(db, client):
     """Log the test client in as a given user: `as_user(organizer).get(...)`.
+
+    Asks for `db` itself: a test that names its user through request.getfixturevalue
+    would otherwise be sorted among the transactional tests, after a flush emptied the
+    seeded groups.
 
     Leads, staff and superusers come with their second factor already given (tests.auth).
     """

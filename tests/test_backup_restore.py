@@ -21,7 +21,8 @@ MARK = "Rosalind Restorewell"
 EMAIL = "rosalind.restore@example.net"
 
 # pg_dump reads the database from another connection: the marked person must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a transactional test would drop the seeded groups.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def entries_of(response):
 
 
 @pytest.mark.parametrize("role", ["organizer", "lead_a", "lead_b", "stranger"])
-def test_the_log_is_refused_to_everyone_else(request, as_user, role):
+def test_the_log_is_refused_to_everyone_else(db, request, as_user, role):
     client = as_user(request.getfixturevalue(role))
     assert client.get(URL).status_code == 403
     assert "Access log" not in client.get(reverse("home")).content.decode()

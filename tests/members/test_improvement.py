@@ -87,8 +87,13 @@ def test_a_value_never_improves_itself_and_nothing_raises(field, value):
     assert is_improvement(field, value, value) is False
 
 
+# What reaches the comparison has been through the one cleaning step (sos_tracker.cleaning,
+# members.text.clean_text): no control characters, which fold() drops.
+CLEANED_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30)
+
+
 @settings(max_examples=200, deadline=None)
-@given(field=st.sampled_from(TEXT_FIELDS), stored=st.text(max_size=30), new=st.text(max_size=30))
+@given(field=st.sampled_from(TEXT_FIELDS), stored=CLEANED_TEXT, new=CLEANED_TEXT)
 def test_an_improvement_is_never_undone_by_its_own_reverse(field, stored, new):
     """If the file's value says more, the stored one cannot say more than it: an import
     and a re-import of the old list never flip a value back and forth."""
