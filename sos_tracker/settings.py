@@ -146,6 +146,13 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # clears only that account's failures (accounts.lockout).
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy every request comes from the proxy's address: without this, five
+# wrong passwords from anyone would lock the proxy's address, i.e. everyone. With
+# TRUSTED_PROXY_COUNT=1 (the README's nginx, which appends the client's address to
+# X-Forwarded-For) the client's address is the right-most entry the proxy wrote; anything
+# a client wrote to the left of it is never trusted. 0 (direct serving): the socket address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 LOGIN_URL = "login"
 # Two factors (TOTP) for core leads, staff and superusers (permissions.two_factor_required).
 # Off only on a demo or developer machine: `make demo` writes TWO_FACTOR_REQUIRED=false.
