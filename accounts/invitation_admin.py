@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts import invitations
 from accounts.models import InvitationStatus, UserInvitation
+from sos_tracker.admin_mixins import RecordAdmin
 
 
 class InvitationStatusFilter(admin.SimpleListFilter):
@@ -31,7 +32,7 @@ class InvitationStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(UserInvitation)
-class UserInvitationAdmin(admin.ModelAdmin):
+class UserInvitationAdmin(RecordAdmin):
     """Every invitation with who made, accepted or revoked it and when; read-only.
 
     New invitations are made on the app's page (the changelist links to it), which shows
@@ -63,15 +64,6 @@ class UserInvitationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="status")
     def status(self, obj):

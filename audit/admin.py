@@ -7,20 +7,12 @@ it too); alerts are acknowledged on the home page, where the admins see them.
 from django.contrib import admin
 
 from audit.models import AccessLog, Alert
+from sos_tracker.admin_mixins import RecordAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RecordAdmin):
     # No actions: "Delete selected" would be offered otherwise.
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AccessLog)
