@@ -39,9 +39,11 @@ triggers): no page reads 100,000 people's creation rows, and writing them would 
 time it takes. The bench gives the people whose page it measures a history of their own.
 """
 
+import contextlib
 import datetime as dt
 import random
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -75,6 +77,7 @@ from members.models import (
 from members.text import name_words
 from tests.factories import (
     CITIES,
+    AdminFactory,
     LeadFactory,
     OrganizerFactory,
     TendencyFactory,
@@ -150,11 +153,16 @@ class Cast:
     leads: list  # leads[i] leads cores[i], whose tendency is tendencies[i]
     tendencies: list[Tendency]
     cores: list[CoreGroup]
+    admin: object = None  # a superuser, for the admin's lists
 
     def reloaded(self) -> "Cast":
         """The same cast read from the database in use (a copy of the one it was made in)."""
-        users = get_user_model().objects.in_bulk([self.organizer.pk, *(u.pk for u in self.leads)])
+        users = get_user_model().objects.in_bulk(
+            [self.organizer.pk, *(u.pk for u in self.leads)]
+            + ([self.admin.pk] if self.admin else [])
+        )
         return Cast(
+            admin=users[self.admin.pk] if self.admin else None,
             organizer=users[self.organizer.pk],
             leads=[users[lead.pk] for lead in self.leads],
             tendencies=[Tendency.objects.get(pk=t.pk) for t in self.tendencies],
@@ -163,7 +171,7 @@ class Cast:
 
 
 def make_cast() -> Cast:
-    """An organizer, two leads, two tendencies and their cores, at different phases.
+    """An organizer, two leads, a superuser, two tendencies and their cores, at different phases.
 
     Core A (Democratic Front) has cohered and moved on to engaging the Left a few months
     ago, with one engaging milestone done and one carrying a readiness rule computed from
@@ -208,7 +216,8 @@ def make_cast() -> Cast:
         core_services.complete_milestone(milestone, by=leads[1], on=on)
     _give_readiness_rule(cohering_milestones[0], people=12, level=AlignmentLevel.COMMITTED)
     cores = [CoreGroup.objects.get(pk=core.pk) for core in cores]
-    return Cast(organizer=organizer, leads=leads, tendencies=tendencies, cores=cores)
+    admin = AdminFactory(username="bench-admin")
+    return Cast(organizer=organizer, leads=leads, tendencies=tendencies, cores=cores, admin=admin)
 
 
 def _give_readiness_rule(milestone, *, people, level, capacity="", at_least=None):
@@ -242,6 +251,69 @@ def make_network(n: int, cast: Cast, *, batch_size: int = 5000) -> Counter:
             made += _give_activity(people, context)
         done += count
     return made
+
+
+@contextlib.contextmanager
+def bulk_loading(timings: dict | None = None):
+    """Load people fast: the members table's secondary indexes (and on SQLite the search
+    index's triggers) are dropped on entry and made again, all at once, on exit.
+
+    On PostgreSQL every index of members_member that backs no constraint is dropped and
+    recreated from its own definition (pg_get_indexdef); the table has no triggers there
+    (the trigram index is an index). On SQLite the explicit indexes are dropped and made
+    again from sqlite_master's SQL, and the full-text index's triggers
+    (members.search.SQLITE_TRIGGERS) are dropped and the index rebuilt in one pass
+    (SQLITE_REBUILD), which is what the triggers would have kept it as. Unique indexes
+    are dropped too: the rows loaded are unique by construction. `timings`, if given,
+    gets "rebuild" = seconds spent making the indexes again.
+    """
+    from members import search
+
+    table = Member._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
+                "AND NOT x.indisprimary AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            triggers = {}
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                [table],
+            )
+            present = {row[0] for row in cursor.fetchall()}
+            triggers = {
+                name: sql for name, sql in search.SQLITE_TRIGGERS.items() if name in present
+            }
+        quote = connection.ops.quote_name
+        for name, _sql in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        for name in triggers:
+            cursor.execute(f"DROP TRIGGER {quote(name)}")
+    try:
+        yield
+    finally:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for _name, sql in indexes:
+                cursor.execute(sql)
+            for sql in triggers.values():
+                cursor.execute(sql)
+            if triggers:
+                cursor.execute(search.SQLITE_REBUILD)
+        if timings is not None:
+            timings["rebuild"] = time.perf_counter() - started
 
 
 # --- people -----------------------------------------------------------------------------

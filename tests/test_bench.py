@@ -8,7 +8,7 @@ import time
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
 from members.models import Member
@@ -25,6 +25,7 @@ from sos_tracker.management.commands.bench import (
 pytestmark = pytest.mark.django_db
 
 PAGES = [
+    "bare view",  # the unit: an HttpResponse behind the same middleware and session
     "people list",
     "list, sector",
     'search "ana"',
@@ -38,6 +39,12 @@ PAGES = [
     "review item",
     "invitations",
     "dashboard",
+    "import page",
+    "admin: people",  # as a superuser, two-factor verified
+    "admin: alignments",
+    "admin: invitations",
+    "admin: check-ins",
+    "admin: access log",
 ]
 LABEL_WIDTH = 29  # a page's label, padded, and a space
 
@@ -73,9 +80,9 @@ def test_quick_bench_measures_every_page_at_both_sizes_and_leaves_the_database_a
     output = bench("--sizes", "40,120", "--import-sizes", "60", "--repeat", "1")
 
     # Every page answered 200 at both sizes (anything else is printed as FAILED) and has
-    # a query count, a median and a ratio to the people list at each size, and a growth.
+    # a query count, a median and a multiple of the bare view at each size, and a growth.
     summary = rows_of(output, "page                           queries       ms @40")
-    assert "ratio @40     ratio @120  growth" in output
+    assert "x bare @40    x bare @120  growth" in output
     for label in PAGES:
         (row,) = row_for(summary, label)
         assert "FAILED" not in row, row
@@ -135,8 +142,10 @@ def result(label, people, *seconds, error=""):
     )
 
 
-def test_summary_gives_ratios_to_the_people_list_and_marks_pages_not_flat_or_failed():
+def test_summary_gives_multiples_of_the_bare_view_and_marks_pages_not_flat_or_failed():
     results = [
+        result("bare view", 1000, 0.010, 0.012, 0.011),
+        result("bare view", 100_000, 0.012, 0.011, 0.013),
         result("people list", 1000, 0.010, 0.012, 0.011),
         result("people list", 100_000, 0.012, 0.011, 0.013),
         result("dashboard", 1000, 0.020, 0.022, 0.021),
@@ -156,15 +165,18 @@ def test_summary_gives_ratios_to_the_people_list_and_marks_pages_not_flat_or_fai
         "@1,000",
         "ms",
         "@100,000",
-        "ratio",
+        "x",
+        "bare",
         "@1,000",
-        "ratio",
+        "x",
+        "bare",
         "@100,000",
         "growth",
     ]
-    people, dashboard, core, queue = rows
+    bare, people, dashboard, core, queue = rows
+    assert bare.split()[-5:] == ["11.0", "12.0", "1.0", "1.0", "1.09"]
     assert people.split()[-5:] == ["11.0", "12.0", "1.0", "1.0", "1.09"]
-    # 21 ms against the list's 11 ms; 60 against 12: five lists' worth, 2.86x its size.
+    # 21 ms against the bare view's 11 ms; 60 against 12: five bare views, 2.86x its size.
     assert dashboard.split()[-7:] == ["21.0", "60.0", "1.9", "5.0", "2.86", "not", "flat"]
     assert dashboard.endswith("  not flat")
     assert core.endswith("  FAILED at 100,000")
@@ -215,3 +227,23 @@ def test_duplicate_check_table_gives_median_p95_and_growth_per_contact_and_for_a
     # All checks of a size together: 1, 1, 2, 3 ms and 1, 2, 4, 6 ms.
     assert both.startswith("all of them")
     assert both.split()[-5:] == ["1.50", "3.00", "3.00", "6.00", "2.00"]
+
+
+def test_without_a_bare_view_the_multiples_are_of_the_people_list():
+    results = [result("people list", 1000, 0.010), result("dashboard", 1000, 0.030)]
+
+    header, _rule, _people, dashboard = summary_table(results, [1000])
+
+    assert "x people @1,000" in header
+    assert dashboard.split()[-1] == "3.0"
+
+
+def test_only_runs_the_sections_named_and_refuses_others():
+    output = bench("--sizes", "30", "--only", "pages", "--repeat", "1")
+
+    assert "bare view" in output
+    assert "new contact" not in output  # no duplicate checks
+    assert "Import rows per second" not in output
+    assert "Uploads:" not in output
+    with pytest.raises(CommandError, match="--only takes sections among"):
+        bench("--only", "pages,speed")

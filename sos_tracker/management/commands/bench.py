@@ -3,7 +3,9 @@ import speed, and hurtful uploads: `make bench`.
 
     manage.py bench                    # 1,000 and 100,000 people; imports of 1,000 and 20,000
     manage.py bench --quick            # a smoke run in well under a minute
+    manage.py bench --only pages,checks  # sections among pages, checks, imports, uploads
     manage.py bench --uploads-only     # only the uploads section (no databases)
+    manage.py bench --sizes 1000,100000,1000000   # a million too: built in bulk, minutes
     DATABASE_URL=postgres://… manage.py bench
 
 A measurement that prints figures; it asserts nothing about them. It never touches the
@@ -16,6 +18,9 @@ sectors, two cores with member lists, phases and milestones, alignments toward b
 tendencies with review queues, stale reviews and private notes, invitations in every
 stage, check-ins over two years. The smallest is built first; each larger one is a copy
 of the one before, grown, so every share (queue, funnel, members) grows with the people.
+A step adding 100,000 people or more loads them with the members table's secondary
+indexes and search triggers off, and makes them again at the end (bench_data.bulk_loading);
+the time it took is printed.
 
 The sizes are measured in alternation, request by request: a page at 1,000 people, the
 same page at 100,000, the next page, and so on, round after round. The machine is shared:
@@ -24,13 +29,17 @@ minutes apart, ratios swung from 0.4 to 8.4; issue 11). Pages are served through
 test Client without the test runner's template instrumentation, so a figure is the whole
 server side of a request (middleware, session, view, queries, template) without the
 network: the organizer's pages as a signed-in organizer, the core's pages and the
-dashboard as the lead of the core. Each page is warmed up, then timed `--repeat` times
-per size. The summary gives the median per size, the ratio to the people list at the same
-size (what a page costs in people lists: the machine's speed mostly cancels out) and the
-growth from the smallest size to the largest, which should stay at or below 1.3. For a
-page that grows more, or fails, the slowest queries are printed at both sizes, with the
-database's plan of the slowest. A request is stopped after `--time-limit` seconds (its
-query is interrupted) and the page reported failed at that size.
+dashboard as the lead of the core, the admin's lists (people, alignments, invitations,
+check-ins, access log) as a superuser, two-factor verified as a real session would be.
+The unit is the bare view (sos_tracker.bench_urls: an HttpResponse behind the same
+middleware and session), measured in the same rounds as any page. Each page is warmed
+up, then timed `--repeat` times per size. The summary gives the median per size, its
+multiple of the bare view at the same size (what a page costs beyond the framework: the
+machine's speed mostly cancels out) and the growth from the smallest size to the
+largest, which should stay at or below 1.3. For a page that grows more, or fails, the
+slowest queries are printed at both sizes, with the database's plan of the slowest. A
+request is stopped after `--time-limit` seconds (its query is interrupted) and the page
+reported failed at that size.
 
 The duplicate check of quick add (members.duplicates.find_duplicates, what
 members.views.person_add calls) is timed on its own for a fixed set of new contacts made
@@ -90,16 +99,24 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from faker import Faker
 
-from cores.models import Alignment
+from audit.models import AccessLog
+from cores.models import Alignment, Invitation
 from members.duplicates import find_duplicates
 from members.importing import applying, bench_shapes
-from members.models import Member, Sector
+from members.models import CapacityCheckIn, Member, Sector
 from members.text import name_words
-from sos_tracker.bench_data import Cast, make_cast, make_network
+from sos_tracker.bench_data import Cast, bulk_loading, make_cast, make_network
 from tests.auth import log_in
 from tests.factories import CapacityCheckInFactory, MemberFactory
 
 DEFAULT_SIZES = "1000,100000"
+# Sections of the run (--only), in the order they run.
+SECTIONS = ("pages", "checks", "imports", "uploads")
+# A step adding at least this many people loads them with the members table's indexes
+# and search triggers off, made again after (bench_data.bulk_loading).
+BULK_LOAD_FROM = 100_000
+# The unit: a signed-in HttpResponse behind every middleware (sos_tracker.bench_urls).
+BARE = "bare view"
 # 20,000 rows give the same rows per second as 50,000 did, in well under half the time:
 # the whole run stays within about ten minutes on a shared two-core machine.
 DEFAULT_IMPORT_SIZES = "1000,20000"
@@ -370,10 +387,15 @@ class Command(BaseCommand):
             help="Small sizes and few repetitions: a smoke run.",
         )
         parser.add_argument(
+            "--only",
+            default=",".join(SECTIONS),
+            help="Sections to run, comma-separated, from "
+            f"{', '.join(SECTIONS)} (default: all of them).",
+        )
+        parser.add_argument(
             "--uploads-only",
             action="store_true",
-            help="Only the uploads section: each hurtful upload shape read in a process of "
-            "its own (no databases are built).",
+            help="Only the uploads section (same as --only uploads): no databases are built.",
         )
         parser.add_argument(
             "--trace-memory",
@@ -383,7 +405,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if options["uploads_only"]:
+        only = _sections("uploads" if options["uploads_only"] else options["only"])
+        if only == {"uploads"}:
             self._measure_uploads()
             return
         if options["quick"]:
@@ -398,6 +421,8 @@ class Command(BaseCommand):
                     options[key] = value
         sizes = _sizes(options["sizes"], "--sizes", minimum=1)
         import_sizes = [n for n in _sizes(options["import_sizes"], "--import-sizes") if n]
+        if "imports" not in only:
+            import_sizes = []
         repeat = options["repeat"]
         if repeat < 1:
             raise CommandError("--repeat must be at least 1.")
@@ -417,6 +442,8 @@ class Command(BaseCommand):
                 ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"],
                 SECURE_SSL_REDIRECT=False,
                 STORAGES=_plain_static_storages(),
+                # The project's URLs and the bare view, the unit of every page's figure.
+                ROOT_URLCONF="sos_tracker.bench_urls",
             ),
             self._throwaway_databases() as databases,
         ):
@@ -428,9 +455,12 @@ class Command(BaseCommand):
             )
             sites = self._build(databases, sizes)
             contacts = _quick_add_contacts(sites[0])
-            pages = self._pages(sites, contacts)
-            results = self._measure_pages(sites, pages, repeat)
-            checks = self._measure_duplicate_checks(sites, contacts, repeat)
+            results = checks = []
+            if "pages" in only:
+                pages = self._pages(sites, contacts)
+                results = self._measure_pages(sites, pages, repeat)
+            if "checks" in only:
+                checks = self._measure_duplicate_checks(sites, contacts, repeat)
             imports = []
             if import_sizes:
                 _use(sites[-1])
@@ -442,11 +472,14 @@ class Command(BaseCommand):
                     for n in import_sizes
                 ]
             self._say("")
-            self._print_pages(results, pages, sites, repeat)
-            self._print_duplicate_checks(checks, sites, repeat)
+            if results:
+                self._print_pages(results, pages, sites, repeat)
+            if checks:
+                self._print_duplicate_checks(checks, sites, repeat)
             if imports:
                 self._print_imports(imports, trace=options["trace_memory"])
-        self._measure_uploads()
+        if "uploads" in only:
+            self._measure_uploads()
         elapsed = time.perf_counter() - started
         self._say("")
         self._say(f"Peak memory of the process (ru_maxrss): {_peak_rss_mb():,.0f} MB")
@@ -538,19 +571,28 @@ class Command(BaseCommand):
                 site.made = Counter(previous.made)
                 have = previous.size
             started = time.perf_counter()
-            made = make_network(size - have, site.cast)
+            timings = {}
+            bulk = size - have >= BULK_LOAD_FROM
+            with bulk_loading(timings) if bulk else contextlib.nullcontext():
+                made = make_network(size - have, site.cast)
             site.made += made
             _refresh_statistics()
             took = time.perf_counter() - started
+            how = (
+                f"; indexes off while loading, made again in {timings['rebuild']:.1f} s"
+                if bulk
+                else ""
+            )
             self._say(
                 f"Built {size - have:,} people (now {size:,}) and what they carry in "
-                f"{took:.1f} s ({(size - have) / took:,.0f} people per second); "
+                f"{_duration(took)} ({(size - have) / took:,.0f} people per second{how}); "
                 f"peak RSS {_peak_rss_mb():,.0f} MB"
             )
             self._say("  " + ", ".join(f"{n:,} {kind}" for kind, n in site.made.items()))
             site.clients = {
                 "organizer": log_in(Client(), site.cast.organizer),
                 "lead": log_in(Client(), site.cast.leads[0]),
+                "admin": log_in(Client(), site.cast.admin),
             }
             sites.append(site)
         return sites
@@ -580,6 +622,7 @@ class Command(BaseCommand):
 
         for site in sites:
             _use(site)
+            add(BARE, "organizer", site, [reverse("bench_bare")])
             add("people list", "organizer", site, [people_url], Member.objects.count())
             if sector:
                 add(
@@ -642,6 +685,15 @@ class Command(BaseCommand):
                 core.invitations.count(),
             )
             add("dashboard", "lead", site, [reverse("home")], Member.objects.count())
+            add("import page", "organizer", site, [reverse("members:import_start")])
+            for label, model in ADMIN_LISTS:
+                add(
+                    f"admin: {label}",
+                    "admin",
+                    site,
+                    [reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")],
+                    model._default_manager.count(),
+                )
         return list(pages.values())
 
     def _measure_pages(self, sites, pages, repeat) -> list[PageResult]:
@@ -976,17 +1028,20 @@ class Command(BaseCommand):
 
 
 def summary_table(results: list[PageResult], sizes: list[int]) -> list[str]:
-    """Per page: queries, median ms and ratio to the people list at each size, and growth.
+    """Per page: queries, median ms and multiple of the bare view at each size, and growth.
 
-    Growth is the median at the largest size over the median at the smallest; a page
-    growing more than FLAT_LIMIT is marked "not flat", one that failed "FAILED at <size>".
+    The unit is the bare view (BARE) measured in the same rounds at the same size; without
+    one, the people list. Growth is the median at the largest size over the median at the
+    smallest; a page growing more than FLAT_LIMIT is marked "not flat", one that failed
+    "FAILED at <size>".
     """
     by_key = {(r.label, r.people): r for r in results}
-    base = {size: by_key.get(("people list", size)) for size in sizes}
+    unit = BARE if any(r.label == BARE for r in results) else "people list"
+    base = {size: by_key.get((unit, size)) for size in sizes}
     header = (
         f"{'page':<28} {'queries':>9}"
         + "".join(f" {f'ms @{size:,}':>12}" for size in sizes)
-        + "".join(f" {f'ratio @{size:,}':>14}" for size in sizes)
+        + "".join(f" {f'x {unit.split()[0]} @{size:,}':>14}" for size in sizes)
         + (f" {'growth':>7}" if len(sizes) > 1 else "")
     )
     lines = [header, "-" * len(header)]
@@ -1238,6 +1293,28 @@ def _person_page_people() -> list[int]:
             person.pronouns = pronouns
             person.version += 1
             person.save()
+    return chosen
+
+
+# The admin's changelists measured, as a superuser: (label, model).
+ADMIN_LISTS = [
+    ("people", Member),
+    ("alignments", Alignment),
+    ("invitations", Invitation),
+    ("check-ins", CapacityCheckIn),
+    ("access log", AccessLog),
+]
+
+
+def _sections(text: str) -> set[str]:
+    """The sections --only names (comma-separated), checked against SECTIONS."""
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown or not chosen:
+        raise CommandError(
+            f"--only takes sections among {', '.join(SECTIONS)}, comma-separated"
+            + (f"; not {', '.join(sorted(unknown))}." if unknown else ".")
+        )
     return chosen
 
 
