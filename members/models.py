@@ -272,6 +272,14 @@ class Member(models.Model):
             # The dashboard counts everyone by status and story from this index alone,
             # without reading the wide people rows (members.stats.people_counts).
             models.Index(fields=["status", "joining_story_kind"], name="member_status_story_idx"),
+            # The admin's region filter: its choices one probe per region (members.admin.
+            # regions_in_use), and a region's people a page at a time in name order.
+            models.Index(
+                F("region"),
+                search_index.ByteOrder("name_key"),
+                F("id"),
+                name="member_region_order_idx",
+            ),
         ]
 
     def __str__(self):
