@@ -1,0 +1,39 @@
+"""Query counts of the main pages, the same at 10 and at 500 people who carry every
+relation a page reads: people in cores, alignments toward both tendencies (some waiting
+for review, some with notes), invitations in every stage (one person in conversation
+with both cores), check-ins over two years (tests/perf/conftest.py).
+
+The old pins were taken on data where nobody was in a core, so they could not see a
+query made only for rows that exist (or a join that multiplies them). Each page is
+requested cold (empty cache) as its usual user: a lead of core A for the home page and
+the core's pages, an organizer for the people pages, a superuser for the admin.
+"""
+
+import pytest
+
+from tests.perf.conftest import HUGE, LARGE, SMALL
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "home",
+    "people list",
+    "search",
+    "person page",
+    "core page",
+    "review queue",
+    "review item",
+    "invitation list",
+    "quick add POST",
+    "admin people",
+    "admin alignments",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_query_count_is_the_same_at_10_and_500_people(measured, page):
+    counts = {size: cost.queries for size, cost in measured[page].items()}
+    statuses = {size: cost.status for size, cost in measured[page].items()}
+
+    assert set(statuses.values()) == {200}, statuses
+    assert counts[SMALL] == counts[LARGE] == counts[HUGE], counts
