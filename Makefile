@@ -64,6 +64,13 @@ ONLY ?= pages,checks,imports,uploads
 bench: venv ## Print server times of the main pages at 1,000 and 100,000 people, as multiples of a bare view
 	$(BIN)/python manage.py bench --sizes $(SIZES) --only $(ONLY)
 
+# gunicorn (production settings) on a throwaway PostgreSQL database of 100,000 people, loaded
+# by wrk on loopback. Needs DATABASE_URL=postgres://… and wrk (apt-get install wrk).
+# LOAD_ARGS=--keep keeps the database for the next run (which then starts in seconds).
+LOAD_ARGS ?=
+load: venv ## Requests/s, p50/p99 and errors of the main pages and a mixed flow under load, beside a bare view
+	$(BIN)/python manage.py load $(LOAD_ARGS)
+
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml | check-python

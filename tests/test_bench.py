@@ -4,6 +4,7 @@ tables, and leaves the developer's database alone. Timings are never asserted.""
 import io
 import os
 import re
+import shutil
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
 from members.models import Member
+from sos_tracker.load_wrk import RESULT_MARK, FlowResult, lua_script, parse_result
 from sos_tracker.management.commands.bench import (
     CheckResult,
     PageResult,
@@ -21,6 +23,7 @@ from sos_tracker.management.commands.bench import (
     duplicate_check_table,
     summary_table,
 )
+from sos_tracker.management.commands.load import bare_per_second, load_table
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +250,98 @@ def test_only_runs_the_sections_named_and_refuses_others():
     assert "Uploads:" not in output
     with pytest.raises(CommandError, match="--only takes sections among"):
         bench("--only", "pages,speed")
+
+
+# --- make load ------------------------------------------------------------------------
+
+
+def test_load_script_walks_the_flow_and_counts_every_answer_outside_2xx():
+    script = lua_script([("/people/?q=ana", "sessionid=abc"), ('/x"y/', "sessionid=d\\e")])
+
+    assert '{"/people/?q=ana", "sessionid=abc"}' in script
+    assert '{"/x\\"y/", "sessionid=d\\\\e"}' in script  # quotes and backslashes escaped
+    assert "status < 200 or status > 299" in script
+    assert RESULT_MARK in script
+    with pytest.raises(ValueError, match="at least one"):
+        lua_script([])
+    with pytest.raises(ValueError, match="starts with"):
+        lua_script([("people/", "")])
+
+
+def test_load_result_is_read_from_wrks_output():
+    output = (
+        "Running 20s test @ http://127.0.0.1:1/\n  2 threads and 6 connections\n"
+        f'{RESULT_MARK}{{"requests": 1500, "duration_us": 20000000, "connect": 0, '
+        '"read": 1, "write": 0, "timeout": 2, "status": 4, "non2xx": 7, "p50_us": 12000, '
+        '"p90_us": 30000, "p99_us": 95500, "max_us": 140000}\n'
+    )
+
+    result = parse_result(output)
+
+    assert result.per_second == 75
+    assert (result.p50_ms, result.p99_ms, result.max_ms) == (12, 95.5, 140)
+    assert (result.socket_errors, result.non2xx, result.errors) == (3, 7, 10)
+    with pytest.raises(ValueError, match="no result line"):
+        parse_result("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+def test_load_table_gives_each_flow_as_a_share_of_the_bare_views_mean():
+    def flow(per_second, errors=0):
+        return FlowResult(
+            requests=per_second * 10,
+            seconds=10,
+            p50_ms=5,
+            p90_ms=8,
+            p99_ms=20,
+            max_ms=30,
+            socket_errors=0,
+            non2xx=errors,
+        )
+
+    results = [("bare", flow(600)), ("mixed", flow(200, errors=3)), ("bare", flow(400))]
+
+    assert bare_per_second(results) == 500
+    header, _rule, first, mixed, last = load_table(results)
+    assert header.endswith("of bare")
+    assert mixed.split()[-1] == "40%"
+    assert mixed.split()[7:9] == ["3", "3"]  # errors, non-2xx
+    assert (first.split()[-1], last.split()[-1]) == ("120%", "80%")
+
+
+def test_load_needs_postgresql_and_wrk():
+    if connection.vendor != "postgresql":
+        with pytest.raises(CommandError, match="PostgreSQL"):
+            call_command("load", stdout=io.StringIO())
+        return
+    if shutil.which("wrk") is None:
+        with pytest.raises(CommandError, match="apt-get install -y wrk"):
+            call_command("load", stdout=io.StringIO())
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_load_serves_every_flow_without_errors_under_gunicorn():
+    if connection.vendor != "postgresql":
+        pytest.skip("make load runs on PostgreSQL")
+    out = io.StringIO()
+
+    call_command(
+        "load",
+        "--people",
+        "60",
+        "--duration",
+        "1",
+        "--connections",
+        "2",
+        "--workers",
+        "1",
+        stdout=out,
+    )
+
+    output = out.getvalue()
+    rows = rows_of(output, "flow      requests")
+    flows = [row.split()[0] for row in rows]
+    assert flows == ["bare", "list", "search", "person", "home", "core", "mixed", "bare"]
+    for row in rows:
+        assert row.split()[7:9] == ["0", "0"], row  # no errors, no answer outside 2xx
+    assert re.search(r"^Mixed flow: .* of the bare view's ", output, re.MULTILINE)
