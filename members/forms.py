@@ -221,7 +221,7 @@ class PeopleFilterForm(forms.Form):
         if data.get("status"):
             people = people.filter(status=data["status"])
         if data.get("sector"):
-            people = people.filter(sectors=data["sector"])
+            people = people.in_sector(data["sector"])
         if data.get("kind"):
             people = people.filter(joining_story_kind=data["kind"])
         return people
