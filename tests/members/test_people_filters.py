@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sectors():
-    housing, labor, empty = (SectorFactory(name=n) for n in ("Test housing", "Test labor", "Test unused"))
+    housing, labor, empty = (
+        SectorFactory(name=n) for n in ("Test housing", "Test labor", "Test unused")
+    )
     for number in range(12):
         person = MemberFactory(name=f"Person {number:02d}")
         person.sectors.set([housing] if number % 3 else [housing, labor])
