@@ -47,10 +47,15 @@ still finds them. tests/members/test_duplicates.py and test_evidence.py hold the
 
 Finding candidates never reads everyone (blocking): the database is asked only for people
 with one of the emails (the case-insensitive unique index), one of the phone keys, or in
-one of the cities (the city-and-name index, reading just pk and folded name); rapidfuzz
-then scores the names of one city in C. Everything is two queries, for one row or many.
+one of the name's blocks (members.blocking: the city and the sound of a name word, two
+indexed keys per person, reading just pk and folded name), so a name is compared with
+tens of people, not with a whole city. rapidfuzz's cdist then scores each block's names
+against every new name looking in it, in C. Everything is two queries, for one row or a
+batch of about a thousand.
 """
 
+import bisect
+import dataclasses
 import enum
 import itertools
 import operator
@@ -60,10 +65,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 
+import numpy
 from django.db.models import Q
 from django.db.models.functions import Lower
 from rapidfuzz import fuzz, process, utils
 
+from members import blocking
 from members.models import Member
 from members.text import clean_text, fold, name_words, phone_key
 
@@ -206,13 +213,15 @@ class Contact:
 
     @classmethod
     def of_member(cls, member: Member) -> "Contact":
-        return cls.of(
+        """A saved person as the rules compare them; the phone key as stored (the same rule,
+        kept by Member.refresh_derived_fields), not parsed again for every candidate."""
+        contact = cls.of(
             name=member.name,
             email=member.email,
-            phone=member.phone,
             city=member.city,
             region=member.region,
         )
+        return dataclasses.replace(contact, phone=member.phone_key)
 
 
 def _is_region(text: str) -> bool:
@@ -404,7 +413,9 @@ def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[
 
     `in_database` as find_duplicates gives them; `earlier_rows` points at rows before it
     in the same file, so a person listed twice is reported once, on the second listing.
-    Two queries for the whole batch.
+    Two queries for a few hundred rows, one more per further _CHUNK block keys, names
+    or candidates, however many people are saved. The names of a block are scored
+    against all the rows looking in it at once (rapidfuzz's cdist).
     """
     people = [
         Contact.of(
@@ -413,80 +424,99 @@ def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[
         for row in rows
     ]
     database = _DatabaseCandidates(people)
-    earlier = _RowIndex()
-    results = []
-    for number, person in enumerate(people):
-        results.append(
-            RowDuplicates(
-                in_database=database.matches(number, limit=limit),
-                earlier_rows=earlier.matches(person, limit=limit),
-            )
-        )
-        earlier.add(person, number)
-    return results
+    earlier = _earlier_rows(people, limit=limit)
+    return [
+        RowDuplicates(in_database=database.matches(number, limit=limit), earlier_rows=found)
+        for number, found in enumerate(earlier)
+    ]
 
 
-class _NameBlock:
-    """The folded names of one city, to propose people whose names may be alike.
+# Values per IN list: far below SQLite's 32,766 parameters with both key columns.
+_CHUNK = 5000
 
-    Only proposes: weigh() decides, so a few too many is fine, one too few is not. Names
-    are kept as stored and scored in rapidfuzz's C loop (thousands of names in about a
-    millisecond). Its default_process turns punctuation into spaces where name_words()
-    drops apostrophes, which moves a score by a few points, so the cutoff here is a
-    little below NAME_THRESHOLD.
+
+def _chunks(values) -> list[list]:
+    """`values` sorted, in lists of at most _CHUNK; no list for no values."""
+    values = sorted(values)
+    return [values[start : start + _CHUNK] for start in range(0, len(values), _CHUNK)]
+
+
+class _Names:
+    """Folded names prepared once for rapidfuzz, by position.
+
+    Only proposes: weigh() decides, so a few too many is fine, one too few is not. Its
+    default_process turns punctuation into spaces where name_words() drops apostrophes,
+    which moves a score by a few points, so the cutoff here is a little below
+    NAME_THRESHOLD.
     """
 
     def __init__(self):
-        self.names: list[str] = []
+        self.folded: list[str] = []
         self.processed: list[str] = []  # default_process once, not once per comparison
         # The same with its words sorted: plain ratio on these is token_sort_ratio without
-        # re-sorting every stored name on every comparison (about 3x faster in imports).
-        self.sorted_processed: list[str] = []
-        self.items: list = []
-        self._with_initials: list[int] | None = None
+        # re-sorting every name on every comparison.
+        self.sorted: list[str] = []
+        self.has_initial: list[bool] = []
+        self.full_words: list[tuple[str, ...]] = []
 
-    def add(self, folded_name: str, item) -> None:
+    def add(self, folded_name: str, words: Sequence[str] = ()) -> int:
         processed = utils.default_process(folded_name)
-        self.names.append(folded_name)
+        self.folded.append(folded_name)
         self.processed.append(processed)
-        self.sorted_processed.append(" ".join(sorted(processed.split())))
-        self.items.append(item)
-        if self._with_initials is not None and _INITIAL.search(folded_name):
-            self._with_initials.append(len(self.names) - 1)
+        self.sorted.append(" ".join(sorted(processed.split())))
+        self.has_initial.append(bool(_INITIAL.search(folded_name)))
+        self.full_words.append(tuple(word for word in words if len(word) > 1))
+        return len(self.folded) - 1
 
-    def with_initials(self) -> list[int]:
-        """Positions of the names with an initial; few, and found once per block."""
-        if self._with_initials is None:
-            self._with_initials = [i for i, name in enumerate(self.names) if _INITIAL.search(name)]
-        return self._with_initials
 
-    def candidates(self, words: Sequence[str]) -> set:
-        query = utils.default_process(" ".join(words))
-        sorted_query = " ".join(sorted(query.split()))
-        positions = set()
-        # name_score's two halves: token_sort_ratio (as ratio of sorted words) and ratio.
-        for text, names in ((sorted_query, self.sorted_processed), (query, self.processed)):
-            close = process.extract(
-                text, names, scorer=fuzz.ratio, score_cutoff=_PREFILTER_CUTOFF, limit=None
+def _close_names(queries: _Names, query_blocks, choices: _Names, choice_blocks) -> dict:
+    """{query position: choice positions} whose names may be alike, block by block.
+
+    `query_blocks` and `choice_blocks` map a block key to positions in `queries` and
+    `choices`. Each block is scored in two rapidfuzz cdist calls (name_score's two halves:
+    token_sort_ratio as the ratio of sorted words, and ratio), all its queries against all
+    its names.
+    """
+    close = defaultdict(set)
+    for key, asking in query_blocks.items():
+        held = choice_blocks.get(key)
+        if not held:
+            continue
+        for text_of in (operator.attrgetter("sorted"), operator.attrgetter("processed")):
+            asked, known = text_of(queries), text_of(choices)
+            scores = process.cdist(
+                [asked[q] for q in asking],
+                [known[c] for c in held],
+                scorer=fuzz.ratio,
+                score_cutoff=_PREFILTER_CUTOFF,
+                dtype=numpy.uint8,
             )
-            positions.update(position for _, _, position in close)
+            for row, column in zip(*numpy.nonzero(scores), strict=True):
+                close[asking[row]].add(held[column])
         # Initials ("J. García") score low; they need a full word in common and an
         # initial on one side.
-        full_words = [word for word in words if len(word) > 1]
-        query_has_initial = len(full_words) < len(words)
-        for position in range(len(self.names)) if query_has_initial else self.with_initials():
-            if any(word in self.names[position] for word in full_words):
-                positions.add(position)
-        return {self.items[position] for position in positions}
+        with_initials = [c for c in held if choices.has_initial[c]]
+        for q in asking:
+            words = queries.full_words[q]
+            if not words:
+                continue
+            for c in held if queries.has_initial[q] else with_initials:
+                if any(word in choices.folded[c] for word in words):
+                    close[q].add(c)
+    return close
 
 
 class _DatabaseCandidates:
     """People already saved who may match any of `people`, loaded in two queries.
 
-    1. pk and folded name of everyone in the people's cities, and of everyone with the
-       same name where a city is missing on either side (index on city_folded, name_folded).
+    1. pk and folded name of the people in the blocks of the new names (members.blocking:
+       their city and the sound of a name word, by the two indexed block keys), and of
+       everyone with the same name where a city is missing on either side (index on
+       city_folded, name_folded).
     2. The full rows of the name candidates and of everyone sharing an email (the
        LOWER(email) unique index) or a phone key (its index).
+    A batch with more than _CHUNK block keys, names or candidates asks in more queries,
+    each within SQLite's limit of parameters.
     """
 
     def __init__(self, people: Sequence[Contact], *, exclude_pk=None):
@@ -541,87 +571,113 @@ class _DatabaseCandidates:
         return people
 
     def _name_candidates(self) -> list[set]:
-        """For each person, the pks whose names may be alike, by city or by equal name."""
-        cities = {city for p in self.people if p.words for city in p.block_cities}
+        """For each person, the pks whose names may be alike, by block or by equal name."""
+        asked = _Names()
+        asking = defaultdict(list)
+        for number, person in enumerate(self.people):
+            asked.add(person.name, person.words)
+            if person.words:
+                for key in blocking.sought_keys(person.words, person.block_cities):
+                    asking[key].append(number)
         names_without_city = {p.name for p in self.people if p.name and not p.city}
         names_with_city = {p.name for p in self.people if p.name and p.city}
-        wanted = [
-            Q(city_folded__in=cities) if cities else None,
-            Q(name_folded__in=names_without_city) if names_without_city else None,
-            Q(city_folded="", name_folded__in=names_with_city) if names_with_city else None,
-        ]
-        if not any(wanted):
-            return [set() for _ in self.people]
-        blocks = defaultdict(_NameBlock)
-        by_name = defaultdict(set)
-        rows = (
-            self._everyone()
-            .filter(reduce(operator.or_, filter(None, wanted)))
-            # Unordered: Meta.ordering would read `name` from every row and sort them all;
-            # without it the city-and-name index answers alone.
-            .order_by()
-            .values_list("pk", "name_folded", "city_folded")
-        )
-        for pk, name, city in rows:
-            if city:
-                blocks[city].add(name, pk)
-            if not city or names_without_city:
-                by_name[name].add(pk)
+        without_city, with_city = _chunks(names_without_city), _chunks(names_with_city)
+        keys = _chunks(asking)
+        known = _Names()
+        held = defaultdict(list)
+        pks = []
+        same_name = defaultdict(set)
+        for number in range(max(len(without_city), len(with_city), len(keys))):
+            wanted = []
+            if number < len(without_city):
+                wanted.append(Q(name_folded__in=without_city[number]))
+            if number < len(with_city):
+                wanted.append(Q(city_folded="", name_folded__in=with_city[number]))
+            if number < len(keys):
+                wanted.append(
+                    Q(duplicate_key_1__in=keys[number]) | Q(duplicate_key_2__in=keys[number])
+                )
+            rows = (
+                self._everyone()
+                .filter(reduce(operator.or_, wanted))
+                # Unordered: Meta.ordering would read `name` from every row and sort them
+                # all; without it the indexes answer alone.
+                .order_by()
+                .values_list(
+                    "pk", "name_folded", "city_folded", "duplicate_key_1", "duplicate_key_2"
+                )
+            )
+            for pk, name, city, *keys_of_row in rows:
+                if not city or names_without_city:
+                    same_name[name].add(pk)
+                blocks = {key for key in keys_of_row if key in asking}
+                if blocks:
+                    position = known.add(name)
+                    pks.append(pk)
+                    for key in blocks:
+                        held[key].append(position)
+        close = _close_names(asked, asking, known, held)
         found = []
-        for person in self.people:
-            pks = set(by_name.get(person.name, ())) if person.name else set()
-            for city in person.block_cities:
-                if city in blocks and person.words:
-                    pks |= blocks[city].candidates(person.words)
-            found.append(pks)
+        for number, person in enumerate(self.people):
+            candidates = {pks[position] for position in close.get(number, ())}
+            if person.name:
+                candidates |= same_name.get(person.name, set())
+            found.append(candidates)
         return found
 
     def _load(self, *, pks, emails, phones) -> list[Member]:
-        wanted = [
-            Q(pk__in=pks) if pks else None,
-            # Written as the unique index is, LOWER(email) where email <> '', to use it.
-            Q(email_lower__in=emails) & ~Q(email="") if emails else None,
-            Q(phone_key__in=phones) if phones else None,
-        ]
-        if not any(wanted):
-            return []
+        pks, emails, phones = _chunks(pks), _chunks(emails), _chunks(phones)
         people = self._everyone().alias(email_lower=Lower("email")).order_by()
-        return list(people.filter(reduce(operator.or_, filter(None, wanted))))
+        loaded = {}
+        for number in range(max(len(pks), len(emails), len(phones))):
+            wanted = [
+                Q(pk__in=pks[number]) if number < len(pks) else None,
+                # Written as the unique index is, LOWER(email) where email <> '', to use it.
+                Q(email_lower__in=emails[number]) & ~Q(email="") if number < len(emails) else None,
+                Q(phone_key__in=phones[number]) if number < len(phones) else None,
+            ]
+            for member in people.filter(reduce(operator.or_, filter(None, wanted))):
+                loaded[member.pk] = member
+        return list(loaded.values())
 
 
-class _RowIndex:
-    """Rows seen so far in one file, for rows repeating an earlier one."""
+def _earlier_rows(people: Sequence[Contact], *, limit) -> list[list[RowMatch]]:
+    """For each of `people` (the rows of one file), the earlier rows that may be them.
 
-    def __init__(self):
-        self.rows: dict[int, Contact] = {}
-        self.by_email = defaultdict(set)
-        self.by_phone = defaultdict(set)
-        self.by_name = defaultdict(set)
-        self.blocks = defaultdict(_NameBlock)
-
-    def add(self, person: Contact, number: int) -> None:
-        self.rows[number] = person
-        self.by_email[person.email].add(number)
-        self.by_phone[person.phone].add(number)
-        self.by_name[person.name].add(number)
+    Names are compared within blocks as in the database (members.blocking), each row
+    filed under the sound of every word of its name: the whole file's blocks are scored
+    at once, then each pair weighed.
+    """
+    names = _Names()
+    blocks = defaultdict(list)
+    by_email, by_phone, by_name = defaultdict(list), defaultdict(list), defaultdict(list)
+    for number, person in enumerate(people):
+        names.add(person.name, person.words)
+        by_email[person.email].append(number)
+        by_phone[person.phone].append(number)
+        by_name[person.name].append(number)
         if person.city and person.words:
-            self.blocks[person.city].add(person.name, number)
-
-    def matches(self, person: Contact, *, limit) -> list[RowMatch]:
-        candidates = set(self.by_name.get(person.name, ())) if person.name else set()
-        if person.email:
-            candidates |= self.by_email.get(person.email, set())
-        if person.phone:
-            candidates |= self.by_phone.get(person.phone, set())
-        if person.city in self.blocks and person.words:
-            candidates |= self.blocks[person.city].candidates(person.words)
+            for key in blocking.sought_keys(person.words, [person.city]):
+                blocks[key].append(number)
+    close = _close_names(names, blocks, names, blocks)
+    results = []
+    for number, person in enumerate(people):
+        candidates = {other for other in close.get(number, ()) if other < number}
+        for known, value in (
+            (by_name, person.name),
+            (by_email, person.email),
+            (by_phone, person.phone),
+        ):
+            if value:
+                same = known[value]
+                candidates.update(same[: bisect.bisect_left(same, number)])
         found = []
-        for number in candidates:
-            other = self.rows[number]
-            evidence = tuple(weigh(person, other))
+        for other in candidates:
+            evidence = tuple(weigh(person, people[other]))
             verdict = verdict_of(evidence)
             if verdict != Verdict.NONE:
-                score = round(name_score(person.words, other.words))
-                found.append(RowMatch(row=number, evidence=evidence, score=score))
+                score = round(name_score(person.words, people[other].words))
+                found.append(RowMatch(row=other, evidence=evidence, score=score))
         found.sort(key=lambda m: (*_rank(m.verdict, m.evidence, m.score), m.row))
-        return found[:limit]
+        results.append(found[:limit])
+    return results

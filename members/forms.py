@@ -11,6 +11,7 @@ from members.models import (
     MemberStatus,
     Sector,
 )
+from members.search import is_short_term, search_words
 from members.text import clean_text, format_phone, is_scientific_notation, phone_problem
 from sos_tracker.versioning import HIDDEN_FIELDS, VersionedModelForm
 
@@ -214,10 +215,17 @@ class PeopleFilterForm(forms.Form):
         choices=[("", "Any joining story"), *JoiningStoryKind.choices],
     )
 
+    @property
+    def short_term(self) -> bool:
+        """True when the search is a term too short to look inside names (one or two
+        characters): it found only names and preferred names starting with it."""
+        words = search_words(self.cleaned_data.get("q") or "") if self.is_valid() else []
+        return bool(words) and is_short_term(words)
+
     def apply(self, people):
         data = self.cleaned_data
         people = people.findable()
-        people = people.search(data["q"]) if data.get("q") else people.in_name_order()
+        people = people.search(data["q"], typed=True) if data.get("q") else people.in_name_order()
         if data.get("status"):
             people = people.filter(status=data["status"])
         if data.get("sector"):

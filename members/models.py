@@ -1,16 +1,19 @@
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
-from django.db.models.functions import Lower, Replace
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from members import blocking
 from members import search as search_index
 from members.history import HistoryKeepingQuerySet
-from members.text import fold, phone_digits, phone_key, phone_problem
+from members.text import fold, name_words, phone_digits, phone_key, phone_problem
 
 
 class Sector(models.Model):
@@ -76,6 +79,8 @@ DERIVED_FIELDS = (
     "search_text",
     "phone_digits",
     "phone_key",
+    "duplicate_key_1",
+    "duplicate_key_2",
 )
 
 
@@ -93,13 +98,35 @@ class SearchRank(models.IntegerChoices):
     CONTAINS = 3, "name, preferred name, email or city contains every word"
 
 
+@dataclass(frozen=True)
+class SearchTier:
+    """One tier of a search page: its rank, the rows in it (beyond the search's own
+    filter, and not in an earlier tier), and how it checks the words (EveryWordContained:
+    True by row, False through the search index, None to ask index_finds_many)."""
+
+    rank: int
+    condition: Q
+    by_row: bool | None
+
+
+@dataclass(frozen=True)
+class SearchTiers:
+    """What search() leaves on its queryset, so that a slice of it is read tier by tier."""
+
+    words: tuple[str, ...]
+    tiers: tuple[SearchTier, ...]
+    order: tuple  # the rank order search() set: any other order reads the plain way
+
+
 class MemberQuerySet(HistoryKeepingQuerySet):
+    _search_tiers = None
+
     def findable(self):
         """Everyone but the erased (members.erasure): their anonymous stubs stay only so that
         totals add up, and are never found, listed, matched as duplicates or merged."""
         return self.filter(erased_at=None)
 
-    def search(self, query: str):
+    def search(self, query: str, *, typed: bool = False):
         """People whose name, preferred name, email or city contain every word of `query`.
 
         Names are compared as people write them (members/search.py, search_key): case,
@@ -118,44 +145,126 @@ class MemberQuerySet(HistoryKeepingQuerySet):
           2 WORD_STARTS  a later word of either starts with q ("ann" -> "Lee Ann Park")
           3 CONTAINS     any other match, including email and city ("ann" -> "Joann Ma")
         An empty query returns everyone in name order.
+
+        `typed=True` is for a query a person typed in a search box (the people list, its
+        export, the admin, the pickers): a term shorter than search.SHORT_TERM characters
+        (its words written together) then finds only names and preferred names starting
+        with it (ranks EXACT and STARTS), never a scan of every row for it.
+
+        A slice of the result (a page: `[start:stop]`) is read tier by tier: one query per
+        tier in name order with a LIMIT, the next only while the page is not full
+        (_search_page). Counting, filtering further, iterating the whole result or
+        ordering it otherwise works as on any queryset.
         """
         people = self.findable()
         words = search_index.search_words(query)
         if not words:
             return people.in_name_order()
         whole = " ".join(words)
+        # "van der berg" and "vanderberg" are the same name for the rank too.
         joined = whole.replace(" ", "")
-        # Only a name beginning with the query's first letter can be it or start with it;
-        # testing that first spares taking the spaces out of every other matching name.
-        name_may = Q(name_key__startswith=joined[0])
-        preferred_may = Q(preferred_name_key__startswith=joined[0])
-        named = (name_may & Q(name_joined=joined)) | (
-            preferred_may & Q(preferred_name_joined=joined)
-        )
-        starts = (name_may & Q(name_joined__startswith=joined)) | (
-            preferred_may & Q(preferred_name_joined__startswith=joined)
-        )
+        low, high = search_index.prefix_range(joined)
+        named = Q(name_joined=joined) | Q(preferred_name_joined=joined)
+        starts = Q()
+        for key in ("name_joined", "preferred_name_joined"):
+            starts |= Q(**{f"{key}__gte": low}) & (Q(**{f"{key}__lt": high}) if high else Q())
         word_starts = Q(name_key__contains=" " + whole) | Q(
             preferred_name_key__contains=" " + whole
         )
-        return (
-            people.filter(search_index.contains_every_word(words, using=self.db))
-            .alias(
-                # "van der berg" and "vanderberg" are the same name for the rank too.
-                name_joined=Replace("name_key", Value(" "), Value("")),
-                preferred_name_joined=Replace("preferred_name_key", Value(" "), Value("")),
-            )
-            .annotate(
-                search_rank=Case(
-                    When(named, then=Value(SearchRank.EXACT)),
-                    When(starts, then=Value(SearchRank.STARTS)),
-                    When(word_starts, then=Value(SearchRank.WORD_STARTS)),
-                    default=Value(SearchRank.CONTAINS),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("search_rank", *NAME_ORDER)
+        # The same test as `starts`, written so that no index holds it: the later tiers
+        # leave out the rows starting with the query, and PostgreSQL would otherwise read
+        # "everyone not starting with it" from the joined-name indexes (the whole table).
+        # LIKE is case-insensitive on SQLite, which is no matter: keys are lower-case.
+        starts_unindexed = Q(name_joined_text__startswith=joined) | Q(
+            preferred_name_joined_text__startswith=joined
         )
+        prefix_only = typed and search_index.is_short_term(words)
+        found = people.filter(search_index.contains_every_word(words)).alias(
+            name_joined=search_index.ByteOrder(search_index.Joined("name_key")),
+            preferred_name_joined=search_index.ByteOrder(search_index.Joined("preferred_name_key")),
+            name_joined_text=search_index.Joined("name_key"),
+            preferred_name_joined_text=search_index.Joined("preferred_name_key"),
+        )
+        tiers = [
+            SearchTier(SearchRank.EXACT, named, by_row=True),
+            SearchTier(SearchRank.STARTS, starts & ~named, by_row=True),
+        ]
+        if prefix_only:
+            found = found.filter(starts)
+        else:
+            tiers += [
+                SearchTier(SearchRank.WORD_STARTS, word_starts & ~starts_unindexed, by_row=False),
+                SearchTier(SearchRank.CONTAINS, ~starts_unindexed & ~word_starts, by_row=None),
+            ]
+        ranked = found.annotate(
+            search_rank=Case(
+                When(named, then=Value(SearchRank.EXACT)),
+                When(starts, then=Value(SearchRank.STARTS)),
+                When(word_starts, then=Value(SearchRank.WORD_STARTS)),
+                default=Value(SearchRank.CONTAINS),
+                output_field=IntegerField(),
+            )
+        ).order_by("search_rank", *NAME_ORDER)
+        ranked._search_tiers = SearchTiers(tuple(words), tuple(tiers), ranked.query.order_by)
+        return ranked
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._search_tiers = self._search_tiers
+        return clone
+
+    def _fetch_all(self):
+        if self._result_cache is None and self._reads_by_tier():
+            self._result_cache = self._search_page()
+        super()._fetch_all()
+
+    def _reads_by_tier(self) -> bool:
+        """A slice of search()'s result in its own order: a page to read tier by tier."""
+        plan, query = self._search_tiers, self.query
+        return (
+            plan is not None
+            and query.high_mark is not None
+            and query.order_by == plan.order
+            and query.standard_ordering
+            and not query.extra_order_by
+            and not query.combinator
+            and not query.distinct_fields
+            and query.group_by is None
+        )
+
+    def _search_page(self) -> list:
+        """Rows [low_mark:high_mark] of search()'s ranking, read tier by tier.
+
+        Each tier is one LIMITed query in name order for the rows still wanted, after the
+        rows of earlier tiers that come before the page: a tier wholly before it is
+        counted (at most as many rows as are skipped) instead of read. Page 1 costs one
+        query per tier read, at most four, and one more on SQLite to ask the index
+        whether a term is common (index_finds_many).
+        """
+        plan = self._search_tiers
+        base = self._chain()
+        base._search_tiers = None
+        base._prefetch_related_lookups = ()  # done once, for the whole page (_fetch_all)
+        base.query.clear_limits()
+        skip, wanted = self.query.low_mark, self.query.high_mark - self.query.low_mark
+        rows = []
+        for tier in plan.tiers:
+            if len(rows) == wanted:
+                break
+            chosen = base.filter(tier.condition).order_by(*NAME_ORDER)
+            # Every row of a tier has its rank: no CASE evaluated row by row.
+            chosen.query.annotations["search_rank"] = Value(tier.rank, output_field=IntegerField())
+            by_row = tier.by_row
+            if by_row is None:
+                by_row = search_index.index_finds_many(list(plan.words), using=self.db)
+            setattr(chosen.query, search_index.BY_ROW, by_row)
+            found = list(chosen[skip : skip + wanted - len(rows)])
+            if found:
+                rows += found
+                skip = 0
+            elif skip:
+                skip -= chosen[:skip].count()
+        return rows
 
     def in_name_order(self):
         """Everyone by name as people read a list, then pk: accents, case and punctuation aside.
@@ -255,6 +364,14 @@ class Member(models.Model):
     # The duplicate check's key (members.text.phone_key): E.164 where the phone library
     # knows the number, else its digits; "" under seven digits or in scientific notation.
     phone_key = models.CharField(max_length=40, editable=False, default="")
+    # The duplicate check's blocks (members.blocking): "<folded city>|<sound of the first
+    # name word>" and of the last; "" without a city. Each indexed on its own.
+    duplicate_key_1 = models.CharField(
+        max_length=blocking.KEY_MAX_LENGTH, editable=False, default=""
+    )
+    duplicate_key_2 = models.CharField(
+        max_length=blocking.KEY_MAX_LENGTH, editable=False, default=""
+    )
 
     history = HistoricalRecords(m2m_fields=[sectors], excluded_fields=list(DERIVED_FIELDS))
     # Recomputed by members.history.bulk_update_with_history, which skips save().
@@ -289,9 +406,18 @@ class Member(models.Model):
                 search_index.ByteOrder("name_key"), F("id"), name="member_name_key_order_idx"
             ),
             models.Index(fields=["name_folded"], name="member_name_folded_idx"),
+            # Search's first tiers: a name or preferred name that is, or starts with, the
+            # query is an equality or a range of these (members.search.JOINED_NAME_INDEXES).
+            *(
+                models.Index(search_index.ByteOrder(search_index.Joined(key)), name=index_name)
+                for key, index_name in search_index.JOINED_NAME_INDEXES.items()
+            ),
             # Duplicate checks look people up by city (then compare names) and by phone.
             models.Index(fields=["city_folded", "name_folded"], name="member_city_name_idx"),
             models.Index(fields=["phone_key"], name="member_phone_key_idx"),
+            # A name is compared only with its blocks (members.blocking), by either key.
+            models.Index(fields=["duplicate_key_1"], name="member_duplicate_key_1_idx"),
+            models.Index(fields=["duplicate_key_2"], name="member_duplicate_key_2_idx"),
             # The dashboard counts everyone by status and story from this index alone,
             # without reading the wide people rows (members.stats.people_counts).
             models.Index(fields=["status", "joining_story_kind"], name="member_status_story_idx"),
@@ -302,6 +428,14 @@ class Member(models.Model):
                 search_index.ByteOrder("name_key"),
                 F("id"),
                 name="member_region_order_idx",
+            ),
+            # The people list filtered by status, a page in name order: most of a network
+            # shares one status, so without this a page sorted them all.
+            models.Index(
+                F("status"),
+                search_index.ByteOrder("name_key"),
+                F("id"),
+                name="member_status_order_idx",
             ),
         ]
 
@@ -331,7 +465,13 @@ class Member(models.Model):
             raise ValidationError({"name": "Enter a name; spaces alone are not a name."})
         self.email = self.email.strip()
         if self.email:
-            taken = Member.objects.filter(email__iexact=self.email).exclude(pk=self.pk)
+            # Written as member_email_unique_ci is (LOWER(email) where email <> ''), so the
+            # index answers it, not a scan of everyone (tests/members/test_blocking.py).
+            taken = (
+                Member.objects.alias(email_lower=Lower("email"))
+                .filter(~Q(email=""), email_lower=Lower(Value(self.email)))
+                .exclude(pk=self.pk)
+            )
             if taken.exists():
                 raise ValidationError(
                     {"email": "Another person already has this email address."},
@@ -359,6 +499,9 @@ class Member(models.Model):
         )
         self.phone_digits = phone_digits(self.phone)
         self.phone_key = phone_key(self.phone)
+        self.duplicate_key_1, self.duplicate_key_2 = blocking.saved_keys(
+            name_words(self.name), self.city_folded
+        )
 
 
 # The four cadrefication capacities, in the order the organization names them.

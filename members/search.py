@@ -19,14 +19,27 @@ reads every row (130-170 ms at 100,000 people), so each database answers from an
   it stores only the index, the text stays in members_member), kept in step by triggers.
   A quoted FTS phrase of three or more characters matches exactly the rows LIKE would.
   Trigrams cannot find one- or two-character words; those fall back to LIKE.
+
+A page of results is filled tier by tier (Member.objects.search, MemberQuerySet.
+_search_page): the people whose name or preferred name *is* the query, then those whose
+name starts with it, then those with a later word starting with it, then everyone else
+who contains every word. Each tier is one query in name order with a LIMIT, and the next
+tier is read only when the page is not full, so a common word costs a page, not a sort of
+every match. The first two tiers are served by the joined-name indexes below
+(JOINED_NAME_INDEXES: the name key without its spaces, compared byte by byte, so a prefix
+is a range of the index on both databases); they check each row they find against the
+words with a plain LIKE (EveryWordContained with by_row), not through the search index,
+whose answer would have to be read whole first.
+
+A term of one or two characters typed in a search box (SHORT_TERM) only finds names that
+start with it: contains would read the whole table for it, and it finds nearly everyone.
 """
 
 import re
 import unicodedata
 
 from django.db import connections
-from django.db.models import CharField, Func, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import CharField, F, Func, Lookup
 
 from members.text import fold
 
@@ -207,26 +220,118 @@ def repair_after_migrate(sender, *, using, **kwargs) -> None:
 
 # --- Querying -----------------------------------------------------------------------------
 
+# A term typed in a search box shorter than this (its words written together) only finds
+# names and preferred names that start with it (Member.objects.search(..., typed=True)).
+SHORT_TERM = 3
+# On SQLite, when the index finds at least this many people for the "contains" tier, a
+# page reads the people list in name order and checks each row with LIKE instead: with
+# that many matches (1 in 50 at 100,000 people) a page is found within a few thousand
+# rows, while reading the index's answer whole costs as much as the matches.
+COMMON_TERM_MATCHES = 2000
+# The Query attribute that tells EveryWordContained to check rows with LIKE (see it).
+BY_ROW = "search_by_row"
+JOINED_NAME_INDEXES = {
+    "name_key": "member_name_joined_idx",
+    "preferred_name_key": "member_preferred_joined_idx",
+}
+
+
+class Joined(Func):
+    """A key with its spaces taken out ("van der berg" -> "vanderberg").
+
+    The spaces are written into the SQL, not passed as parameters: SQLite uses an index
+    on an expression only for the very same expression text.
+    """
+
+    arity = 1
+    template = "REPLACE(%(expressions)s, ' ', '')"
+    output_field = CharField()
+
+
+def is_short_term(words: list[str]) -> bool:
+    """True when the query's words, written together, are shorter than SHORT_TERM characters."""
+    return len("".join(words)) < SHORT_TERM
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """(low, high): text starts with `prefix` exactly when low <= text < high, byte by byte.
+
+    `high` is `prefix` with its last character one code point up (UTF-8 byte order is code
+    point order); None when there is no such string (a prefix of U+10FFFF only): no bound.
+    "ann" -> ("ann", "ano"). Raises ValueError for "" (everything starts with it).
+    """
+    if not prefix:
+        raise ValueError("An empty prefix has no range.")
+    head = prefix.rstrip(chr(0x10FFFF))
+    if not head:
+        return prefix, None
+    following = ord(head[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are never in text: skip past them
+        following = 0xE000
+    return prefix, head[:-1] + chr(following)
+
+
+class EveryWordContained(Lookup):
+    """`search_text` contains each of the folded words: EveryWordContained(F("search_text"), words).
+
+    On SQLite the words of three or more characters are answered by the FTS5 table (one
+    `id IN (...)` term, which SQLite reads whole), the shorter ones by LIKE. When the
+    query carries BY_ROW (a tier that reaches its rows through another index, or a common
+    term read in name order), every word is a LIKE on the row at hand instead: the same
+    rows, as the FTS5 phrase matches exactly what LIKE does. PostgreSQL always writes LIKE;
+    its trigram index serves it when the planner finds that cheaper.
+    """
+
+    lookup_name = "contains_every_word"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.lhs)
+        params = list(params)
+        words = list(self.rhs)
+        terms = []
+        by_row = getattr(compiler.query, BY_ROW, False)
+        if connection.vendor == "sqlite" and not by_row:
+            indexed = [word for word in words if len(word) >= MIN_INDEXED_WORD]
+            if indexed:
+                table = compiler.quote_name(self.lhs.alias)
+                pk = f"{table}.{connection.ops.quote_name('id')}"
+                terms.append(f"{pk} IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)")
+                params.append(" ".join(fts_phrase(word) for word in indexed))  # space: AND
+            words = [word for word in words if len(word) < MIN_INDEXED_WORD]
+        like = connection.operators["contains"] % "%s"
+        for word in words:
+            terms.append(f"{column} {like}")
+            params.append(f"%{connection.ops.prep_for_like_query(word)}%")
+        return "(" + " AND ".join(terms) + ")", params
+
+
+def index_finds_many(words: list[str], *, using: str) -> bool:
+    """True when the SQLite FTS5 table holds at least COMMON_TERM_MATCHES rows for `words`.
+
+    Reads at most that many of its row ids. False on other databases and for words all
+    shorter than the index's trigrams (nothing to ask it).
+    """
+    indexed = [word for word in words if len(word) >= MIN_INDEXED_WORD]
+    if connections[using].vendor != "sqlite" or not indexed:
+        return False
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s)",
+            [" ".join(fts_phrase(word) for word in indexed), COMMON_TERM_MATCHES],
+        )
+        (found,) = cursor.fetchone()
+    return found >= COMMON_TERM_MATCHES
+
 
 def fts_phrase(word: str) -> str:
     """`word` as an FTS5 string: quoted, so AND, *, - and NEAR are plain characters."""
     return '"' + word.replace('"', '""') + '"'
 
 
-def contains_every_word(words: list[str], *, using: str) -> Q:
+def contains_every_word(words: list[str]) -> EveryWordContained:
     """Rows whose search_text contains each of the folded `words`, through the index."""
-    condition = Q()
-    if connections[using].vendor == "sqlite":
-        indexed = [word for word in words if len(word) >= MIN_INDEXED_WORD]
-        if indexed:
-            match = " ".join(fts_phrase(word) for word in indexed)  # a space means AND
-            condition &= Q(
-                pk__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match])
-            )
-        words = [word for word in words if len(word) < MIN_INDEXED_WORD]
-    for word in words:
-        condition &= Q(search_text__contains=word)
-    return condition
+    return EveryWordContained(F("search_text"), tuple(words))
 
 
 class ByteOrder(Func):

@@ -8,6 +8,7 @@ phone_*        phones read by Google's libphonenumber rules (the phonenumbers pa
                with settings.PHONE_DEFAULT_REGION for numbers written without +code
 """
 
+import functools
 import re
 import unicodedata
 
@@ -90,6 +91,9 @@ def _keep_joiners_between_scripts(match: re.Match) -> str:
     return ""
 
 
+# Pure, and called on the same few texts (cities, regions, common names) thousands of times
+# by an import and its duplicate check.
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case, strip accents and squeeze spaces: "  José  GARCÍA" -> "jose garcia".
 
@@ -168,7 +172,15 @@ def phone_key(phone: str) -> str:
       which must never match anyone.
     Up to 40 characters (the digits of a 40-character phone).
     """
-    text = clean_text(phone or "").strip()
+    return _phone_key(phone or "", default_region())
+
+
+# Each phone of an import is keyed by its duplicate check and again by the save's derived
+# fields; libphonenumber's parse and validation are most of that. The region is part of
+# the key because the setting can change (tests).
+@functools.lru_cache(maxsize=65536)
+def _phone_key(phone: str, region: str) -> str:
+    text = clean_text(phone).strip()
     digits = _NON_DIGITS.sub("", text)
     if len(digits) < MIN_PHONE_DIGITS or is_scientific_notation(text):
         return ""

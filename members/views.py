@@ -260,7 +260,9 @@ def person_merge_pick(request, pk):
     query = request.GET.get("q", "").strip()[:200]
     found = []
     if query:
-        found = list(Member.objects.search(query).exclude(pk=member.pk)[:MERGE_PICK_LIMIT])
+        found = list(
+            Member.objects.search(query, typed=True).exclude(pk=member.pk)[:MERGE_PICK_LIMIT]
+        )
         access_log.record(
             request.user,
             Action.SEARCH,

@@ -401,7 +401,7 @@ def invitation_add(request, slug):
     matches = []
     if query:
         matches = list(
-            Member.objects.search(query).annotate(
+            Member.objects.search(query, typed=True).annotate(
                 invitation_here=Subquery(
                     core.invitations.filter(member=OuterRef("pk")).values("pk")[:1]
                 ),

@@ -1,5 +1,8 @@
 // Search as you type on the people page: progressive enhancement of a plain GET form.
 // Without JavaScript the form submits normally; with it, results refresh in place.
+// Typing searches from three characters on (an empty box lists everyone again); a
+// shorter term searches when Enter is pressed, and the server then matches it only at
+// the start of names (members.search.SHORT_TERM): the same rule, whoever sends the query.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-live-search]");
@@ -7,6 +10,12 @@
   var target = document.querySelector(form.dataset.liveSearch);
   var timer = null;
   var inFlight = null;
+  var SHORT_TERM = 3;
+
+  // What the server counts: the term's letters and digits, spaces and punctuation aside.
+  function termLength(value) {
+    return value.replace(/[\s\p{P}\p{S}]/gu, "").length;
+  }
 
   function refresh() {
     var params = new URLSearchParams(new FormData(form));
@@ -24,7 +33,13 @@
 
   form.addEventListener("input", function (event) {
     clearTimeout(timer);
-    timer = setTimeout(refresh, event.target.type === "search" ? 200 : 0);
+    if (event.target.type === "search") {
+      var length = termLength(event.target.value);
+      if (length > 0 && length < SHORT_TERM) return; // a short term waits for Enter
+      timer = setTimeout(refresh, 200);
+    } else {
+      timer = setTimeout(refresh, 0);
+    }
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();

@@ -362,6 +362,10 @@ def test_picker_query_count_is_flat_from_10_to_500_people(as_user, organizer, pa
     MemberFactory.create_batch(490, name="Ana Lopez", city="Dallas")
     many = _count(client, url)
     # session, user, user's groups (two-factor check), user's permissions, group
-    # permissions; the person; possible duplicates (two queries); the first 20 found; the
-    # access log's entry for the search
-    assert few == many == 10
+    # permissions; the person; possible duplicates (two queries); the access log's entry
+    # for the search: 9. Then the first 20 found, tier by tier (Member.objects.search):
+    # one query per tier read, at most four, and on SQLite one to ask the search index
+    # whether the term is common. A page that fills in an earlier tier reads fewer, so
+    # more people never cost more queries.
+    assert few <= 9 + 4 + 1
+    assert many <= few
