@@ -33,6 +33,7 @@ from members.importing.values import (
     parse_kind,
     parse_phone,
     parse_status,
+    remembered,
     sector_key,
     split_sectors,
     unneutralise,
@@ -99,11 +100,11 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     """
     sector_choices = sector_choices or {}
     sectors = _known_sectors()
-    read_date = date_reader(sheet, mapping)
+    parsers = _column_parsers(sheet, mapping, sectors)
     rows, unknown = [], {}
     for number, cells in sheet.rows:
         row, written_sectors = _read_row(
-            number, cells, sheet.headers, mapping, sectors, read_date=read_date
+            number, cells, sheet.headers, mapping, sectors, parsers=parsers
         )
         rows.append(row)
         for written in written_sectors:
@@ -123,13 +124,40 @@ def plan_import(sheet, mapping, *, sector_choices=None, progress=None) -> Import
     return plan
 
 
+def _column_parsers(sheet, mapping, sectors) -> dict:
+    """The parser of each column that has one, for one import: the date column's reads
+    its day/month order (values.date_reader, decided once for the column), and those of
+    columns written the same way on many rows read each distinct text once
+    (values.remembered). Emails and phones differ on every row: parsed as they come."""
+    known = sectors.keys()
+    return {
+        "email": parse_email,
+        "phone": parse_phone,
+        "status": remembered(parse_status),
+        "joined_on": date_reader(sheet, mapping),
+        "joining_story_kind": remembered(parse_kind),
+        "sectors": remembered(lambda text: split_sectors(text, known_keys=known)),
+        "sector_key": remembered(sector_key),
+    }
+
+
 def _read_row(
-    number, cells, headers, mapping, sectors, *, read_date=parse_date
+    number, cells, headers, mapping, sectors, *, parsers=None
 ) -> tuple[RowPlan, list[str]]:
     """The row's cleaned values and errors, and its sector names as written.
 
-    `read_date` reads the date column (values.date_reader: the column's day/month order).
+    `parsers` are _column_parsers' (one import's); without them, each value is parsed
+    on its own, dates month first.
     """
+    parsers = parsers or {
+        "email": parse_email,
+        "phone": parse_phone,
+        "status": parse_status,
+        "joined_on": parse_date,
+        "joining_story_kind": parse_kind,
+        "sectors": lambda text: split_sectors(text, known_keys=sectors.keys()),
+        "sector_key": sector_key,
+    }
     row = RowPlan(number=number, cells=cells)
     by_target = {}
     notes = []
@@ -155,20 +183,18 @@ def _read_row(
         row.values[target] = " ".join(by_target.get(target, "").split())
     row.values["joining_story"] = by_target.get("joining_story", "").strip()
 
-    parsers = [
-        ("email", parse_email),
-        ("phone", parse_phone),
-        ("status", parse_status),
-        ("joined_on", read_date),
-    ]
-    lost = {target for target, parse in parsers if _parse_into(row, target, parse, by_target)}
+    lost = {
+        target
+        for target in ("email", "phone", "status", "joined_on")
+        if _parse_into(row, target, parsers[target], by_target)
+    }
     kind_text = by_target.get("joining_story_kind", "")
-    row.values["joining_story_kind"], understood = parse_kind(kind_text)
+    row.values["joining_story_kind"], understood = parsers["joining_story_kind"](kind_text)
     if not understood:
         notes.append(f"{TARGETS['joining_story_kind']} (as written): {kind_text}")
 
-    written = split_sectors(by_target.get("sectors", ""), known_keys=sectors.keys())
-    row.sector_keys = list(dict.fromkeys(sector_key(name) for name in written))
+    written = parsers["sectors"](by_target.get("sectors", ""))
+    row.sector_keys = list(dict.fromkeys(parsers["sector_key"](name) for name in written))
     row.note = "\n".join(notes)
     for name, message in _too_long(row.values).items():
         row.errors.setdefault(name, message)

@@ -230,7 +230,35 @@ def date_reader(sheet, mapping: list[str]):
     index = mapping.index("joined_on")
     values = [(number, cells[index]) for number, cells in sheet.rows if index < len(cells)]
     column = date_column(values, column=sheet.headers[index])
-    return lambda text: column.parse(unneutralise(text), epoch=epoch)
+    # The column's order is decided above, once; each distinct text is then read once.
+    return remembered(lambda text: column.parse(unneutralise(text), epoch=epoch))
+
+
+def remembered(parse):
+    """`parse` (one text -> a value, or CellError) reading each distinct text once.
+
+    For a column's parser during one import: a status, a kind, a date or a list of sectors
+    is written the same way on thousands of rows. The error is raised anew each time (a
+    new exception of the same class and message), never the one kept. Returns a function
+    of the text, like `parse`.
+    """
+    seen: dict[str, tuple[bool, object]] = {}
+
+    def parse_remembered(text):
+        try:
+            ok, found = seen[text]
+        except KeyError:
+            try:
+                ok, found = True, parse(text)
+            except CellError as error:
+                ok, found = False, (type(error), str(error))
+            seen[text] = (ok, found)
+        if ok:
+            return found
+        kind, message = found
+        raise kind(message)
+
+    return parse_remembered
 
 
 # --- the other values -------------------------------------------------------------------------
