@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from audit.models import AccessLog, Alert
 from sos_tracker.admin_mixins import RecordAdmin
+from sos_tracker.admin_paging import LargeListAdmin
 
 
 class ReadOnlyAdmin(RecordAdmin):
@@ -16,14 +17,17 @@ class ReadOnlyAdmin(RecordAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadOnlyAdmin):
+class AccessLogAdmin(LargeListAdmin, ReadOnlyAdmin):
     list_display = ["created", "username", "action", "person_id", "record_id", "count", "path"]
     list_filter = ["action"]
     # Searches are kept as hashes, so only the username is searchable here; the app's
     # page (/audit/) filters by person, date range and searched text.
     search_fields = ["=username"]
-    # A count over the whole log for every page is the cost the app's own page avoids.
-    show_full_result_count = False
+    # The log grows with every read: counted up to a point, then estimated
+    # (sos_tracker.admin_paging). The model's order (newest first) is served by
+    # audit_created, the person column by audit_person_created; the other columns would
+    # sort the whole log.
+    sortable_by = ["created", "person_id"]
 
 
 @admin.register(Alert)

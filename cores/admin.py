@@ -31,9 +31,10 @@ from cores.models import (
     ReviewState,
     Tendency,
 )
-from members.admin import MemberAdmin
+from members.admin import MemberAdmin, PeopleSearchMixin
 from members.models import Member
 from sos_tracker.admin_mixins import RecordAdmin
+from sos_tracker.admin_paging import LargeListAdmin
 from sos_tracker.permissions import can_manage_core, can_review_tendency
 from sos_tracker.versioning import HIDDEN_FIELDS, VersionedModelForm
 
@@ -352,16 +353,21 @@ class AlignmentForm(FixedPlaceAlignmentForm):
 
 
 @admin.register(Alignment)
-class AlignmentAdmin(ServiceWritesAdmin, SimpleHistoryAdmin):
+class AlignmentAdmin(ServiceWritesAdmin, PeopleSearchMixin, LargeListAdmin, SimpleHistoryAdmin):
     form = AlignmentForm
     list_display = ["member", "tendency", "level", "stated_on", "review_state", "reviewed_by"]
+    # Newest first, from the primary key: the model's order (by person, then tendency)
+    # would join and sort every alignment for each page. The person, tendency and
+    # reviewer columns would too, so they do not sort; the filters narrow instead.
+    ordering = ["-pk"]
+    sortable_by = ["level", "stated_on", "review_state"]
     list_filter = ["tendency", "level", "review_state"]
     list_select_related = ["member", "tendency", "reviewed_by"]
     search_fields = ["member__name", "member__email", "member__city"]
+    search_help_text = "The person's name, preferred name, email or city, as on the people list."
     autocomplete_fields = ["member"]
     readonly_fields = ["reviewed_by", "reviewed_at", "queued_at"]
     inlines = [ReviewNoteInline]
-    show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -404,11 +410,15 @@ class ReviewNoteForm(forms.ModelForm):
 
 
 @admin.register(ReviewNote)
-class ReviewNoteAdmin(ServiceWritesAdmin, admin.ModelAdmin):
+class ReviewNoteAdmin(ServiceWritesAdmin, LargeListAdmin, admin.ModelAdmin):
     """Private to the leads of the note's tendency, here as everywhere."""
 
     form = ReviewNoteForm
     list_display = ["alignment", "author", "created_at"]
+    # Newest first, from the primary key: the model's order (by alignment, so by person)
+    # would join and sort every note; so would the alignment and author columns.
+    ordering = ["-pk"]
+    sortable_by = ["created_at"]
     search_fields = ["alignment__member__name", "body"]
     autocomplete_fields = ["alignment"]
     readonly_fields = ["author", "created_at"]
@@ -898,7 +908,9 @@ FOLLOW_UP_FIELDS = {"point_person", "next_step_on", "note"}
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
+class InvitationAdmin(
+    ServiceWritesAdmin, PeopleSearchMixin, LargeListAdmin, CoreScopedAdmin, SimpleHistoryAdmin
+):
     form = InvitationForm
     list_display = [
         "member",
@@ -909,12 +921,17 @@ class InvitationAdmin(ServiceWritesAdmin, CoreScopedAdmin, SimpleHistoryAdmin):
         "moved_on",
         "identified_on",
     ]
+    # Newest first, from the primary key: the model's order starts with the core, which
+    # the admin sorts by the core's name through a join. The person, core and point
+    # person columns would sort through a join too; the core filter narrows instead.
+    ordering = ["-pk"]
+    sortable_by = ["stage", "next_step_on", "moved_on", "identified_on"]
     list_filter = ["core", "stage", StalledFilter]
     list_select_related = ["member", "core", "point_person"]
     search_fields = ["member__name", "member__email", "member__city"]
+    search_help_text = "The person's name, preferred name, email or city, as on the people list."
     autocomplete_fields = ["member", "point_person"]
     readonly_fields = ["invited_by", "moved_on"]
-    show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["core", "member", "stage", "seen_stage", *HIDDEN_FIELDS]}),
         (

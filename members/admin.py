@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,8 +23,70 @@ from members.models import (
     MergeRecord,
     Sector,
 )
+from members.search import ByteOrder
 from members.text import fold
 from sos_tracker.admin_mixins import RecordAdmin
+from sos_tracker.admin_paging import LargeListAdmin
+
+
+def regions_in_use(limit: int = 200) -> list[str]:
+    """The regions people have (blank aside), in order, at most `limit` of them.
+
+    The region filter's choices. Read from the index member_region_order_idx, not from
+    the people: a loose index scan (a recursive query asking "the first region after
+    this one" until there is none) costs one index probe per region, the same at a
+    thousand people as at a million, where SELECT DISTINCT region reads every row.
+    The index is kept by the database on every write path (save, the import's bulk and
+    COPY paths, merges, erasure), so the choices are never stale and no Python code has
+    to keep a table of regions in step; regions are free text, so a fixed list would
+    miss some. Raises nothing beyond database errors.
+    """
+    table = Member._meta.db_table
+    sql = f"""
+        WITH RECURSIVE regions(region, n) AS (
+            SELECT MIN(region), 1 FROM {table} WHERE region > ''
+            UNION ALL
+            SELECT (SELECT MIN(region) FROM {table} WHERE region > regions.region), n + 1
+            FROM regions WHERE regions.region IS NOT NULL AND n < %s
+        )
+        SELECT region FROM regions WHERE region IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+class RegionFilter(admin.SimpleListFilter):
+    """People by region: the regions in use (regions_in_use), and people with none."""
+
+    title = "region"
+    # The parameter Django's own filter on the field used: bookmarked lists keep working.
+    parameter_name = "region"
+    NONE = ""
+
+    def lookups(self, request, model_admin):
+        return [*((region, region) for region in regions_in_use()), (self.NONE, "No region")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(region=self.value())
+
+
+class PeopleSearchMixin:
+    """A list of rows about people (`person_field` names the person) searched by the
+    people's indexed search (Member.objects.search), not by LIKE '%term%' across a join.
+
+    Mixed in before the ModelAdmin; `search_fields` stays set so the search box shows.
+    """
+
+    person_field = "member"
+
+    def get_search_results(self, request, queryset, search_term):
+        if not fold(search_term):
+            return queryset, False
+        people = Member.objects.search(search_term).values("pk")
+        return queryset.filter(**{f"{self.person_field}__in": people}), False
 
 
 @admin.register(Sector)
@@ -161,16 +224,19 @@ def _duplicates_html(matches) -> str:
 
 
 @admin.register(Member)
-class MemberAdmin(SimpleHistoryAdmin):
+class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
     form = MemberAdminForm
     # Adds an "Import people" button beside "Add member" (the organizers' import page).
     change_list_template = "admin/members/member/change_list.html"
-    list_display = ["name", "preferred_name", "email", "city", "status", "joining_story_kind"]
+    list_display = ["person", "preferred_name", "email", "city", "status", "joining_story_kind"]
+    # Only the name sorts: member_name_key_order_idx serves it; any other column would
+    # sort everyone on every page (the filters narrow by status, story and region).
+    sortable_by = ["person"]
     list_filter = [
         "status",
         "joining_story_kind",
         "sectors",
-        "region",
+        RegionFilter,
         ("erased_at", admin.EmptyFieldListFilter),
     ]
     # The admin search runs on the folded search column (see get_search_results); these
@@ -187,7 +253,6 @@ class MemberAdmin(SimpleHistoryAdmin):
         "erased_at",
     ]
     list_per_page = 50
-    show_full_result_count = False
     inlines = [CapacityCheckInInline]
     actions = ["merge_two_people", "erase_on_request"]
     fieldsets = [
@@ -223,6 +288,10 @@ class MemberAdmin(SimpleHistoryAdmin):
             },
         ),
     ]
+
+    @admin.display(description="name", ordering=ByteOrder("name_key"))
+    def person(self, member):
+        return member.name
 
     @admin.action(description="Merge the two selected people…", permissions=["merge"])
     def merge_two_people(self, request, queryset):
@@ -321,7 +390,7 @@ class MemberAdmin(SimpleHistoryAdmin):
         # The people page's indexed search (trigram / FTS5), not the admin's icontains scan.
         if not fold(search_term):
             return queryset, False
-        return queryset.search(search_term), False
+        return queryset.search(search_term, typed=True), False
 
     def get_changeform_initial_data(self, request):
         return {"joined_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
@@ -357,7 +426,7 @@ class MemberAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CapacityCheckIn)
-class CapacityCheckInAdmin(SimpleHistoryAdmin):
+class CapacityCheckInAdmin(PeopleSearchMixin, LargeListAdmin, SimpleHistoryAdmin):
     list_display = [
         "member",
         "checked_on",
@@ -367,12 +436,16 @@ class CapacityCheckInAdmin(SimpleHistoryAdmin):
         "organization_building_skills",
         "assessed_by",
     ]
+    # The date filter offers its ranges without a query; a date hierarchy would read the
+    # years of every check-in on each view. checkin_date_idx serves the model's order.
     list_filter = ["checked_on"]
     list_select_related = ["member", "assessed_by"]
-    date_hierarchy = "checked_on"
+    # Only the date sorts (checkin_date_idx); a capacity column would sort every
+    # check-in, the member and assessor columns every check-in through a join.
+    sortable_by = ["checked_on"]
     search_fields = ["member__name", "member__email", "member__city"]
+    search_help_text = "The person's name, preferred name, email or city, as on the people list."
     autocomplete_fields = ["member", "assessed_by"]
-    show_full_result_count = False
 
     def get_changeform_initial_data(self, request):
         return {"assessed_by": request.user.pk, **super().get_changeform_initial_data(request)}

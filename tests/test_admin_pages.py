@@ -88,7 +88,8 @@ PINNED = {
         "change": 5,
     },
     Member: {
-        # sector filter, tendency filter, count, rows, region filter
+        # sector filter, tendency filter, count (bounded), rows, region filter (from the
+        # region index, members.admin.regions_in_use)
         "changelist": 8,
         # tendencies for the alignment inline's select
         "add": 4,
@@ -98,8 +99,8 @@ PINNED = {
         "change": 12,
     },
     CapacityCheckIn: {
-        # count, rows joined to member and assessor, date range, dates (date hierarchy)
-        "changelist": 7,
+        # count (bounded, sos_tracker.admin_paging), rows joined to member and assessor
+        "changelist": 5,
         # the assessor filled in for you (autocomplete)
         "add": 4,
         # check-in, its member (title), member and assessor (autocomplete)
@@ -153,8 +154,8 @@ PINNED = {
         "change": 10,
     },
     ReviewNote: {
-        # tendency filter, count, full count, rows joined to alignment, member, tendency
-        "changelist": 7,
+        # tendency filter, count (bounded), rows joined to alignment, member, tendency
+        "changelist": 6,
         "add": 3,
         # note joined to its alignment, alignment (autocomplete), whose member and tendency
         # label it

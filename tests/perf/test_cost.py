@@ -33,12 +33,6 @@ pytestmark = pytest.mark.django_db
 # Work at HUGE people over work at LARGE people (10 times the rows); see the docstring.
 MAX_GROWTH = 4.0
 
-ADMIN_HELPER = pytest.mark.xfail(
-    reason="admin helper: the admin's lists are being made flat in members/admin.py and "
-    "cores/admin.py",
-    strict=False,
-)
-
 PAGES = [
     "home",
     "people list",
@@ -49,8 +43,8 @@ PAGES = [
     "review item",
     "invitation list",
     "quick add POST",
-    pytest.param("admin people", marks=ADMIN_HELPER),
-    pytest.param("admin alignments", marks=ADMIN_HELPER),
+    "admin people",
+    "admin alignments",
 ]
 
 
