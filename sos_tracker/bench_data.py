@@ -316,6 +316,106 @@ def bulk_loading(timings: dict | None = None):
             timings["rebuild"] = time.perf_counter() - started
 
 
+def replicated_models() -> list:
+    """The models copied with the people by copy_network, parents before children.
+
+    Member, every model with a foreign key to one already listed (alignments, review
+    notes, invitations, check-ins, sector and core lists: the many-to-many tables
+    included), and the history models of those listed (their `id` is the object's).
+    """
+    from django.apps import apps
+
+    chosen = [Member]
+    candidates = [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.app_label in ("members", "cores") and model is not Member
+    ]
+    grew = True
+    while grew:
+        grew = False
+        for model in candidates:
+            if model in chosen:
+                continue
+            related = {f.related_model for f in model._meta.concrete_fields if f.is_relation}
+            if related & set(chosen) or getattr(model, "instance_type", None) in chosen:
+                chosen.append(model)
+                grew = True
+    return chosen
+
+
+def copy_network(copies: int) -> Counter:
+    """Grow the network `copies` times over by copying its rows in SQL (INSERT … SELECT).
+
+    Every row of the replicated_models() is copied `copies` times, with its primary key
+    and every key pointing at a copied row moved past the original rows (copy k adds k
+    times the table's largest key), so each copy is a network of its own with the same
+    shares: queues, core lists, invitations and check-ins grow with the people. Emails
+    get a domain of their own per copy (the unique index), phones another exchange (so
+    copies do not all share a household); names and cities repeat, as they would in
+    a list of a million. Meant inside bulk_loading(); sequences are reset after.
+    Returns rows made per table.
+    """
+    from django.core.management.color import no_style
+
+    models_ = replicated_models()
+    quote = connection.ops.quote_name
+    made = Counter()
+    with connection.cursor() as cursor:
+        largest = {}
+        for model in models_:
+            pk = model._meta.pk.column
+            cursor.execute(f"SELECT MAX({quote(pk)}) FROM {quote(model._meta.db_table)}")
+            largest[model] = cursor.fetchone()[0] or 0
+        for k in range(1, copies + 1):
+            with transaction.atomic():
+                for model in models_:
+                    if not largest[model]:
+                        continue
+                    columns, values = _copied_columns(model, k, largest)
+                    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+                    cursor.execute(
+                        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+                        f"FROM {table} WHERE {pk} <= %s",
+                        [largest[model]],
+                    )
+                    made[model._meta.db_table] += cursor.rowcount
+        for sql in connection.ops.sequence_reset_sql(no_style(), models_):
+            cursor.execute(sql)
+        if connection.vendor == "postgresql":
+            # Check the deferred foreign keys now: PostgreSQL will not rebuild an index
+            # (bulk_loading's exit) on a table with checks pending in the transaction.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    return made
+
+
+def _copied_columns(model, k: int, largest: dict) -> tuple[list[str], list[str]]:
+    """(columns, SELECT expressions) copying `model`'s rows as copy number `k`."""
+    quote = connection.ops.quote_name
+    instance = getattr(model, "instance_type", None)
+    columns, values = [], []
+    for field in model._meta.concrete_fields:
+        column = quote(field.column)
+        target = None
+        if field.primary_key:
+            target = model
+        elif field.is_relation and field.related_model in largest:
+            target = field.related_model
+        elif instance is not None and field.attname == instance._meta.pk.attname:
+            target = instance  # a history row's copy of its object's key
+        if target is not None:
+            value = f"{column} + {k * largest[target]}"
+        elif Member in (model, instance) and field.attname == "email":
+            value = f"CASE WHEN {column} = '' THEN '' ELSE REPLACE({column}, '@', '@c{k}.') END"
+        elif model is Member and field.attname in ("phone", "phone_digits", "phone_key"):
+            value = f"REPLACE({column}, '555', '5{k % 10}{k // 10 % 10}')"
+        else:
+            value = column
+        columns.append(column)
+        values.append(value)
+    return columns, values
+
+
 # --- people -----------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ tables, and leaves the developer's database alone. Timings are never asserted.""
 
 import io
 import os
+import random
 import re
 import shutil
 import time
@@ -12,7 +13,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 
+from cores.models import Alignment
 from members.models import Member
+from sos_tracker.bench_data import bulk_loading, copy_network, make_cast, make_network
 from sos_tracker.load_wrk import RESULT_MARK, FlowResult, lua_script, parse_result
 from sos_tracker.management.commands.bench import (
     CheckResult,
@@ -24,6 +27,7 @@ from sos_tracker.management.commands.bench import (
     summary_table,
 )
 from sos_tracker.management.commands.load import bare_per_second, load_table
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -345,3 +349,28 @@ def test_load_serves_every_flow_without_errors_under_gunicorn():
     for row in rows:
         assert row.split()[7:9] == ["0", "0"], row  # no errors, no answer outside 2xx
     assert re.search(r"^Mixed flow: .* of the bare view's ", output, re.MULTILINE)
+
+
+def test_a_million_is_built_as_copies_in_sql_with_the_indexes_off_and_made_again():
+    random.seed(5)
+    cast = make_cast()
+    make_network(30, cast)
+    core = cast.cores[0]
+    before = (Member.objects.count(), Alignment.objects.count(), core.members.count())
+    timings = {}
+
+    with bulk_loading(timings):
+        made = copy_network(2)
+
+    assert (Member.objects.count(), Alignment.objects.count(), core.members.count()) == tuple(
+        3 * n for n in before
+    )
+    assert made["members_member"] == 2 * before[0]
+    assert timings["rebuild"] >= 0
+    # Each copy is a network of its own: new emails and phones, its own alignments.
+    copied = Member.objects.order_by("-pk").first()
+    assert "@c2." in copied.email or not copied.email
+    # The search index and the sequences are whole again: search finds the copies, and a
+    # new person gets a new key.
+    assert Member.objects.search(copied.name).filter(pk=copied.pk).exists()
+    assert MemberFactory().pk > copied.pk
