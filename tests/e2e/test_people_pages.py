@@ -109,6 +109,36 @@ def test_live_search_finds_accented_names_without_accents(page, screenshot):
 
 
 @pytest.mark.e2e
+def test_a_two_letter_term_waits_for_enter_and_finds_names_starting_with_it(page, screenshot):
+    MemberFactory(name="Jo Park", city="Detroit")
+    MemberFactory(name="Ana Jovanovic", city="Detroit")  # "jo" inside: not a start
+    MemberFactory(name="Lee Ann", city="Johannesburg")  # "jo" in the city only
+    page.goto("/people/")
+    results = page.locator("#results")
+    expect(results.locator("tbody tr")).to_have_count(3)
+    page.evaluate("window.stillTheSamePage = true")
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if "q=" in request.url else None)
+
+    page.locator("#id_q").press_sequentially("jo")
+    page.wait_for_timeout(600)  # past live search's 200 ms pause: nothing may be sent
+    assert sent == []
+    expect(results.locator("tbody tr")).to_have_count(3)
+
+    with page.expect_response(live_search_response("jo")):
+        page.keyboard.press("Enter")
+    expect(results.locator("tbody tr th a")).to_have_text(["Jo Park"])
+    expect(results).to_contain_text("only names that start with it are listed")
+    screenshot(page, "people-list-short-term")
+
+    with page.expect_response(live_search_response("jov")):
+        page.keyboard.type("v")  # three letters: live again, and inside names
+    expect(results.locator("tbody tr th a")).to_have_text(["Ana Jovanovic"])
+    expect(results).not_to_contain_text("only names that start with it")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+@pytest.mark.e2e
 def test_quick_add_warns_of_a_duplicate_and_adds_once_confirmed(page, screenshot):
     # No email saved: a different one would say two people (members.duplicates).
     existing = MemberFactory(name="José García", city="Oakland", email="")
