@@ -19,8 +19,10 @@ from cores.models import (
     CoreGroup,
     Invitation,
     InvitationStage,
+    Milestone,
 )
-from members.models import Member, Sector
+from members.models import CapacityCheckIn, Member, Sector
+from sos_tracker import figures
 
 # --- the review queue -------------------------------------------------------------------
 
@@ -44,21 +46,30 @@ class QueueSummary:
         return self.waited.days if self.waited is not None else None
 
 
-def queue_summary(tendency, *, now: dt.datetime | None = None) -> QueueSummary:
+def queue_summary(tendency, *, now: dt.datetime | None = None, counts=None) -> QueueSummary:
     """The size of `tendency`'s review queue and its oldest waiting item.
 
     `tendency` is a Tendency or its id; `now` an aware datetime (default: now). Three
     queries, each reading index ranges rather than sorting the queue: the counts, then
     the first item of each of the queue's two slices (needs review, gone stale) with its
-    person. An empty queue costs the counts only. Nothing of review notes is read.
+    person. `counts` (size, stale), when given (as the worker counted them), replaces the
+    first query: the counts read the whole queue. The oldest item is read either way, and
+    what it shows now wins over counts that may be older: an empty queue has size 0, a
+    queue with an item at least 1. Nothing of review notes is read.
     """
     now = now or timezone.now()
     tendency_id = getattr(tendency, "pk", tendency)
-    needs, stale = Alignment.objects.queue_counts([tendency_id], now=now).get(tendency_id, (0, 0))
-    size = needs + stale
-    oldest = None
-    if size:
-        (oldest,) = Alignment.objects.waiting_page(tendency_id, limit=1, now=now)
+    if counts is None:
+        needs, stale = Alignment.objects.queue_counts([tendency_id], now=now).get(
+            tendency_id, (0, 0)
+        )
+        size = needs + stale
+    else:
+        size, stale = counts
+    first = Alignment.objects.waiting_page(tendency_id, limit=1, now=now)
+    oldest = first[0] if first else None
+    if counts is not None:
+        size, stale = (max(size, 1), stale) if oldest else (0, 0)
     waited = max(now - oldest.waiting_since, dt.timedelta(0)) if oldest else None
     return QueueSummary(size=size, stale=stale, oldest=oldest, waited=waited)
 
@@ -305,3 +316,163 @@ def funnel_counts(core_ids, *, today: dt.date | None = None) -> dict[int, Funnel
 def funnel(core, *, today: dt.date | None = None) -> Funnel:
     """The invitation funnel of one core (see funnel_counts); two queries."""
     return funnel_counts([core.pk], today=today)[core.pk]
+
+
+# --- a core's figures, counted by the worker ----------------------------------------------
+
+# Levels, coverage, the funnel, the queue's size and the readiness rules each read a share
+# of the network (a tendency's alignments, a core's invitations and their people), so
+# their cost grows with it: at 100,000 people the core page took 3.5 to 4.5 times as long
+# as at 1,000. The worker counts them (sos_tracker.figures); the pages read one row.
+
+
+@figures.counts("core", watches=(Member, CapacityCheckIn, Alignment, Invitation, Milestone))
+def count_core_figures(argument: str, *, now: dt.datetime | None = None) -> dict:
+    """Count the figures of the core whose pk is `argument` (a string), as plain JSON:
+    its member count, queue (needing review, gone stale), people per alignment level,
+    sector coverage, invitation funnel and each readiness rule's result. Run by the
+    worker (sos_tracker.figures), never by a request. {} for a core deleted meanwhile.
+    `now` is an aware datetime (default: now): when reviews go stale, invitations stall."""
+    from cores import readiness
+
+    now = now or timezone.now()
+    core = CoreGroup.objects.select_related("tendency").filter(pk=int(argument)).first()
+    if core is None:
+        return {}
+    needs, stale = Alignment.objects.queue_counts([core.tendency_id], now=now).get(
+        core.tendency_id, (0, 0)
+    )
+    coverage = sector_coverage(core)
+    counted = funnel(core, today=timezone.localdate(now))
+    results = readiness.evaluate_all(core.milestones.select_related("core"))
+    return {
+        "people": core.members.count(),
+        "queue": [needs, stale],
+        "levels": {item.level: item.count for item in alignment_levels(core.tendency_id)},
+        "coverage": {
+            "people": coverage.people,
+            "covered": [[item.sector.pk, item.count] for item in coverage.covered],
+        },
+        "funnel": {
+            "current": counted.current,
+            "reached": counted.reached,
+            "declined": counted.declined,
+            "stalled": counted.stalled,
+        },
+        "readiness": {
+            str(pk): {
+                "rule": _rule_of(result.milestone),
+                "count": result.count,
+                "closest": [
+                    [c.member.pk, c.member.name, c.level, c.capacity, c.short_of]
+                    for c in result.closest
+                ],
+            }
+            for pk, result in results.items()
+        },
+    }
+
+
+def _rule_of(milestone) -> list:
+    return [
+        milestone.rule_min_people,
+        milestone.rule_min_level,
+        milestone.rule_capacity,
+        milestone.rule_capacity_min,
+    ]
+
+
+@dataclass
+class CoreFigures:
+    """A core's figures as the worker last counted them (count_core_figures): `people`
+    in its member list, `queue_size` and `queue_stale`, `levels` (LevelCount, in level
+    order), `funnel` (Funnel), the raw `data` (for coverage and readiness), `as_of` (an
+    aware datetime) and `current` (False while a newer count is awaited)."""
+
+    core_id: int
+    people: int
+    queue_size: int
+    queue_stale: int
+    levels: list[LevelCount]
+    funnel: Funnel
+    data: dict
+    as_of: dt.datetime
+    current: bool
+
+    def coverage(self) -> SectorCoverage:
+        """The sector coverage, with the active sectors read now (one query: a handful
+        of rows); a sector retired since the count is left out."""
+        sectors = {sector.pk: sector for sector in Sector.objects.filter(active=True)}
+        counts = dict(self.data["coverage"]["covered"])
+        covered = [
+            SectorCount(sectors[pk], n)
+            for pk, n in self.data["coverage"]["covered"]
+            if pk in sectors
+        ]
+        lacking = sorted(
+            (sector for pk, sector in sectors.items() if pk not in counts), key=lambda s: s.name
+        )
+        return SectorCoverage(
+            covered=covered, lacking=lacking, people=self.data["coverage"]["people"]
+        )
+
+    def readiness(self, milestone):
+        """`milestone`'s readiness (cores.readiness.Readiness) as counted, or None when it
+        has no rule, or its rule changed since the count (the next count has it)."""
+        from cores.readiness import Candidate, Readiness
+
+        counted = self.data["readiness"].get(str(milestone.pk))
+        if (
+            not milestone.has_readiness_rule
+            or not counted
+            or counted["rule"] != _rule_of(milestone)
+        ):
+            return None
+        closest = [
+            Candidate(
+                member=Member(pk=pk, name=name), level=level, capacity=capacity, short_of=short_of
+            )
+            for pk, name, level, capacity, short_of in counted["closest"]
+        ]
+        return Readiness(
+            milestone=milestone,
+            required=milestone.rule_min_people,
+            count=counted["count"],
+            closest=closest,
+        )
+
+
+def core_figures(cores, *, now: dt.datetime | None = None) -> dict[int, CoreFigures | None]:
+    """{core pk: CoreFigures, or None before the worker first counted it} for `cores`
+    (CoreGroup objects), in one query (sos_tracker.figures.read_many)."""
+    counted = figures.read_many("core", [str(core.pk) for core in cores], now=now)
+    found = {}
+    for core in cores:
+        item = counted[str(core.pk)]
+        if item is None or not item.data:
+            found[core.pk] = None
+            continue
+        data = item.data
+        levels = data["levels"]
+        funnel_data = data["funnel"]
+        found[core.pk] = CoreFigures(
+            core_id=core.pk,
+            people=data["people"],
+            queue_size=sum(data["queue"]),
+            queue_stale=data["queue"][1],
+            levels=[
+                LevelCount(level.value, level.label, levels.get(level.value, 0))
+                for level in AlignmentLevel
+            ],
+            funnel=Funnel(
+                core.pk,
+                current=funnel_data["current"],
+                reached=funnel_data["reached"],
+                declined=funnel_data["declined"],
+                stalled=funnel_data["stalled"],
+            ),
+            data=data,
+            as_of=item.counted_at,
+            current=item.current,
+        )
+    return found

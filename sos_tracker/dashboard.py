@@ -9,9 +9,9 @@ members that way and planned 1.7 billion rows at 100,000 people).
 The network-wide figures (people by status, story and sector, check-ins per month,
 capacity growth) count whole tables, so their cost grows with the network whatever the
 query: at 100,000 people counting them makes the page 440 ms on SQLite and 530 ms on
-PostgreSQL, against 60 to 80 ms and 35 to 40 ms when they are kept (`make bench`). So
-they are kept in the cache for DASHBOARD_CACHE_SECONDS (network_figures); the cores side
-by side stay live (a lead acts on a queue size at once).
+PostgreSQL, against 60 to 80 ms and 35 to 40 ms when they are kept (`make bench`). So the
+background worker counts them, and each core's counts, and the page reads what it kept
+(sos_tracker.figures, network_figures, cores.stats.core_figures), "as of" their time.
 """
 
 import datetime as dt
@@ -22,20 +22,17 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.alerts import open_alerts
 from cores.models import CoreGroup, Milestone, Phase
-from cores.stats import Funnel, funnel_counts, queue_sizes
+from cores.stats import CoreFigures, Funnel, core_figures
 from members import stats
 from members.models import CapacityCheckIn, Member
 from members.stats import CapacityGrowth, Month, PeopleCounts, Row
-from sos_tracker import charts
+from sos_tracker import charts, figures
 from sos_tracker.permissions import can_review_tendency, led_core_ids
 
 # --- the cores, side by side ------------------------------------------------------------
@@ -58,7 +55,8 @@ class CoreSummary:
     `core` comes with its tendency and `people` (its members, counted in a subquery);
     `milestones` lists every phase in order; `queue` is the size of its tendency's
     review queue (stale reviews included); `funnel` its invitations (cores.stats.Funnel);
-    `led` whether the viewer leads it; `can_review` whether they may work its queue.
+    `led` whether the viewer leads it; `can_review` whether they may work its queue;
+    `counted` the core's figures as the worker counted them (None before the first count).
     """
 
     core: CoreGroup
@@ -67,6 +65,7 @@ class CoreSummary:
     funnel: Funnel
     led: bool
     can_review: bool
+    counted: CoreFigures | None = None
 
     @cached_property
     def funnel_chart(self) -> charts.BarChart:
@@ -110,27 +109,16 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
     """Every core, by name, with its milestones, queue size and invitation funnel.
 
     Everyone signed in sees these counts (a core's page is readable by all); nothing of
-    review notes is read. At most seven queries however many people or cores: the cores
-    with their tendency and member count (a subquery on the membership table), the
-    milestones grouped by core and phase, the queue sizes grouped by tendency, the funnel
-    (two grouped queries), plus the cores and tendencies `user` leads
-    (sos_tracker.permissions, cached on the user; a lead's tendencies only when the role
-    may review). `now` is an aware datetime (default: now).
+    review notes is read. At most five queries however many people or cores: the cores
+    with their tendency, the milestones grouped by core and phase (a few rows a core),
+    their figures as the worker last counted them (member count, queue size, funnel: one
+    query for all cores, cores.stats.core_figures; a core not counted yet shows zeros and
+    `counted` None), plus the cores and tendencies `user` leads (sos_tracker.permissions,
+    cached on the user; a lead's tendencies only when the role may review). `now` is an
+    aware datetime (default: now).
     """
     now = now or timezone.now()
-    through = CoreGroup.members.through
-    members = (
-        through.objects.filter(coregroup=OuterRef("pk"))
-        .order_by()
-        .values("coregroup")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    cores = list(
-        CoreGroup.objects.select_related("tendency")
-        .annotate(people=Coalesce(Subquery(members, output_field=IntegerField()), 0))
-        .order_by("name")
-    )
+    cores = list(CoreGroup.objects.select_related("tendency").order_by("name"))
     if not cores:
         return []
     core_ids = [core.pk for core in cores]
@@ -143,23 +131,29 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
     )
     for row in grouped:
         milestones[row["core_id"]][row["phase"]] = (row["done"], row["total"])
-    queues = queue_sizes({core.tendency_id for core in cores}, now=now)
-    funnels = funnel_counts(core_ids, today=timezone.localdate(now))
+    counted = core_figures(cores, now=now)
     led = led_core_ids(user)
-    return [
-        CoreSummary(
-            core=core,
-            milestones=[
-                MilestoneCount(phase.value, phase.label, *milestones[core.pk].get(phase, (0, 0)))
-                for phase in Phase
-            ],
-            queue=queues[core.tendency_id],
-            funnel=funnels[core.pk],
-            led=core.pk in led,
-            can_review=can_review_tendency(user, core.tendency_id),
+    summaries = []
+    for core in cores:
+        figures_of = counted[core.pk]
+        core.people = figures_of.people if figures_of else 0
+        summaries.append(
+            CoreSummary(
+                core=core,
+                milestones=[
+                    MilestoneCount(
+                        phase.value, phase.label, *milestones[core.pk].get(phase, (0, 0))
+                    )
+                    for phase in Phase
+                ],
+                queue=figures_of.queue_size if figures_of else 0,
+                funnel=figures_of.funnel if figures_of else Funnel(core.pk),
+                led=core.pk in led,
+                can_review=can_review_tendency(user, core.tendency_id),
+                counted=figures_of,
+            )
         )
-        for core in cores
-    ]
+    return summaries
 
 
 # --- people by status, story and sector -------------------------------------------------
@@ -422,7 +416,7 @@ def signed(value: Decimal | None) -> str:
     return "0"
 
 
-# --- the network-wide figures, cached ---------------------------------------------------
+# --- the network-wide figures, counted by the worker -------------------------------------
 
 
 @dataclass(frozen=True)
@@ -431,7 +425,8 @@ class NetworkFigures:
 
     `counts`, `sectors`, `months` and `growth` are what members.stats.people_counts,
     people_by_sector, check_ins_per_month and capacity_growth return; `as_of` is the aware
-    datetime they were counted at. Plain data (no user, no URLs), so one copy serves
+    datetime they were counted at; `current` is False while a newer count is awaited
+    because something changed since. Plain data (no user, no URLs), so one copy serves
     every viewer.
     """
 
@@ -440,78 +435,83 @@ class NetworkFigures:
     months: list[Month]
     growth: list[CapacityGrowth]
     as_of: dt.datetime
+    current: bool = True
 
 
-# Bump when NetworkFigures or what it holds changes shape: an old process's entries in a
-# shared cache are then ignored rather than unpickled into the wrong shape.
-FIGURES_VERSION = 1
-
-
-def count_network_figures(*, now: dt.datetime | None = None) -> NetworkFigures:
-    """Count the network-wide figures now, without the cache: five queries (people by
-    status and story, people with a sector, people per sector, check-ins per month,
-    capacity growth). `now` is an aware datetime (default: now)."""
+@figures.counts("network", watches=(Member, CapacityCheckIn))
+def count_network_figures(_argument: str = "", *, now: dt.datetime | None = None) -> dict:
+    """Count the network-wide figures now, as plain JSON data (what the worker keeps):
+    five queries (people by status and story, people with a sector, people per sector,
+    check-ins per month, capacity growth), each of which reads the whole network. Never
+    called by a request: sos_tracker.figures runs it in the worker. `now` is an aware
+    datetime (default: now)."""
     now = now or timezone.now()
-    return NetworkFigures(
-        counts=stats.people_counts(),
-        sectors=stats.people_by_sector(),
-        months=stats.check_ins_per_month(today=timezone.localdate(now)),
-        growth=stats.capacity_growth(),
-        as_of=now,
-    )
+    counts = stats.people_counts()
+
+    def rows(items):
+        return [[row.key, row.label, row.value] for row in items]
+
+    return {
+        "counts": {
+            "total": counts.total,
+            "by_status": rows(counts.by_status),
+            "by_story": rows(counts.by_story),
+            "without_sector": counts.without_sector,
+        },
+        "sectors": rows(stats.people_by_sector()),
+        "months": [
+            [month.start.isoformat(), month.check_ins]
+            for month in stats.check_ins_per_month(today=timezone.localdate(now))
+        ],
+        "growth": [
+            {
+                "field": item.field,
+                "label": item.label,
+                "histogram": [[change, n] for change, n in item.histogram.items()],
+            }
+            for item in stats.capacity_growth()
+        ],
+    }
 
 
-def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures:
-    """The network-wide figures, from the cache when they are recent and nothing they count
-    has changed since; else counted (count_network_figures) and kept.
+def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures | None:
+    """The network-wide figures as the worker last counted them, or None before the first
+    count (the worker has then been asked for it).
 
-    Why a cache and not counters kept up to date: these figures count whole tables, so at
-    100,000 people they cost 350 to 500 ms a request on either database however they are
-    queried, while counters would have to follow every writer of people, sectors and
-    check-ins (forms, imports, merges and their undo, the admin) and a median of changes
-    since each person's first check-in is no running total. Kept for
-    DASHBOARD_CACHE_SECONDS (settings; 0 counts on every request), in the default cache:
-    each process's memory unless CACHE_URL names a shared one, so each gunicorn worker
-    counts once per period and nothing needs setting up.
-
-    Early invalidation without touching any writer: the cache key holds the newest
-    change-history id of people and of check-ins. Every writer of the app keeps that
-    history (members.history refuses bulk updates that would not, imports create with
-    history, and a person's sectors are part of it), so a person added, edited, merged,
-    deleted or imported, or a check-in added, shows on the next request in every process.
-    What history does not cover (a sector renamed in the admin, a raw SQL write) shows
-    within the period; the page says "as of".
-
-    One query when the figures are cached (those two ids, each the end of a primary-key
-    index); six when they are counted. The key also holds the local date (the timeline's
-    months roll over at midnight) and the database's name (one process may serve several
-    databases: `make bench` alternates two).
+    One query when they are current (the kept row, with the newest history ids of people
+    and check-ins); when a person or check-in changed since, or they are older than
+    DASHBOARD_CACHE_SECONDS, or were counted on another day, the worker is asked for a new
+    count (one UPDATE, and the task's insert for the request that wins it) and the kept
+    figures are shown meanwhile, "as of" their time. See sos_tracker.figures.
     """
-    now = now or timezone.now()
-    seconds = settings.DASHBOARD_CACHE_SECONDS
-    if seconds <= 0:
-        return count_network_figures(now=now)
-    key = _figures_key(timezone.localdate(now))
-    figures = cache.get(key)
-    if figures is None:
-        figures = count_network_figures(now=now)
-        cache.set(key, figures, seconds)
-    return figures
+    counted = figures.read("network", now=now)
+    if counted is None:
+        return None
+    data = counted.data
 
+    def rows(items):
+        return [Row(key, label, value) for key, label, value in items]
 
-def _figures_key(today: dt.date) -> str:
-    quote = connection.ops.quote_name
-    newest = ", ".join(
-        f"(SELECT MAX({quote('history_id')}) FROM {quote(model.history.model._meta.db_table)})"
-        for model in (Member, CapacityCheckIn)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {newest}")
-        people, check_ins = cursor.fetchone()
-    database = connection.settings_dict["NAME"]
-    return (
-        f"dashboard:figures:v{FIGURES_VERSION}:{connection.alias}:{database}:"
-        f"{today:%Y-%m-%d}:{people}:{check_ins}"
+    counts = data["counts"]
+    return NetworkFigures(
+        counts=PeopleCounts(
+            total=counts["total"],
+            by_status=rows(counts["by_status"]),
+            by_story=rows(counts["by_story"]),
+            without_sector=counts["without_sector"],
+        ),
+        sectors=rows(data["sectors"]),
+        months=[Month(dt.date.fromisoformat(start), n) for start, n in data["months"]],
+        growth=[
+            CapacityGrowth(
+                field=item["field"],
+                label=item["label"],
+                histogram=dict(item["histogram"]),
+            )
+            for item in data["growth"]
+        ],
+        as_of=counted.counted_at,
+        current=counted.current,
     )
 
 
@@ -521,33 +521,30 @@ def _figures_key(today: dt.date) -> str:
 def network_dashboard(user, *, now: dt.datetime | None = None) -> dict:
     """Everything the home page shows, as template context.
 
-    At most thirteen queries on top of the request's own (session, user, permissions):
-    the network-wide figures (1 when cached, 6 when counted; see network_figures) and the
-    cores, always live (up to 7, see core_summaries). `figures_as_of` is when the
-    network-wide figures were counted (an aware datetime), `figures_every` how long they
-    are kept, as words ("5 minutes"; empty when they are counted on every request).
+    At most ten queries on top of the request's own (session, user, permissions), the
+    same at any size: the network-wide figures as the worker counted them (1; 2 or 3 when
+    a new count is asked for, see network_figures) and the cores, always live (up to 7,
+    see core_summaries). `figures` is None until the worker has counted them once (the
+    page says they are being counted); `figures_as_of` is when they were counted (an
+    aware datetime), `figures_current` False while a newer count is awaited.
     """
     now = now or timezone.now()
-    figures = network_figures(now=now)
-    return {
-        "people": people_charts(user, figures.counts, figures.sectors),
+    network = network_figures(now=now)
+    context = {
+        "figures": network,
         "cores": core_summaries(user, now=now),
-        "timeline": timeline(figures.months),
-        "growth": growth_chart(figures.growth),
-        "figures_as_of": figures.as_of,
-        "figures_every": _period(settings.DASHBOARD_CACHE_SECONDS),
         "stalled_days": settings.INVITATION_STALLED_AFTER_DAYS,
         # Open bulk-access alerts, for admins only (one query; none for anyone else).
         "audit_alerts": open_alerts(user),
     }
-
-
-def _period(seconds: int) -> str:
-    """A number of seconds as people say it: "5 minutes", "1 hour", "90 seconds"; "" for 0."""
-    if seconds <= 0:
-        return ""
-    for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return ""
+    if network is not None:
+        context.update(
+            {
+                "people": people_charts(user, network.counts, network.sectors),
+                "timeline": timeline(network.months),
+                "growth": growth_chart(network.growth),
+                "figures_as_of": network.as_of,
+                "figures_current": network.current,
+            }
+        )
+    return context

@@ -166,14 +166,15 @@ INVITATION_STALLED_AFTER_DAYS = env.int("INVITATION_STALLED_AFTER_DAYS", default
 # A prospect no core took past "identified", with no activity for this many days, is listed
 # for an admin to erase or keep (members.retention, /people/retention/).
 PROSPECT_REVIEW_AFTER_DAYS = env.int("PROSPECT_REVIEW_AFTER_DAYS", default=365)
-# The dashboard's network-wide figures (people by status, story and sector, check-ins per
-# month, capacity growth) count whole tables, so they are kept this many seconds in the
-# cache below and shown "as of" their time; a new or changed person or check-in shows at
-# once (sos_tracker.dashboard.network_figures). 0 computes them on every request.
+# The figures that read a share of the whole network (the dashboard's people by status,
+# story and sector, check-ins per month, capacity growth; each core's queue size, levels,
+# coverage, funnel and readiness) are counted by the background worker and shown "as of"
+# their time (sos_tracker.figures). A change to people, check-ins, alignments, invitations
+# or milestones asks for a new count at once; this many seconds is how old they may grow
+# when nothing the history sees has changed (a sector renamed in the admin, a raw write).
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)
-# Memory of each process by default: each gunicorn worker computes the figures once per
-# DASHBOARD_CACHE_SECONDS, with no table or server to set up. CACHE_URL may name another
-# (e.g. dbcache://sos_cache after `manage.py createcachetable`, or rediscache://...).
+# Django's cache: memory of each process by default; CACHE_URL may name another (e.g.
+# dbcache://sos_cache after `manage.py createcachetable`, or rediscache://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # The country a phone number typed without +code belongs to (ISO 3166 code, e.g. US, GB).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()

@@ -102,8 +102,8 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache: the dashboard keeps its network-wide figures
-    there, keyed by history ids that a rolled-back test may hand out again."""
+    """Each test starts with an empty cache: what one test keeps there (rate limits,
+    a user's roles) must not leak into the next."""
     from django.core.cache import cache
 
     cache.clear()

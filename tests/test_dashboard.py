@@ -1,13 +1,17 @@
-"""The network dashboard (the home page): its numbers against hand-computed fixtures, and
-the same queries at 10 and 500 people who are in cores, aligned, invited and checked in."""
+"""The network dashboard (the home page): its numbers against hand-computed fixtures, the
+same queries at 10 and 500 people who are in cores, aligned, invited and checked in, and
+how the figures the background worker counts (sos_tracker.figures) reach the page.
+
+No worker runs in tests: `home()` counts the figures as the worker's task would before it
+asks for the page; the tests of the counting itself say when the worker is asked."""
 
 import datetime as dt
 import random
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from cores.models import (
     Alignment,
@@ -27,7 +31,7 @@ from members.models import (
     Sector,
 )
 from members.services import create_member, record_check_in
-from sos_tracker import dashboard
+from sos_tracker import dashboard, figures
 from tests.auth import log_in
 from tests.factories import (
     AlignmentFactory,
@@ -44,6 +48,15 @@ def bars(chart):
     return {bar.label: bar.value for bar in chart.bars}
 
 
+def home(client):
+    """The home page once the worker has counted its figures (recount_all does what the
+    worker's tasks do)."""
+    figures.recount_all()
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    return response
+
+
 def test_home_shows_people_by_status_story_and_sector_with_numbers(as_user, organizer):
     housing = SectorFactory(name="Housing", slug="housing")
     MemberFactory.create_batch(
@@ -55,7 +68,7 @@ def test_home_shows_people_by_status_story_and_sector_with_numbers(as_user, orga
     MemberFactory(status=MemberStatus.FORMER, joining_story_kind=JoiningStoryKind.NCM_VETERAN)
     MemberFactory(status=MemberStatus.PROSPECT, joining_story_kind=JoiningStoryKind.OTHER)
 
-    response = as_user(organizer).get(reverse("home"))
+    response = home(as_user(organizer))
 
     people = response.context["people"]
     assert people["total"] == 5
@@ -111,7 +124,7 @@ def test_cores_side_by_side_with_milestones_queue_and_funnel(as_user, lead_a, co
         InvitationFactory(core=core_a, stage=stage)
     InvitationFactory(core=core_a, stage=InvitationStage.DECLINED, invited_on=today)
 
-    response = as_user(lead_a).get(reverse("home"))
+    response = home(as_user(lead_a))
 
     a, b = response.context["cores"]
     assert (a.core, b.core) == (core_a, core_b)
@@ -144,7 +157,7 @@ def test_cores_side_by_side_with_milestones_queue_and_funnel(as_user, lead_a, co
 
 def test_organizer_sees_both_cores_read_only_without_queue_links(as_user, organizer, core_a):
     AlignmentFactory(tendency=core_a.tendency)
-    response = as_user(organizer).get(reverse("home"))
+    response = home(as_user(organizer))
     (summary,) = response.context["cores"]
     assert summary.queue == 1
     assert not summary.led
@@ -159,7 +172,7 @@ def test_timeline_counts_check_ins_per_month_over_two_years(as_user, organizer):
     CapacityCheckInFactory(member=MemberFactory(), checked_on=today)
     CapacityCheckInFactory(member=person, checked_on=today - dt.timedelta(days=800))  # too old
 
-    response = as_user(organizer).get(reverse("home"))
+    response = home(as_user(organizer))
 
     timeline = response.context["timeline"]
     assert len(timeline.bars) == 24
@@ -185,7 +198,7 @@ def test_growth_shows_the_median_change_and_how_many_people(as_user, organizer):
         )
     CapacityCheckInFactory(member=MemberFactory(), strategic_skills=5)
 
-    response = as_user(organizer).get(reverse("home"))
+    response = home(as_user(organizer))
 
     growth = response.context["growth"]
     strategic = growth.rows[0]
@@ -204,7 +217,7 @@ def test_growth_shows_the_median_change_and_how_many_people(as_user, organizer):
 
 
 def test_an_empty_network_shows_empty_pictures_and_no_errors(as_user, organizer):
-    response = as_user(organizer).get(reverse("home"))
+    response = home(as_user(organizer))
     html = response.content.decode()
     assert response.status_code == 200
     assert "No core groups yet" in html
@@ -307,126 +320,192 @@ def test_home_query_count_is_the_same_at_10_and_500_people(
 ):
     # Request: the session, the user, then the two-factor check: a lead's device (a lead
     # must use one) or an organizer's groups.
-    # Dashboard, network-wide figures: the newest history ids of people and check-ins
-    # (1, the cache key); when not cached, also people by status and story (1), people
-    # with a sector (1), people per sector (1), check-ins per month (1), capacity growth
-    # (1).
-    # Then the user's permissions and group permissions (2, then cached for the
-    # navigation), the cores with tendency and member count (1), milestones grouped by
-    # core and phase (1), queue sizes grouped by tendency (1), the funnel's stalled and
-    # stage counts (2), the cores the user leads (1); for a lead, who may review, the
-    # tendencies they lead (1, for the queue link).
-    cold = {lead_a: 18, organizer: 17}
-    warm = {lead_a: 13, organizer: 12}
+    # Dashboard: the network-wide figures as the worker counted them (1: the kept row,
+    # with the newest history ids of people and check-ins); the cores with their tendency
+    # (1); milestones grouped by core and phase (1); the cores' figures as counted (1:
+    # every core's row, member count, queue size and funnel, with the newest history ids
+    # they watch); the cores the user leads (1); the user's permissions and group
+    # permissions (2, then cached for the navigation); for a lead, who may review, the
+    # tendencies they lead (1, for the queue link). Nothing is counted by the request.
+    expected = {lead_a: 11, organizer: 10}
     results = {}
     for n in (10, 490):
-        # populate() writes without history, which the cache key would not notice.
         populate(n, core_a, core_b)
+        # populate() writes without history, which the pages would not notice: count now,
+        # as the worker does.
+        figures.recount_all()
         for user in (lead_a, organizer):
             log_in(client, user)
-            cache.clear()
-            with django_assert_num_queries(cold[user]):
-                results[user, n, "cold"] = client.get(reverse("home"))
-            with django_assert_num_queries(warm[user]):
-                results[user, n, "warm"] = client.get(reverse("home"))
-    for state in ("cold", "warm"):
-        few, many = results[lead_a, 10, state], results[lead_a, 490, state]
-        assert few.context["people"]["total"] == 10
-        assert many.context["people"]["total"] == 500
-        a, b = many.context["cores"]
-        assert a.core.people + b.core.people == 500
-        assert a.queue > 0
-        assert a.funnel.total > 0
-        assert many.context["growth"].people == 500
-        assert many.context["timeline"].total > 500
+            with django_assert_num_queries(expected[user]):
+                results[user, n] = client.get(reverse("home"))
+    assert not asked()  # the figures were current: nothing to ask the worker for
+    few, many = results[lead_a, 10], results[lead_a, 490]
+    assert few.context["people"]["total"] == 10
+    assert many.context["people"]["total"] == 500
+    a, b = many.context["cores"]
+    assert a.core.people + b.core.people == 500
+    assert a.queue > 0
+    assert a.funnel.total > 0
+    assert many.context["growth"].people == 500
+    assert many.context["timeline"].total > 500
 
 
-# --- the network-wide figures are kept for a while ------------------------------------
+# --- the figures the worker counts, and when it is asked ---------------------------------
 
 
-def test_figures_are_counted_once_and_kept_with_their_time(
-    client, organizer, django_assert_num_queries
+def asked() -> list[tuple[str, str]]:
+    """The counts asked of the worker so far, as (kind, argument) pairs: the tasks in its
+    queue (the database task backend's table)."""
+    tasks = DBTaskResult.objects.filter(task_path=figures.recount_task.module_path)
+    return [tuple(task.args_kwargs["args"]) for task in tasks.order_by("enqueued_at")]
+
+
+def test_before_the_first_count_the_page_says_so_and_asks_the_worker_once(
+    as_user, organizer, core_a
 ):
     MemberFactory.create_batch(2)
-    first = dashboard.network_figures()
-    with django_assert_num_queries(1):  # the cache key's history ids alone
-        again = dashboard.network_figures()
-    assert again.as_of == first.as_of
-    assert again.counts.total == 2
+    client = as_user(organizer)
 
-    response = as_user_page(client, organizer)
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 200
+    assert response.context["figures"] is None
+    (summary,) = response.context["cores"]
+    assert summary.counted is None
+    assert summary.queue == 0  # shown as zero until counted, and said so
     html = response.content.decode()
-    local = timezone.localtime(first.as_of)
-    assert f'<time datetime="{local.isoformat()}">{local:%H:%M}</time>' in html
-    assert "kept up to 5 minutes" in html
+    assert "The network's figures" in html
+    assert "are being counted in the background" in html
+    assert "This core's counts are being counted in the background" in html
+    assert "Network figures as of" not in html
+    assert sorted(asked()) == [("core", str(core_a.pk)), ("network", "")]
+    # Asked once, not on every request: the next ones wait for the worker.
+    client.get(reverse("home"))
+    client.get(reverse("home"))
+    assert len(asked()) == 2
+
+    # What the worker then does; the page shows the figures with their time.
+    figures.recount_task.call("network")
+    figures.recount_task.call("core", str(core_a.pk))
+    response = client.get(reverse("home"))
+    assert response.context["people"]["total"] == 2
+    assert response.context["figures_current"]
+    html = response.content.decode()
+    assert "being counted" not in html
+    as_of = timezone.localtime(response.context["figures_as_of"]).isoformat()
+    assert f'Network figures as of <time datetime="{as_of}">' in html
+    assert "Counts as of" in html  # the core's own time
+    assert "a newer count is on its way" not in html
+    assert len(asked()) == 2
 
 
-def test_a_person_or_check_in_added_shows_at_once(client, organizer):
+def test_counted_figures_are_read_in_one_query_with_their_time(django_assert_num_queries):
+    MemberFactory.create_batch(2)
+    figures.recount_all()
+    counted = figures.read("network")
+    with django_assert_num_queries(1):  # the kept row with the newest history ids
+        network = dashboard.network_figures()
+    assert network.as_of == counted.counted_at
+    assert network.counts.total == 2
+    assert network.current
+    assert not asked()
+
+
+def test_a_person_or_check_in_added_asks_for_a_newer_count_once(as_user, organizer):
     housing = SectorFactory(name="Housing", slug="housing")
     person = MemberFactory(status=MemberStatus.PROSPECT)
-    assert as_user_page(client, organizer).context["people"]["total"] == 1
+    client = as_user(organizer)
+    figures.recount_all()
+    counted_at = figures.read("network").counted_at
 
-    # Added through the service an organizer's form calls, with a sector.
+    # Added through the service an organizer's form calls, with a sector: the page shows
+    # the figures it has, says a newer count is on its way, and asks the worker for it,
+    # to run no sooner than RECOUNT_AFTER_CHANGE after the last count.
     create_member(by=organizer, name="Rosa Parks", sectors=[housing])
-    people = as_user_page(client, organizer).context["people"]
+    response = client.get(reverse("home"))
+    assert response.context["people"]["total"] == 1
+    assert not response.context["figures_current"]
+    assert "a newer count is on its way" in response.content.decode()
+    assert asked() == [("network", "")]
+    (task,) = DBTaskResult.objects.all()
+    assert task.run_after == counted_at + dt.timedelta(seconds=figures.RECOUNT_AFTER_CHANGE)
+    # Once: the requests after it wait for that count.
+    client.get(reverse("home"))
+    assert len(asked()) == 1
+
+    figures.recount_task.call("network")
+    people = client.get(reverse("home")).context["people"]
     assert people["total"] == 2
     assert bars(people["sector"])["Housing"] == 1
 
-    # A changed status, and a sector given later, show too (both are history).
+    # A changed status, and a sector given later, are history too; so are check-ins.
     person.status = MemberStatus.MEMBER
     person.save()
     person.sectors.add(housing)
-    people = as_user_page(client, organizer).context["people"]
+    record_check_in(person, by=organizer, **dict.fromkeys(CAPACITY_FIELDS, 2))
+    record_check_in(person, by=organizer, **dict.fromkeys(CAPACITY_FIELDS, 4))
+    assert not client.get(reverse("home")).context["figures_current"]
+    assert len(asked()) == 2
+    figures.recount_task.call("network")
+    response = client.get(reverse("home"))
+    assert response.context["figures_current"]
+    people = response.context["people"]
     assert bars(people["status"]) == {"Prospect": 0, "Member": 2, "Former member": 0}
     assert bars(people["sector"])["Housing"] == 2
-
-    # Two check-ins make one person's growth; each shows at once.
-    record_check_in(person, by=organizer, **dict.fromkeys(CAPACITY_FIELDS, 2))
-    assert as_user_page(client, organizer).context["timeline"].total == 1
-    record_check_in(person, by=organizer, **dict.fromkeys(CAPACITY_FIELDS, 4))
-    response = as_user_page(client, organizer)
     assert response.context["timeline"].total == 2
     assert response.context["growth"].people == 1
     assert response.context["growth"].rows[0].median_text == "+2"
+    assert len(asked()) == 2
 
 
-def test_a_write_outside_the_history_waits_for_the_period(client, organizer, settings):
+def test_a_count_asked_for_and_not_done_is_asked_for_again_later():
+    figures.recount_all()
     MemberFactory()
-    assert as_user_page(client, organizer).context["people"]["total"] == 1
-    # A raw insert keeps no history (no writer of the app does this): the figures wait.
+    now = timezone.now()
+    dashboard.network_figures(now=now)
+    assert len(asked()) == 1
+    # The worker is down: no request asks again until ASK_AGAIN_AFTER has passed.
+    dashboard.network_figures(now=now + dt.timedelta(seconds=figures.ASK_AGAIN_AFTER - 1))
+    assert len(asked()) == 1
+    dashboard.network_figures(now=now + dt.timedelta(seconds=figures.ASK_AGAIN_AFTER + 1))
+    assert len(asked()) == 2
+
+
+def test_a_write_outside_the_history_waits_for_the_period(settings):
+    MemberFactory()
+    counted_at = timezone.localtime().replace(hour=12, minute=0)  # the period ends today
+    figures.recount("network", now=counted_at)
+    # A raw insert keeps no history (no writer of the app does this): nothing notices it,
+    # so the figures stay current and nothing is asked ...
     person = MemberFactory.build(email="")
     person.refresh_derived_fields()
     Member.objects.bulk_create([person])
-    assert as_user_page(client, organizer).context["people"]["total"] == 1
-    # Once kept 0 seconds, every request counts.
-    settings.DASHBOARD_CACHE_SECONDS = 0
-    response = as_user_page(client, organizer)
-    assert response.context["people"]["total"] == 2
-    assert response.context["figures_every"] == ""
-    assert "Network figures as of" not in response.content.decode()
+    within = counted_at + dt.timedelta(seconds=settings.DASHBOARD_CACHE_SECONDS)
+    network = dashboard.network_figures(now=within)
+    assert (network.counts.total, network.current) == (1, True)
+    assert not asked()
+    # ... until they are DASHBOARD_CACHE_SECONDS old: then the worker is asked, at once.
+    later = within + dt.timedelta(seconds=1)
+    assert dashboard.network_figures(now=later).counts.total == 1
+    assert asked() == [("network", "")]
+    figures.recount("network", now=later)
+    assert dashboard.network_figures(now=later).counts.total == 2
 
 
-def test_the_timeline_rolls_over_with_the_date(organizer):
+def test_figures_counted_on_another_day_are_asked_for_again_and_roll_over(organizer):
     today = timezone.localdate()
     CapacityCheckInFactory(member=MemberFactory(), checked_on=today)
     now = timezone.now()
-    tomorrow = now + dt.timedelta(days=1)
+    figures.recount("network", now=now)
     assert dashboard.network_figures(now=now).months[-1].start == today.replace(day=1)
+    assert not asked()
+
+    tomorrow = now + dt.timedelta(days=1)
+    kept = dashboard.network_figures(now=tomorrow)
+    assert kept.as_of == now  # yesterday's, shown meanwhile, and not current
+    assert not kept.current
+    assert asked() == [("network", "")]
+    figures.recount("network", now=tomorrow)
     later = dashboard.network_figures(now=tomorrow)
-    assert later.as_of == tomorrow  # counted again, not yesterday's copy
+    assert (later.as_of, later.current) == (tomorrow, True)
     assert later.months[-1].start == timezone.localdate(tomorrow).replace(day=1)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "words"),
-    [(0, ""), (1, "1 second"), (90, "90 seconds"), (300, "5 minutes"), (3600, "1 hour")],
-)
-def test_the_period_reads_as_words(seconds, words):
-    assert dashboard._period(seconds) == words
-
-
-def as_user_page(client, user):
-    log_in(client, user)
-    response = client.get(reverse("home"))
-    assert response.status_code == 200
-    return response

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from cores.models import ReviewState
 from members.models import MemberStatus
+from sos_tracker.figures import recount_all
 from tests.factories import AlignmentFactory, MemberFactory
 
 
@@ -18,6 +19,7 @@ def test_home_counts_members_prospects_and_each_cores_review_queue(as_user, lead
         4, tendency=core_a.tendency, review_state=ReviewState.NEEDS_REVIEW
     )
     AlignmentFactory(tendency=core_a.tendency, review_state=ReviewState.REVIEWED)
+    recount_all()  # what the background worker does (sos_tracker.figures)
     response = as_user(lead_a).get(reverse("home"))
     assert response.status_code == 200
     # The alignment factory makes a member for each alignment: 3 + 5 members.

@@ -203,10 +203,12 @@ def _phase_steps(core, decisions) -> list[PhaseStep]:
 
 
 def core_detail(request, slug):
-    """The core at a glance. The query count does not grow with people or invitations:
-
-    the core, its decisions, milestones, each readiness rule (two per rule), the queue
-    (two), alignment levels (one), sector coverage (three) and the funnel (two).
+    """The core at a glance. The query count and the work do not grow with people or
+    invitations: the core, its decisions, its milestones, its figures as the worker last
+    counted them (one row: member count, queue size, alignment levels, sector coverage,
+    funnel, readiness; cores.stats.core_figures) with the active sectors, and the queue's
+    oldest item (two index reads). Before the first count the page says the figures are
+    being counted.
     """
     core = _viewable_core(request, slug)
     user = request.user
@@ -219,14 +221,16 @@ def core_detail(request, slug):
     next_phase = Phase.after(core.phase)
     this_phase = [m for m in milestones if m.phase == core.phase]
     next_milestones = [m for m in milestones if next_phase and m.phase == next_phase]
-    results = readiness.evaluate_all(this_phase + next_milestones)
+    counted = stats.core_figures([core])[core.pk]
     for milestone in this_phase + next_milestones:
-        milestone.readiness = results.get(milestone.pk)
+        milestone.readiness = counted.readiness(milestone) if counted else None
         milestone.rule = readiness.rule_text(milestone)
-
-    levels = stats.alignment_levels(core.tendency_id)
-    coverage = stats.sector_coverage(core)
-    funnel = stats.funnel(core)
+    levels = counted.levels if counted else []
+    coverage = counted.coverage() if counted else stats.SectorCoverage([], [], 0)
+    funnel = counted.funnel if counted else stats.Funnel(core.pk)
+    queue = stats.queue_summary(
+        core.tendency_id, counts=(counted.queue_size, counted.queue_stale) if counted else (0, 0)
+    )
     invitations_url = reverse("cores:invitation_list", args=[core.slug])
     context = {
         "core": core,
@@ -237,7 +241,8 @@ def core_detail(request, slug):
         "this_phase_milestones": this_phase,
         "this_phase_done": sum(m.is_done for m in this_phase),
         "next_milestones": next_milestones,
-        "queue": stats.queue_summary(core.tendency_id),
+        "queue": queue,
+        "figures": counted,
         "levels_chart": bar_chart(
             [Bar(level.label, level.count, css=f"level-{level.level}") for level in levels],
             title="Alignment level",

@@ -7,9 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from cores.models import Alignment, AlignmentLevel, Invitation, InvitationStage, Phase, ReviewState
 from members.models import CapacityCheckIn, Member, Sector
+from sos_tracker.figures import recount_all, recount_task
 from tests.factories import (
     AlignmentFactory,
     CapacityCheckInFactory,
@@ -73,9 +75,12 @@ def populated(core_a, core_b, lead_a, lead_b):
 
 
 def test_core_page_shows_the_core_at_a_glance(as_user, organizer, populated):
+    recount_all()  # what the background worker does (sos_tracker.figures)
     response = page(as_user(organizer), populated)
     assert response.status_code == 200
     html = response.content.decode()
+    assert "as of <time" in html
+    assert "a newer count is on its way" not in html
     # phases, the decision with who and why, the current phase marked
     assert 'aria-current="step"' in html
     assert "Drafts agreed at the March retreat." in html
@@ -93,6 +98,46 @@ def test_core_page_shows_the_core_at_a_glance(as_user, organizer, populated):
     assert reverse("cores:invitation_list", args=[populated.slug]) + "?stalled=1" in html
     assert "<svg" in html
     assert "Labor" in html
+
+
+def asked(core) -> int:
+    """How many counts of `core`'s figures were asked of the background worker."""
+    tasks = DBTaskResult.objects.filter(task_path=recount_task.module_path)
+    return sum(task.args_kwargs["args"] == ["core", str(core.pk)] for task in tasks)
+
+
+def test_core_page_before_its_first_count_says_so_then_shows_it(as_user, organizer, populated):
+    client = as_user(organizer)
+    response = page(client, populated)
+    assert response.status_code == 200
+    assert response.context["figures"] is None
+    html = response.content.decode()
+    assert "This core's counts (queue size, alignment, sectors, invitations, readiness)" in html
+    assert "are being counted in the background" in html
+    # The queue's oldest item is read live: the queue is not shown as empty meanwhile.
+    assert (response.context["queue"].size, response.context["queue"].waited_days) == (1, 12)
+    # The worker is asked once, not on every visit.
+    page(client, populated)
+    assert asked(populated) == 1
+
+    recount_task.call("core", str(populated.pk))
+    html = page(client, populated).content.decode()
+    assert "being counted" not in html
+    assert "as of <time" in html
+    assert "1 of the 2 needed, 1 more to go" in html
+
+    # Someone else aligned: the page keeps its counts, says a newer one is on its way, and
+    # asks for it once.
+    AlignmentFactory(tendency=populated.tendency, level=AlignmentLevel.ALIGNED)
+    for _ in range(2):
+        html = page(client, populated).content.decode()
+        assert "(a newer count is on its way)" in html
+        assert "1 of the 2 needed, 1 more to go" in html
+    assert asked(populated) == 2
+    recount_task.call("core", str(populated.pk))
+    html = page(client, populated).content.decode()
+    assert "a newer count is on its way" not in html
+    assert "1 of the 2 needed" not in html  # the rule is met now
 
 
 def test_readers_see_no_buttons_and_no_notes(as_user, organizer, lead_b, populated):
@@ -211,22 +256,27 @@ def test_core_page_queries_do_not_grow_with_people(request, user, core_a, core_b
         rule_capacity_min=3,
     )
     MilestoneFactory(core=core_a, phase=Phase.ENGAGING, title="Enough", rule_min_people=8)
+    # crowd() writes without history, which the page would not notice: count after it,
+    # as the worker would.
     crowd(core_a, 10)
+    recount_all()
     response, few = page_queries(client, core_a)
     assert response.context["aligned_total"] == 10
     crowd(core_a, 490)
+    recount_all()
     response, many = page_queries(client, core_a)
     assert response.context["aligned_total"] == 500
     assert response.context["coverage"].covered[0].count == 500
     # session, user, the second-factor check (the lead's TOTP device; the organizer's
     # groups), the user's permissions and group permissions; the core; its decisions;
-    # its milestones; two readiness rules x 2 (count, closest people); alignment levels;
-    # sector coverage (people, count per sector, active sectors); the funnel (stalled,
-    # stages); the queue (counts, the oldest item of each of its two slices); for the
-    # lead only, the cores they lead (can_manage_core) and those cores' tendencies
-    # (can_review_tendency): an organizer lacks the role permissions, so neither is
-    # looked up.
-    expected = {"lead_a": 23, "organizer": 21}[user]
+    # its milestones; its figures as the worker counted them (one row, with the newest
+    # history ids it watches: member count, queue size, alignment levels, sector
+    # coverage, funnel, readiness); the active sectors (for the coverage); the queue's
+    # oldest item (the first of each of its two slices); for the lead only, the cores
+    # they lead (can_manage_core) and those cores' tendencies (can_review_tendency): an
+    # organizer lacks the role permissions, so neither is looked up. Nothing is counted
+    # by the request.
+    expected = {"lead_a": 14, "organizer": 12}[user]
     assert few == many == expected
 
 

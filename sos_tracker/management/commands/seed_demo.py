@@ -48,6 +48,8 @@ from members.models import (
     Sector,
 )
 from members.services import snapshot_sectors_in_history
+from sos_tracker.figures import recount_all
+from sos_tracker.models import CountedFigures
 from sos_tracker.roles import CORE_LEADS, ORGANIZERS
 from tests.factories import (
     NAME_FAKER,
@@ -361,6 +363,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.clear_demo_data()
             passwords = self.seed(people)
+            # Counted now, as the background worker would: the demo's pages show their
+            # figures at once, not "being counted" until a worker runs.
+            recount_all()
         self.print_logins(passwords, people, url)
 
     def refuse_unless_safe(self):
@@ -396,6 +401,7 @@ class Command(BaseCommand):
             Member.objects.all().delete()
         for model in (Member, CapacityCheckIn, Alignment, Invitation, Milestone):
             model.history.all().delete()
+        CountedFigures.objects.all().delete()  # counted again at the end, from the new data
         get_user_model().objects.filter(demo_users_q()).delete()
 
     def seed(self, people_count):
