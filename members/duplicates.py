@@ -414,7 +414,8 @@ def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[
     `in_database` as find_duplicates gives them; `earlier_rows` points at rows before it
     in the same file, so a person listed twice is reported once, on the second listing.
     Two queries for a few hundred rows, one more per further _CHUNK block keys, names
-    or candidates, however many people are saved. The names of a block are scored
+    or candidates, however many people are saved; a file of thousands reads the people
+    of its cities instead of listing block keys. The names of a block are scored
     against all the rows looking in it at once (rapidfuzz's cdist).
     """
     people = [
@@ -433,6 +434,9 @@ def find_duplicates_bulk(rows: Sequence[Mapping[str, str]], *, limit=5) -> list[
 
 # Values per IN list: far below SQLite's 32,766 parameters with both key columns.
 _CHUNK = 5000
+# More block keys than this (a file of a few thousand people) and the candidates are read
+# by city instead: at 160,000 keys (20,000 rows) the IN lists took most of a preview.
+_KEYS_BEFORE_CITIES = 4 * _CHUNK
 
 
 def _chunks(values) -> list[list]:
@@ -582,21 +586,29 @@ class _DatabaseCandidates:
         names_without_city = {p.name for p in self.people if p.name and not p.city}
         names_with_city = {p.name for p in self.people if p.name and p.city}
         without_city, with_city = _chunks(names_without_city), _chunks(names_with_city)
-        keys = _chunks(asking)
+        if len(asking) > _KEYS_BEFORE_CITIES:
+            # A large file: its people's cities, read whole (by the city-and-name index),
+            # cost less than tens of long IN lists of block keys; rows outside the blocks
+            # are dropped below, so the candidates are the same.
+            cities = {city for p in self.people if p.words for city in p.block_cities}
+            wanted_blocks = [Q(city_folded__in=chunk) for chunk in _chunks(cities)]
+        else:
+            wanted_blocks = [
+                Q(duplicate_key_1__in=chunk) | Q(duplicate_key_2__in=chunk)
+                for chunk in _chunks(asking)
+            ]
         known = _Names()
         held = defaultdict(list)
         pks = []
         same_name = defaultdict(set)
-        for number in range(max(len(without_city), len(with_city), len(keys))):
+        for number in range(max(len(without_city), len(with_city), len(wanted_blocks))):
             wanted = []
             if number < len(without_city):
                 wanted.append(Q(name_folded__in=without_city[number]))
             if number < len(with_city):
                 wanted.append(Q(city_folded="", name_folded__in=with_city[number]))
-            if number < len(keys):
-                wanted.append(
-                    Q(duplicate_key_1__in=keys[number]) | Q(duplicate_key_2__in=keys[number])
-                )
+            if number < len(wanted_blocks):
+                wanted.append(wanted_blocks[number])
             rows = (
                 self._everyone()
                 .filter(reduce(operator.or_, wanted))
