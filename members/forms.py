@@ -222,6 +222,13 @@ class PeopleFilterForm(forms.Form):
         words = search_words(self.cleaned_data.get("q") or "") if self.is_valid() else []
         return bool(words) and is_short_term(words)
 
+    @property
+    def no_words(self) -> bool:
+        """True when a search was typed but holds nothing to search for (only symbols or
+        punctuation): everyone is listed, and the page says why."""
+        query = (self.cleaned_data.get("q") or "") if self.is_valid() else ""
+        return bool(query.strip()) and not search_words(query)
+
     def apply(self, people):
         data = self.cleaned_data
         people = people.findable()

@@ -11,6 +11,23 @@
   var timer = null;
   var inFlight = null;
   var SHORT_TERM = 3;
+  var hint = document.getElementById("search-hint");
+
+  // While the box holds a term too short to search as you type, the results below are
+  // still those of the last search: say so, and how to search for the short term.
+  function showShortTermHint(value) {
+    if (!hint) return;
+    hint.textContent = "Press Enter to list the names that begin with \u201c" + value.trim() +
+      "\u201d; from three letters, results follow your typing.";
+    hint.hidden = false;
+    target.classList.add("stale");
+  }
+
+  function hideShortTermHint() {
+    if (!hint) return;
+    hint.hidden = true;
+    target.classList.remove("stale");
+  }
 
   // What the server counts: the term's letters and digits, spaces and punctuation aside.
   function termLength(value) {
@@ -25,6 +42,7 @@
     fetch(url, { headers: { "HX-Request": "true" }, signal: inFlight.signal, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
       .then(function (html) {
+        hideShortTermHint();
         target.innerHTML = html;
         history.replaceState(null, "", "?" + params.toString());
       })
@@ -35,7 +53,11 @@
     clearTimeout(timer);
     if (event.target.type === "search") {
       var length = termLength(event.target.value);
-      if (length > 0 && length < SHORT_TERM) return; // a short term waits for Enter
+      if (length > 0 && length < SHORT_TERM) {
+        showShortTermHint(event.target.value); // a short term waits for Enter
+        return;
+      }
+      hideShortTermHint();
       timer = setTimeout(refresh, 200);
     } else {
       timer = setTimeout(refresh, 0);

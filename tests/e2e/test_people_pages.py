@@ -124,17 +124,28 @@ def test_a_two_letter_term_waits_for_enter_and_finds_names_starting_with_it(page
     page.wait_for_timeout(600)  # past live search's 200 ms pause: nothing may be sent
     assert sent == []
     expect(results.locator("tbody tr")).to_have_count(3)
+    # The list below is not of "jo": it is dimmed, and the box says how to search for it.
+    expect(page.locator("#search-hint")).to_contain_text("Press Enter")
+    expect(results).to_have_class(re.compile(r"\bstale\b"))
 
     with page.expect_response(live_search_response("jo")):
         page.keyboard.press("Enter")
     expect(results.locator("tbody tr th a")).to_have_text(["Jo Park"])
-    expect(results).to_contain_text("only names that start with it are listed")
+    expect(results).to_contain_text("name or preferred name begins with it")
+    expect(page.locator("#search-hint")).to_be_hidden()
+    expect(results).not_to_have_class(re.compile(r"\bstale\b"))
     screenshot(page, "people-list-short-term")
 
     with page.expect_response(live_search_response("jov")):
         page.keyboard.type("v")  # three letters: live again, and inside names
     expect(results.locator("tbody tr th a")).to_have_text(["Ana Jovanovic"])
-    expect(results).not_to_contain_text("only names that start with it")
+    expect(results).not_to_contain_text("begins with it")
+
+    # Back below three letters: the results of "jov" stay, dimmed, until Enter.
+    page.keyboard.press("Backspace")
+    expect(page.locator("#search-hint")).to_contain_text("\u201cjo\u201d")
+    expect(results).to_have_class(re.compile(r"\bstale\b"))
+    screenshot(page, "people-list-short-term-typing")
     assert page.evaluate("window.stillTheSamePage") is True
 
 

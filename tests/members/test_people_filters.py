@@ -1,6 +1,7 @@
 """The people list's sector filter: the same people whichever way the database is asked."""
 
 import pytest
+from django.urls import reverse
 
 from members import models as member_models
 from members.forms import PeopleFilterForm
@@ -50,3 +51,15 @@ def test_sector_filter_combines_with_status_and_search(sectors, monkeypatch, sor
     expected = [p.name for p in Member.objects.search("person").filter(sectors=housing)]
     assert len(expected) == 12
     assert [p.name for p in form.apply(Member.objects.all())] == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["%", "_", "\\", "?!", "😀"])
+def test_a_search_of_only_symbols_lists_everyone_and_says_why(as_user, organizer, query):
+    MemberFactory(name="Ana Lima")
+
+    response = as_user(organizer).get(reverse("members:people_list"), {"q": query})
+
+    body = response.content.decode()
+    assert "has no letters or digits to search for, so everyone is listed" in body
+    assert "Ana Lima" in body
