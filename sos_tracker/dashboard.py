@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from audit.alerts import open_alerts
 from cores.models import CoreGroup, Milestone, Phase
-from cores.stats import CoreFigures, Funnel, core_figures
+from cores.stats import CoreFigures, Funnel, core_figures, queue_sizes
 from members import stats
 from members.models import CapacityCheckIn, Member
 from members.stats import CapacityGrowth, Month, PeopleCounts, Row
@@ -109,12 +109,14 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
     """Every core, by name, with its milestones, queue size and invitation funnel.
 
     Everyone signed in sees these counts (a core's page is readable by all); nothing of
-    review notes is read. At most five queries however many people or cores: the cores
+    review notes is read. At most six queries however many people or cores: the cores
     with their tendency, the milestones grouped by core and phase (a few rows a core),
-    their figures as the worker last counted them (member count, queue size, funnel: one
-    query for all cores, cores.stats.core_figures; a core not counted yet shows zeros and
-    `counted` None), plus the cores and tendencies `user` leads (sos_tracker.permissions,
-    cached on the user; a lead's tendencies only when the role may review). `now` is an
+    their figures as the worker last counted them (member count and funnel: one query for
+    all cores, cores.stats.core_figures; a core not counted yet shows zeros and `counted`
+    None), the queue sizes live (a lead works the queue and must see a review leave it;
+    two index ranges per tendency, cores.stats.queue_sizes), plus the cores and
+    tendencies `user` leads (sos_tracker.permissions, cached on the user; a lead's
+    tendencies only when the role may review). `now` is an
     aware datetime (default: now).
     """
     now = now or timezone.now()
@@ -132,6 +134,7 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
     for row in grouped:
         milestones[row["core_id"]][row["phase"]] = (row["done"], row["total"])
     counted = core_figures(cores, now=now)
+    queues = queue_sizes({core.tendency_id for core in cores}, now=now)
     led = led_core_ids(user)
     summaries = []
     for core in cores:
@@ -146,7 +149,7 @@ def core_summaries(user, *, now: dt.datetime | None = None) -> list[CoreSummary]
                     )
                     for phase in Phase
                 ],
-                queue=figures_of.queue_size if figures_of else 0,
+                queue=queues[core.tendency_id],
                 funnel=figures_of.funnel if figures_of else Funnel(core.pk),
                 led=core.pk in led,
                 can_review=can_review_tendency(user, core.tendency_id),

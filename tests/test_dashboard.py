@@ -323,11 +323,12 @@ def test_home_query_count_is_the_same_at_10_and_500_people(
     # Dashboard: the network-wide figures as the worker counted them (1: the kept row,
     # with the newest history ids of people and check-ins); the cores with their tendency
     # (1); milestones grouped by core and phase (1); the cores' figures as counted (1:
-    # every core's row, member count, queue size and funnel, with the newest history ids
-    # they watch); the cores the user leads (1); the user's permissions and group
-    # permissions (2, then cached for the navigation); for a lead, who may review, the
-    # tendencies they lead (1, for the queue link). Nothing is counted by the request.
-    expected = {lead_a: 11, organizer: 10}
+    # every core's row, member count and funnel, with the newest history ids they watch);
+    # the queue sizes, live (1: two index ranges per tendency); the cores the user leads
+    # (1); the user's permissions and group permissions (2, then cached for the
+    # navigation); for a lead, who may review, the tendencies they lead (1, for the queue
+    # link). Nothing else is counted by the request.
+    expected = {lead_a: 12, organizer: 11}
     results = {}
     for n in (10, 490):
         populate(n, core_a, core_b)

@@ -205,10 +205,10 @@ def _phase_steps(core, decisions) -> list[PhaseStep]:
 def core_detail(request, slug):
     """The core at a glance. The query count and the work do not grow with people or
     invitations: the core, its decisions, its milestones, its figures as the worker last
-    counted them (one row: member count, queue size, alignment levels, sector coverage,
-    funnel, readiness; cores.stats.core_figures) with the active sectors, and the queue's
-    oldest item (two index reads). Before the first count the page says the figures are
-    being counted.
+    counted them (one row: member count, alignment levels, sector coverage, funnel,
+    readiness; cores.stats.core_figures) with the active sectors, and the queue live: its
+    size (two index ranges) and oldest item (two index reads). Before the first count the
+    page says the figures are being counted.
     """
     core = _viewable_core(request, slug)
     user = request.user
@@ -228,9 +228,9 @@ def core_detail(request, slug):
     levels = counted.levels if counted else []
     coverage = counted.coverage() if counted else stats.SectorCoverage([], [], 0)
     funnel = counted.funnel if counted else stats.Funnel(core.pk)
-    queue = stats.queue_summary(
-        core.tendency_id, counts=(counted.queue_size, counted.queue_stale) if counted else (0, 0)
-    )
+    # Live, not as counted: a lead works the queue and must see each review leave it. Its
+    # counts read two index ranges (Alignment.objects.queue_counts), not the rows.
+    queue = stats.queue_summary(core.tendency_id)
     invitations_url = reverse("cores:invitation_list", args=[core.slug])
     context = {
         "core": core,

@@ -270,13 +270,13 @@ def test_core_page_queries_do_not_grow_with_people(request, user, core_a, core_b
     # session, user, the second-factor check (the lead's TOTP device; the organizer's
     # groups), the user's permissions and group permissions; the core; its decisions;
     # its milestones; its figures as the worker counted them (one row, with the newest
-    # history ids it watches: member count, queue size, alignment levels, sector
-    # coverage, funnel, readiness); the active sectors (for the coverage); the queue's
-    # oldest item (the first of each of its two slices); for the lead only, the cores
-    # they lead (can_manage_core) and those cores' tendencies (can_review_tendency): an
-    # organizer lacks the role permissions, so neither is looked up. Nothing is counted
-    # by the request.
-    expected = {"lead_a": 14, "organizer": 12}[user]
+    # history ids it watches: member count, alignment levels, sector coverage, funnel,
+    # readiness); the active sectors (for the coverage); the queue live: its size (two
+    # index ranges in one query) and its oldest item (the first of each of its two
+    # slices); for the lead only, the cores they lead (can_manage_core) and those cores'
+    # tendencies (can_review_tendency): an organizer lacks the role permissions, so
+    # neither is looked up. Nothing else is counted by the request.
+    expected = {"lead_a": 15, "organizer": 13}[user]
     assert few == many == expected
 
 
@@ -296,3 +296,22 @@ def test_core_list_queries_do_not_grow_with_people(as_user, lead_a, core_a, core
     # member and milestone counts (subqueries); their leads; queue sizes; the funnel
     # (stages, stalled); the cores the user leads ("you lead").
     assert few == list_queries() == 11
+
+
+def test_the_queue_box_is_live_while_the_other_figures_wait_for_the_worker(
+    as_user, lead_a, core_a, populated
+):
+    client = as_user(lead_a)
+    recount_all()
+    before = page(client, core_a).context["queue"].size
+    member = MemberFactory(name="Newly Waiting")
+    AlignmentFactory(
+        member=member, tendency=core_a.tendency, queued_at=timezone.now() - dt.timedelta(days=1)
+    )
+
+    response = page(client, core_a)
+
+    # A lead works the queue: an item that joins it (or a review that takes one out)
+    # shows at once, not when the worker next counts.
+    assert response.context["queue"].size == before + 1
+    assert response.context["figures"] is not None
