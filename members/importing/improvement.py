@@ -47,7 +47,12 @@ def is_improvement(field: str, stored, incoming) -> bool:
     if not isinstance(stored, str) or not isinstance(incoming, str):
         return stored != incoming
     if field == "email":
-        return stored.strip().casefold() != incoming.strip().casefold()
+        stored, incoming = stored.strip().casefold(), incoming.strip().casefold()
+        # Written as the stored one but for accents: only accents it lacks improve it,
+        # so "ì@x.org" and "i@x.org" never replace each other back and forth.
+        return stored != incoming and (
+            fold(stored) != fold(incoming) or _better_written(stored, incoming)
+        )
     if field == "phone":
         return _phone_improves(stored, incoming)
     if field == "region":

@@ -70,6 +70,8 @@ TABLE = [
     pytest.param("pronouns", "she/her", "she/they", BETTER, id="other pronouns"),
     pytest.param("city", "Reno", "", SAME, id="an empty cell never erases"),
     pytest.param("joined_on", dt.date(2021, 3, 4), None, SAME, id="no date never erases"),
+    pytest.param("email", "rene@x.org", "RENÉ@x.org", BETTER, id="an email gaining its accent"),
+    pytest.param("email", "rené@x.org", "rene@x.org", SAME, id="an email losing its accent"),
 ]  # fmt: skip
 
 

@@ -243,7 +243,7 @@ def test_the_people_page_says_a_short_term_only_matched_name_beginnings(as_user,
     nobody = client.get(reverse("members:people_list"), {"q": "xq"}).content.decode()
     longer = client.get(reverse("members:people_list"), {"q": "wul"}).content.decode()
 
-    assert "only names that start with it are listed" in short
+    assert "name or preferred name begins with it" in short
     assert "Type three or more letters" in short
     assert "Nobody matches “xq” at the start of a name" in nobody
     assert "only names that start with it" not in longer
