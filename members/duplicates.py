@@ -55,7 +55,6 @@ batch of about a thousand.
 """
 
 import bisect
-import dataclasses
 import enum
 import itertools
 import operator
@@ -186,6 +185,12 @@ class Contact:
         A city written with its state and no region given ("Portland, OR", as a
         "City, State" column has it) is compared as the city and the region.
         """
+        return cls._folded(
+            name=name, email=email, phone_key=phone_key(phone), city=city, region=region
+        )
+
+    @classmethod
+    def _folded(cls, *, name, email, phone_key, city, region) -> "Contact":
         city, region = city or "", region or ""
         written = city
         head, comma, tail = city.rpartition(",")
@@ -195,7 +200,7 @@ class Contact:
             words=tuple(name_words(name)),
             name=fold(name),
             email=clean_text(email or "").strip().lower(),
-            phone=phone_key(phone),
+            phone=phone_key,
             city=fold(city),
             region=region_key(region),
             region_written=" ".join(region.split()),
@@ -215,13 +220,13 @@ class Contact:
     def of_member(cls, member: Member) -> "Contact":
         """A saved person as the rules compare them; the phone key as stored (the same rule,
         kept by Member.refresh_derived_fields), not parsed again for every candidate."""
-        contact = cls.of(
+        return cls._folded(
             name=member.name,
             email=member.email,
+            phone_key=member.phone_key,
             city=member.city,
             region=member.region,
         )
-        return dataclasses.replace(contact, phone=member.phone_key)
 
 
 def _is_region(text: str) -> bool:

@@ -22,8 +22,10 @@ from django.utils.text import slugify
 from members.history import (
     bulk_create_with_history,
     bulk_update_with_history,
+    copy_rows,
     fast_bulk_create,
 )
+from members.importing.bulk import insert_rows, update_rows
 from members.importing.columns import guess_mapping, mapping_errors
 from members.importing.planning import (
     ACTIONS,
@@ -129,7 +131,7 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
                 f"This import is {_state_now(record).label.lower()}; the preview was not kept."
             )
         record.rows.all().delete()
-        fast_bulk_create(
+        insert_rows(
             ImportRow,
             [
                 ImportRow(
@@ -155,7 +157,6 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
                 )
                 for row in plan.rows
             ],
-            batch_size=BATCH,
         )
         record.mapping = mapping
         record.sector_choices = {key: choices.get(key, "create") for key in plan.unknown_sectors}
@@ -426,7 +427,11 @@ def _create_people(record, sectors, *, by) -> int:
         for key in row.sector_keys
         if key in sectors
     )
-    fast_bulk_create(links, [links(member_id=m, sector_id=s) for m, s in pairs])
+    if connection.vendor == "postgresql":
+        # The same rows, as plain tuples: a model instance per link cost more than the COPY.
+        copy_rows(links, ["member_id", "sector_id"], list(pairs))
+    else:
+        fast_bulk_create(links, [links(member_id=m, sector_id=s) for m, s in pairs])
     snapshot_sectors_in_history([member.pk for member in people])
     set_column(
         ImportRow,
@@ -525,7 +530,7 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
         [links(member_id=m, sector_id=s) for m, s in new_links], batch_size=BATCH
     )
     snapshot_sectors_in_history([member.pk for member in touched])
-    ImportRow.objects.bulk_update(rows, ["changes", "action", "reasons"], batch_size=BATCH)
+    update_rows(ImportRow, rows, ["changes", "action", "reasons"], batch_size=BATCH)
     return len(touched), conflicts
 
 

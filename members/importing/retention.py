@@ -26,6 +26,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from members.importing.bulk import update_rows
 from members.importing.planning import CREATE, REJECT
 from members.models import ImportRecord, ImportRow, ImportState
 
@@ -55,9 +56,9 @@ def keep_only_what_undo_needs(record: ImportRecord) -> None:
         row.note = ""
         trimmed.append(row)
         if len(trimmed) >= BATCH:
-            ImportRow.objects.bulk_update(trimmed, ["cells", "values", "note"])
+            update_rows(ImportRow, trimmed, ["cells", "values", "note"])
             trimmed = []
-    ImportRow.objects.bulk_update(trimmed, ["cells", "values", "note"])
+    update_rows(ImportRow, trimmed, ["cells", "values", "note"])
 
 
 def row_data_cutoff(now: dt.datetime | None = None) -> dt.datetime:

@@ -431,6 +431,46 @@ def test_a_batch_finds_people_already_saved_and_repeats_within_itself():
     assert [(m.row, m.reasons) for m in second.earlier_rows] == [(0, [SAME_NAME_SAME_CITY])]
 
 
+@pytest.mark.django_db
+def test_a_large_file_reading_its_cities_finds_what_block_keys_find(monkeypatch):
+    # A file past _KEYS_BEFORE_CITIES reads the people of its cities instead of listing
+    # block keys; rows outside the blocks are dropped, so both paths find the same people.
+    saved("José García", city="Oakland")
+    saved("Jose Garcia", city="Portland, OR")
+    saved("Ana Ruiz", city="Detroit", email="ana@example.org")
+    saved("Bea Soto", city="", phone="555 010 2233")
+    saved("Jane Smith", city="Oakland")
+    saved("Jon Smith", city="Oakland", region="CA")
+    saved("Carla Mendes", city="Atlanta")
+    saved("Someone Else", city="Oakland")
+    saved("Ana Ruiz", city="")
+    rows = [
+        {"name": "Garcia, J.", "city": "oakland"},
+        {"name": "Jose Garcia", "city": "Portland", "region": "Oregon"},
+        {"name": "Ana Ruiz", "email": "ANA@example.org"},
+        {"name": "Ana Ruiz", "city": "Chicago"},
+        {"name": "Bea Soto", "city": "Oakland", "phone": "+1 555-010-2233"},
+        {"name": "John Smith", "city": "Oakland"},
+        {"name": "Jane Smith", "city": "Oakland, CA"},
+        {"name": "Karla Mendez", "city": "Atlanta"},
+        {"name": "Nobody Known", "city": "Oakland"},
+        {"name": "", "city": "Oakland", "email": "ana@example.org"},
+    ]
+
+    def found():
+        return [
+            [(m.member.pk, m.reasons, m.score) for m in row.in_database]
+            for row in find_duplicates_bulk(rows)
+        ]
+
+    by_keys = found()
+    monkeypatch.setattr("members.duplicates._KEYS_BEFORE_CITIES", 0)
+    by_cities = found()
+
+    assert by_cities == by_keys
+    assert sum(bool(row) for row in by_keys) >= 6
+
+
 # --- quick add: the same rules on the page ---------------------------------------------------
 
 
