@@ -23,7 +23,7 @@ These are the same value, "already up to date":
 import datetime as dt
 import unicodedata
 
-from members.duplicates import region_key
+from members.duplicates import NAME_THRESHOLD, name_score, region_key
 from members.text import fold, is_scientific_notation, name_words, phone_key, same_phone
 
 # Fields whose values are names or places: compared folded, and by the rules above.
@@ -107,6 +107,25 @@ def _name_improves(stored: str, incoming: str) -> bool:
     # "C. Walsh" or "Ciara Walsh" for "Ciara M. Walsh" says less: every word it has, the
     # stored name has too (or a word it is the initial of).
     return not _covers(stored_words, incoming_words)
+
+
+def is_respelling(stored: str, incoming: str) -> bool:
+    """Is the name `incoming` the stored name with a word written otherwise (alike by the
+    duplicate rules' name score), rather than the same name, a fuller one ("Ciara Máire
+    Walsh" for "Ciara Walsh", "Ciara" for "C.") or a shorter one, or another name?
+
+    "Brenda Barret" for "Brenda Barrett" is: one of them is misspelt, and only a person
+    can tell which, so an import holds such a row for a decision instead of renaming
+    someone (members.importing.planning). Raises nothing.
+    """
+    stored_words, incoming_words = name_words(stored), name_words(incoming)
+    if not stored_words or not incoming_words:
+        return False
+    if _covers(incoming_words, stored_words) or _covers(stored_words, incoming_words):
+        return False
+    # Alike by the duplicate rules' own measure: another name altogether (a new married
+    # name with the same email) is a change the file states, not a spelling.
+    return name_score(stored_words, incoming_words) >= NAME_THRESHOLD
 
 
 def _covers(full: list[str], partial: list[str]) -> bool:

@@ -22,7 +22,7 @@ from django.db.models import prefetch_related_objects
 
 from members.duplicates import SAME_EMAIL, Verdict, find_duplicates_bulk
 from members.importing.columns import SYNONYMS, TARGETS, normalise_header
-from members.importing.improvement import is_improvement
+from members.importing.improvement import is_improvement, is_respelling
 from members.importing.values import (
     CellError,
     LostValue,
@@ -274,6 +274,20 @@ def _decide(row, found, candidates):
         row.action = SKIP
         row.duplicate_row = candidates[earlier.row].number
         row.reasons = [f"repeats row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+    elif (
+        saved
+        and saved.verdict == Verdict.STRONG
+        and is_respelling(saved.member.name, row.values.get("name", ""))
+    ):
+        # The same person by email or phone, but a name word written otherwise: renaming
+        # them to a typo (or keeping one) is for a person to decide, not the import.
+        row.action = HOLD
+        row.member = saved.member
+        row.evidence = [item.as_dict() for item in saved.evidence]
+        row.reasons = [
+            f"may be {saved.member} ({', '.join(saved.reasons)}), but the name is written "
+            f"“{row.values.get('name', '')}” here: decide whether to update it"
+        ]
     elif saved and saved.verdict == Verdict.STRONG:
         row.action = UPDATE
         row.member = saved.member

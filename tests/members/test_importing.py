@@ -777,3 +777,33 @@ def test_an_update_that_replaces_an_email_keeps_the_old_one_in_the_notes(organiz
     ciara.refresh_from_db()
     assert ciara.email == "ciara.walsh@example.org"
     assert ciara.note == ""
+
+
+# --- a name written otherwise on a strong match ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("saved", "written", "action"),
+    [
+        ("Brenda Barrett", "Brenda Barret", "hold"),  # one of them misspelt: a person decides
+        ("Brenda Barret", "Brenda Barrett", "hold"),
+        ("B. Barrett", "Brenda Barrett", "update"),  # a fuller name improves it
+        ("Brenda Barrett", "BRENDA BARRETT", "skip"),  # the same name, already up to date
+    ],
+)
+def test_a_strong_match_with_a_respelt_name_is_held_not_renamed(organizer, saved, written, action):
+    person = MemberFactory(
+        name=saved, phone="639.555.4891", email="", city="New Orleans", region="LA"
+    )
+    content = f"name,phone,city,region\n{written},(639) 555-4891,New Orleans,LA\n".encode()
+
+    record = import_file(content, by=organizer)
+
+    (row,) = record.rows.all()
+    assert row.action == action
+    if action == "hold":
+        assert row.member == person
+        assert f"the name is written “{written}” here" in row.reasons[0]
+        apply(record, by=organizer, held="skip")
+        person.refresh_from_db()
+        assert person.name == saved
