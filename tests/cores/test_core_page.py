@@ -1,6 +1,7 @@
 """The core page and the list of cores: who sees what, and the same queries at any size."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -112,7 +113,7 @@ def test_core_page_before_its_first_count_says_so_then_shows_it(as_user, organiz
     assert response.status_code == 200
     assert response.context["figures"] is None
     html = response.content.decode()
-    assert "This core's counts (queue size, alignment, sectors, invitations, readiness)" in html
+    assert "This core's counts (alignment, sectors, invitations, readiness)" in html
     assert "are being counted in the background" in html
     # The queue's oldest item is read live: the queue is not shown as empty meanwhile.
     assert (response.context["queue"].size, response.context["queue"].waited_days) == (1, 12)
@@ -124,6 +125,8 @@ def test_core_page_before_its_first_count_says_so_then_shows_it(as_user, organiz
     html = page(client, populated).content.decode()
     assert "being counted" not in html
     assert "as of <time" in html
+    # Just counted reads as people say it ("now", "12 seconds ago"), never "0 minutes ago".
+    assert re.search(r"as of <time[^>]*>(now|\d+ seconds? ago)</time>", html)
     assert "1 of the 2 needed, 1 more to go" in html
 
     # Someone else aligned: the page keeps its counts, says a newer one is on its way, and
