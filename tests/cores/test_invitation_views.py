@@ -705,3 +705,13 @@ def test_a_past_next_step_is_flagged_overdue_and_an_ended_invitation_shows_none(
     assert ">overdue</span>" in client.get(detail_url(late)).content.decode()
     ended_page = client.get(detail_url(ended)).content.decode()
     assert "<dt>Next step</dt>" not in ended_page
+
+
+def test_the_follow_up_form_shows_no_label_for_its_hidden_version(as_user, lead_a, core_a):
+    invitation = services.invite_to_core(core_a, MemberFactory(), by=lead_a)
+
+    body = as_user(lead_a).get(detail_url(invitation)).content.decode()
+
+    follow_up = body.split('id="follow-up-heading"')[1].split("</form>")[0]
+    assert 'type="hidden" name="version"' in follow_up
+    assert ">Version<" not in follow_up

@@ -63,3 +63,15 @@ def test_a_search_of_only_symbols_lists_everyone_and_says_why(as_user, organizer
     body = response.content.decode()
     assert "has no letters or digits to search for, so everyone is listed" in body
     assert "Ana Lima" in body
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_says_so_and_leads_back(as_user, organizer):
+    MemberFactory(name="Ana Lima")
+
+    response = as_user(organizer).get(reverse("members:people_list"), {"q": "ana", "page": 99})
+
+    body = response.content.decode()
+    assert "The list ends before page 99" in body
+    assert 'href="?q=ana">Back to the first page' in body
+    assert "Nobody matches" not in body
