@@ -107,11 +107,6 @@ class SearchTier:
     rank: int
     condition: Q
     by_row: bool | None
-    # The same rows in a form no index holds, for a tier of at least
-    # search.COMMON_TERM_MATCHES rows: read by walking the name order and testing each
-    # row, which finds a page within a few hundred rows, where the tier's own index would
-    # hand over every row of it to be sorted. None: always the condition.
-    when_common: Q | None = None
 
 
 @dataclass(frozen=True)
@@ -192,16 +187,10 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         )
         tiers = [
             SearchTier(SearchRank.EXACT, named, by_row=True),
-            SearchTier(
-                SearchRank.STARTS,
-                starts & ~named,
-                by_row=True,
-                when_common=starts_unindexed & ~named,
-            ),
+            SearchTier(SearchRank.STARTS, starts & ~named, by_row=True),
         ]
         if prefix_only:
-            # Unindexed here: the STARTS tier brings the index when its rows are few.
-            found = found.filter(starts_unindexed)
+            found = found.filter(starts)
         else:
             tiers += [
                 SearchTier(SearchRank.WORD_STARTS, word_starts & ~starts_unindexed, by_row=False),
@@ -249,10 +238,8 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         Each tier is one LIMITed query in name order for the rows still wanted, after the
         rows of earlier tiers that come before the page: a tier wholly before it is
         counted (at most as many rows as are skipped) instead of read. Page 1 costs one
-        query per tier read, at most four; one more to ask whether the names starting with
-        the term are common (a count of at most COMMON_TERM_MATCHES index entries: then
-        that tier is read along the name order, SearchTier.when_common), and one more on
-        SQLite to ask the search index whether a term is common (index_finds_many).
+        query per tier read, at most four, and one more on SQLite to ask the index
+        whether a term is common (index_finds_many).
         """
         plan = self._search_tiers
         base = self._chain()
@@ -264,12 +251,7 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         for tier in plan.tiers:
             if len(rows) == wanted:
                 break
-            condition = tier.condition
-            if tier.when_common is not None:
-                common = search_index.COMMON_TERM_MATCHES
-                if base.filter(condition)[:common].count() >= common:
-                    condition = tier.when_common
-            chosen = base.filter(condition).order_by(*NAME_ORDER)
+            chosen = base.filter(tier.condition).order_by(*NAME_ORDER)
             # Every row of a tier has its rank: no CASE evaluated row by row.
             chosen.query.annotations["search_rank"] = Value(tier.rank, output_field=IntegerField())
             by_row = tier.by_row
