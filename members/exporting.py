@@ -41,7 +41,10 @@ def neutralise_formula(value):
     is shown, never run, when an organizer opens the file. Phone numbers such as
     "+1 555 010 2233" are prefixed too: that is the price of the rule.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    # Text that already starts with quotes before a trigger ("'=x", "'@a.org") gets one
+    # more, or the import (values.unneutralise, which takes one quote off) would read it
+    # back shorter than it was written.
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 

@@ -70,8 +70,9 @@ def as_text(value) -> str:
 
 
 def unneutralise(text: str) -> str:
-    """Undo the export's formula guard ("'=x" -> "=x") so an export imports back as it was."""
-    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+    """Undo the export's formula guard ("'=x" -> "=x", "''=x" -> "'=x": the quote
+    members.exporting.neutralise_formula added) so an export imports back as it was."""
+    if text.startswith("'") and text.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r")):
         return text[1:]
     return text
 

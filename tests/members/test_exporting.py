@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from members import exporting
 from members.exporting import export_people, neutralise_formula
+from members.importing.values import unneutralise
 from members.models import ExportRecord, JoiningStoryKind, Member, MemberStatus
 from tests.factories import (
     AlignmentFactory,
@@ -241,11 +242,16 @@ def test_neutralise_formula_prefixes_a_quote_to_formula_like_text(trigger):
     assert neutralise_formula(f"{trigger}1+1") == f"'{trigger}1+1"
 
 
-@pytest.mark.parametrize(
-    "value", ["", "Ana", "1+1", "'=already quoted", " =leading space", "a=b", None, 42]
-)
+@pytest.mark.parametrize("value", ["", "Ana", "1+1", " =leading space", "a=b", "'quoted", None, 42])
 def test_neutralise_formula_leaves_other_values_alone(value):
     assert neutralise_formula(value) == value
+
+
+@pytest.mark.parametrize("value", ["'=already quoted", "'@a.org", "''+1"])
+def test_text_already_quoted_before_a_trigger_gets_one_more_quote_and_imports_back(value):
+    # The import takes one quote off (values.unneutralise): what was written comes back.
+    assert neutralise_formula(value) == "'" + value
+    assert unneutralise(neutralise_formula(value)) == value
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
