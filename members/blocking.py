@@ -24,6 +24,7 @@ with everyone in the city found. tests/members/test_blocking.py proves the one-c
 cases by property and compares the two ways on a table of hard cases.
 """
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import jellyfish
@@ -101,5 +102,11 @@ def saved_keys(words: Sequence[str], city: str) -> tuple[str, str]:
 
 def sought_keys(words: Sequence[str], cities: Iterable[str]) -> set[str]:
     """The block keys to look a new name up under, in each of its city's spellings."""
-    sounds = sought_sounds(words)
+    sounds = _sought_sounds(tuple(words))
     return {block_key(city, sound) for city in cities for sound in sounds} - {""}
+
+
+# An import looks each of its names up twice (among saved people, among its own rows).
+@functools.lru_cache(maxsize=65536)
+def _sought_sounds(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(sought_sounds(words))

@@ -56,6 +56,7 @@ batch of about a thousand.
 
 import bisect
 import enum
+import functools
 import itertools
 import operator
 import re
@@ -65,7 +66,8 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy
-from django.db.models import Q
+from django.db import connections
+from django.db.models import CharField, F, Lookup, Q
 from django.db.models.functions import Lower
 from rapidfuzz import fuzz, process, utils
 
@@ -153,6 +155,16 @@ class Evidence:
         return {"kind": str(self.kind), "field": self.field, "description": self.description}
 
 
+# weigh()'s evidence that says the same every time, made once (Evidence is frozen).
+_SAME_EMAIL = Evidence(Kind.STRONG, "email", SAME_EMAIL)
+_DIFFERENT_EMAILS = Evidence(Kind.CONFLICTING, "email", DIFFERENT_EMAILS)
+_SAME_PHONE = Evidence(Kind.STRONG, "phone", SAME_PHONE)
+_SHARED_PHONE = Evidence(Kind.WEAK, "phone", SHARED_PHONE)
+_SAME_NAME_SAME_CITY = Evidence(Kind.WEAK, "name", SAME_NAME_SAME_CITY)
+_SIMILAR_NAME_SAME_CITY = Evidence(Kind.WEAK, "name", SIMILAR_NAME_SAME_CITY)
+_SAME_NAME_NO_CITY = Evidence(Kind.WEAK, "name", SAME_NAME_NO_CITY)
+
+
 def verdict_of(evidence: Sequence[Evidence]) -> Verdict:
     """Strong unless contradicted; weak if lowered or only weak; none if vetoed or empty."""
     kinds = {item.kind for item in evidence}
@@ -191,20 +203,16 @@ class Contact:
 
     @classmethod
     def _folded(cls, *, name, email, phone_key, city, region) -> "Contact":
-        city, region = city or "", region or ""
-        written = city
-        head, comma, tail = city.rpartition(",")
-        if comma and head.strip() and not region.strip() and _is_region(tail):
-            city, region = head, tail
+        city, region, region_written, city_written = _place(city or "", region or "")
         return cls(
             words=tuple(name_words(name)),
             name=fold(name),
             email=clean_text(email or "").strip().lower(),
             phone=phone_key,
-            city=fold(city),
-            region=region_key(region),
-            region_written=" ".join(region.split()),
-            city_written=fold(written) if written != city else "",
+            city=city,
+            region=region,
+            region_written=region_written,
+            city_written=city_written,
         )
 
     @property
@@ -229,6 +237,23 @@ class Contact:
         )
 
 
+# A large file's candidates are tens of thousands of people in a few hundred places.
+@functools.lru_cache(maxsize=4096)
+def _place(city: str, region: str) -> tuple[str, str, str, str]:
+    """Contact's city, region, region_written and city_written for a city and region as
+    written."""
+    written = city
+    head, comma, tail = city.rpartition(",")
+    if comma and head.strip() and not region.strip() and _is_region(tail):
+        city, region = head, tail
+    return (
+        fold(city),
+        region_key(region),
+        " ".join(region.split()),
+        fold(written) if written != city else "",
+    )
+
+
 def _is_region(text: str) -> bool:
     return _NOT_LETTERS.sub("", fold(text)) in _REGION_KEYS
 
@@ -247,24 +272,21 @@ def weigh(a: Contact, b: Contact) -> list[Evidence]:
     """
     evidence = []
     if a.email and b.email:
-        if a.email == b.email:
-            evidence.append(Evidence(Kind.STRONG, "email", SAME_EMAIL))
-        else:
-            evidence.append(Evidence(Kind.CONFLICTING, "email", DIFFERENT_EMAILS))
-    names_agree = bool(a.words and b.words and names_alike(a.words, b.words))
-    if a.phone and a.phone == b.phone:
-        if names_agree:
-            evidence.append(Evidence(Kind.STRONG, "phone", SAME_PHONE))
-        else:
-            evidence.append(Evidence(Kind.WEAK, "phone", SHARED_PHONE))
+        evidence.append(_SAME_EMAIL if a.email == b.email else _DIFFERENT_EMAILS)
+    same_phone = bool(a.phone and a.phone == b.phone)
+    same_city = bool(a.city and a.city == b.city)
+    # Names are compared only where a phone or a city makes it say something.
+    names_agree = (same_phone or same_city) and bool(
+        a.words and b.words and names_alike(a.words, b.words)
+    )
+    if same_phone:
+        evidence.append(_SAME_PHONE if names_agree else _SHARED_PHONE)
     regions_differ = bool(a.region and b.region and a.region != b.region)
-    if a.city and a.city == b.city and names_agree:
+    if same_city and names_agree:
         same = sorted(a.words) == sorted(b.words)
-        evidence.append(
-            Evidence(Kind.WEAK, "name", SAME_NAME_SAME_CITY if same else SIMILAR_NAME_SAME_CITY)
-        )
+        evidence.append(_SAME_NAME_SAME_CITY if same else _SIMILAR_NAME_SAME_CITY)
     elif not (a.city and b.city) and a.name and a.name == b.name:
-        evidence.append(Evidence(Kind.WEAK, "name", SAME_NAME_NO_CITY))
+        evidence.append(_SAME_NAME_NO_CITY)
     if regions_differ:
         evidence.append(
             Evidence(
@@ -477,6 +499,21 @@ class _Names:
         self.full_words.append(tuple(word for word in words if len(word) > 1))
         return len(self.folded) - 1
 
+    @classmethod
+    def of_saved(cls, folded_names: list[str]) -> "_Names":
+        """add() for each of `folded_names`, without words (saved people's: only the
+        names asked about need theirs), list by list: a large file's cities hold
+        hundreds of thousands of names."""
+        names = cls()
+        process = utils.default_process
+        names.folded = list(folded_names)
+        names.processed = [process(name) for name in folded_names]
+        names.sorted = [" ".join(sorted(processed.split())) for processed in names.processed]
+        search = _INITIAL.search
+        names.has_initial = [bool(search(name)) for name in folded_names]
+        names.full_words = [()] * len(folded_names)
+        return names
+
 
 def _close_names(queries: _Names, query_blocks, choices: _Names, choice_blocks) -> dict:
     """{query position: choice positions} whose names may be alike, block by block.
@@ -531,14 +568,15 @@ class _DatabaseCandidates:
     def __init__(self, people: Sequence[Contact], *, exclude_pk=None):
         self.people = people
         self.exclude_pk = exclude_pk
+        self.db = self._everyone().db
         self.by_name_for = self._name_candidates()
-        members = self._load(
+        self.rows = self._load(
             pks=set().union(*self.by_name_for),
             emails={p.email for p in people if p.email},
             phones={p.phone for p in people if p.phone},
         )
-        self.members = {member.pk: member for member in members}
-        self.details = {member.pk: Contact.of_member(member) for member in members}
+        self.members = {}
+        self.details = {pk: _contact_of_row(row) for pk, row in self.rows.items()}
         self.by_email = defaultdict(set)
         self.by_phone = defaultdict(set)
         for pk, details in self.details.items():
@@ -560,17 +598,29 @@ class _DatabaseCandidates:
             verdict = verdict_of(evidence)
             if verdict != Verdict.NONE:
                 score = round(name_score(person.words, other.words))
-                found.append(
-                    DuplicateMatch(member=self.members[pk], evidence=evidence, score=score)
-                )
-        found.sort(
-            key=lambda m: (
-                *_rank(m.verdict, m.evidence, m.score),
-                m.member.name_folded,
-                m.member.pk,
-            )
-        )
-        return found[:limit]
+                rank = (*_rank(verdict, evidence, score), self.rows[pk][_NAME_FOLDED], pk)
+                found.append((rank, pk, evidence, score))
+        found.sort(key=operator.itemgetter(0))
+        return [
+            DuplicateMatch(member=self._member(pk), evidence=evidence, score=score)
+            for _rank_of, pk, evidence, score in found[:limit]
+        ]
+
+    def _member(self, pk) -> Member:
+        """The saved person `pk` as a Member, built from its row once it is a match: a
+        large file loads tens of thousands of candidates and matches a few of them."""
+        member = self.members.get(pk)
+        if member is None:
+            member = self.members[pk] = Member.from_db(self.db, _COLUMNS, self.rows[pk])
+        return member
+
+    def _one_of(self, column: str, values: list) -> Q:
+        """`column` IN `values`; on PostgreSQL `column` = ANY(one array parameter), which
+        asks the same of the same indexes without thousands of placeholders to build and
+        parse (most of a large file's reading time went there)."""
+        if connections[self.db].vendor == "postgresql":
+            return Q(_AnyOf(F(column), values))
+        return Q(**{f"{column}__in": values})
 
     def _everyone(self):
         # The erased are anonymous stubs, never anyone's duplicate (members.erasure).
@@ -596,22 +646,26 @@ class _DatabaseCandidates:
             # cost less than tens of long IN lists of block keys; rows outside the blocks
             # are dropped below, so the candidates are the same.
             cities = {city for p in self.people if p.words for city in p.block_cities}
-            wanted_blocks = [Q(city_folded__in=chunk) for chunk in _chunks(cities)]
+            wanted_blocks = [self._one_of("city_folded", chunk) for chunk in _chunks(cities)]
         else:
             wanted_blocks = [
-                Q(duplicate_key_1__in=chunk) | Q(duplicate_key_2__in=chunk)
+                self._one_of("duplicate_key_1", chunk) | self._one_of("duplicate_key_2", chunk)
                 for chunk in _chunks(asking)
             ]
-        known = _Names()
         held = defaultdict(list)
+        # The pks of each distinct name in `known`: people sharing a name are scored once.
         pks = []
+        position_of = {}
         same_name = defaultdict(set)
+        every_name = bool(names_without_city)
+        # Only the names asked about are looked up in same_name below.
+        sought_names = names_without_city | names_with_city
         for number in range(max(len(without_city), len(with_city), len(wanted_blocks))):
             wanted = []
             if number < len(without_city):
-                wanted.append(Q(name_folded__in=without_city[number]))
+                wanted.append(self._one_of("name_folded", without_city[number]))
             if number < len(with_city):
-                wanted.append(Q(city_folded="", name_folded__in=with_city[number]))
+                wanted.append(Q(city_folded="") & self._one_of("name_folded", with_city[number]))
             if number < len(wanted_blocks):
                 wanted.append(wanted_blocks[number])
             rows = (
@@ -624,38 +678,79 @@ class _DatabaseCandidates:
                     "pk", "name_folded", "city_folded", "duplicate_key_1", "duplicate_key_2"
                 )
             )
-            for pk, name, city, *keys_of_row in rows:
-                if not city or names_without_city:
+            for pk, name, city, key_1, key_2 in rows:
+                if (every_name or not city) and name in sought_names:
                     same_name[name].add(pk)
-                blocks = {key for key in keys_of_row if key in asking}
-                if blocks:
-                    position = known.add(name)
-                    pks.append(pk)
-                    for key in blocks:
-                        held[key].append(position)
-        close = _close_names(asked, asking, known, held)
+                in_1 = key_1 in asking
+                in_2 = key_2 != key_1 and key_2 in asking
+                if in_1 or in_2:
+                    position = position_of.get(name)
+                    if position is None:
+                        position = position_of[name] = len(pks)
+                        pks.append([])
+                    pks[position].append(pk)
+                    if in_1:
+                        held[key_1].append(position)
+                    if in_2:
+                        held[key_2].append(position)
+        # position_of holds the names in order of position (dicts keep their order).
+        close = _close_names(asked, asking, _Names.of_saved(list(position_of)), held)
         found = []
         for number, person in enumerate(self.people):
-            candidates = {pks[position] for position in close.get(number, ())}
+            candidates = {pk for position in close.get(number, ()) for pk in pks[position]}
             if person.name:
                 candidates |= same_name.get(person.name, set())
             found.append(candidates)
         return found
 
-    def _load(self, *, pks, emails, phones) -> list[Member]:
+    def _load(self, *, pks, emails, phones) -> dict:
+        """{pk: the person's row, as _COLUMNS}: Members are built only for matches."""
         pks, emails, phones = _chunks(pks), _chunks(emails), _chunks(phones)
         people = self._everyone().alias(email_lower=Lower("email")).order_by()
         loaded = {}
         for number in range(max(len(pks), len(emails), len(phones))):
             wanted = [
-                Q(pk__in=pks[number]) if number < len(pks) else None,
+                self._one_of("pk", pks[number]) if number < len(pks) else None,
                 # Written as the unique index is, LOWER(email) where email <> '', to use it.
-                Q(email_lower__in=emails[number]) & ~Q(email="") if number < len(emails) else None,
-                Q(phone_key__in=phones[number]) if number < len(phones) else None,
+                (self._one_of("email_lower", emails[number]) & ~Q(email=""))
+                if number < len(emails)
+                else None,
+                self._one_of("phone_key", phones[number]) if number < len(phones) else None,
             ]
-            for member in people.filter(reduce(operator.or_, filter(None, wanted))):
-                loaded[member.pk] = member
-        return list(loaded.values())
+            for row in people.filter(reduce(operator.or_, filter(None, wanted))).values_list(
+                *_COLUMNS
+            ):
+                loaded[row[_PK]] = row
+        return loaded
+
+
+class _AnyOf(Lookup):
+    """PostgreSQL: `lhs` = ANY(the values, as one array parameter); see _one_of."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        array = "text" if isinstance(field, CharField) else field.cast_db_type(connection)
+        return f"{lhs} = ANY(%s::{array}[])", (*params, list(self.rhs))
+
+
+# A saved person's row as _DatabaseCandidates reads it: every column, in the order
+# Member.from_db takes them, and the places of those Contact.of_member reads.
+_COLUMNS = [field.attname for field in Member._meta.concrete_fields]
+_PK = _COLUMNS.index(Member._meta.pk.attname)
+_NAME_FOLDED = _COLUMNS.index("name_folded")
+_CONTACT_COLUMNS = operator.itemgetter(
+    *(_COLUMNS.index(name) for name in ("name", "email", "phone_key", "city", "region"))
+)
+
+
+def _contact_of_row(row) -> Contact:
+    """Contact.of_member for a row read as _COLUMNS."""
+    name, email, phone, city, region = _CONTACT_COLUMNS(row)
+    return Contact._folded(name=name, email=email, phone_key=phone, city=city, region=region)
 
 
 def _earlier_rows(people: Sequence[Contact], *, limit) -> list[list[RowMatch]]:

@@ -101,16 +101,16 @@ def _copy_objects(model, objs, *, using: str) -> list[list]:
 
 
 def copy_rows(model, columns: list[str], rows, *, using: str = DEFAULT_DB_ALIAS) -> None:
-    """PostgreSQL: COPY `rows` (tuples of database values, in `columns` order: column
-    names) into `model`'s table. Columns left out take their database default (the
-    primary key its identity sequence, as copy_create would take it). For plain rows
-    (a many-to-many link) that need no model instance per row."""
+    """Insert `rows` (tuples of database values, in `columns` order: column names) into
+    `model`'s table: COPY on PostgreSQL, one INSERT sent for every row (executemany)
+    elsewhere. Columns left out take their database default (the primary key numbered in
+    order, as bulk_create numbers it). For plain rows (a many-to-many link) that need no
+    model instance per row."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        raise ValueError("COPY is PostgreSQL's; use bulk_create on other databases.")
     if rows:
+        write = _copy_rows if connection.vendor == "postgresql" else _insert_rows
         with connection.cursor() as cursor:
-            _copy_rows(connection, cursor, model._meta.db_table, columns, rows)
+            write(connection, cursor, model._meta.db_table, columns, rows)
 
 
 def _next_ids(cursor, meta, count: int) -> list[int]:
@@ -146,20 +146,14 @@ def bulk_create_with_history(objs, model, *, by, reason: str = "", batch_size: i
     """Insert `objs` (unsaved instances of a history-tracked `model`) and one "+" history
     row each, attributed to `by` with change reason `reason`; returns the saved objects.
 
-    The same rows as simple_history's bulk_create_with_history (which SQLite still uses):
-    each object's tracked fields, history_date = now (taken per row), history_user = `by`
-    unless the object carries its own _history_user, the object's _change_reason if it
-    has one. On PostgreSQL both tables are written with COPY (copy_create), in one
-    transaction. Many-to-many fields are not written (see snapshot_m2m_in_history).
+    The same rows as simple_history's bulk_create_with_history: each object's tracked
+    fields, history_date = now (taken per row), history_user = `by` unless the object
+    carries its own _history_user, the object's _change_reason if it has one. On
+    PostgreSQL both tables are written with COPY (copy_create); elsewhere with one INSERT
+    sent for every row (executemany), the keys numbered by the database in order as
+    bulk_create's are. In one transaction. Many-to-many fields are not written (see
+    snapshot_m2m_in_history).
     """
-    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
-        return history_utils.bulk_create_with_history(
-            objs,
-            model,
-            batch_size=batch_size,
-            default_user=by,
-            default_change_reason=reason,
-        )
     history = history_utils.get_history_manager_for_model(model).model
     connection = connections[DEFAULT_DB_ALIAS]
     # Each tracked column's value is the one just written to the model's own row (the
@@ -174,34 +168,92 @@ def bulk_create_with_history(objs, model, *, by, reason: str = "", batch_size: i
     if unknown := [name for name in tracked if name not in position]:
         raise TypeError(f"{history.__name__} has columns the model has not: {unknown}")
     taken = [position[name] for name in tracked]
-    columns = [own[name].column for name in [*tracked, *extra]]
     date_field, user_field = own["history_date"], own["history_user_id"]
     reason_field, type_field = own["history_change_reason"], own["history_type"]
-    with transaction.atomic(savepoint=False):
-        member_rows = _copy_objects(model, objs, using=DEFAULT_DB_ALIAS)
-        with connection.cursor() as cursor:
+    postgresql = connection.vendor == "postgresql"
+    if not postgresql:
+        extra.remove("history_id")  # numbered by the database, as bulk_create leaves it
+    columns = [own[name].column for name in [*tracked, *extra]]
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if postgresql:
+            member_rows = _copy_objects(model, objs, using=DEFAULT_DB_ALIAS)
             ids = _next_ids(cursor, history._meta, len(objs))
-            rows = []
-            for obj, row, history_id in zip(objs, member_rows, ids, strict=True):
-                user = getattr(obj, "_history_user", by)
-                values = [row[n] for n in taken]
-                values += [
-                    history_id,
-                    date_field.get_db_prep_save(
-                        getattr(obj, "_history_date", None) or timezone.now(),
-                        connection=connection,
-                    ),
-                    reason_field.get_db_prep_save(
-                        history_utils.get_change_reason_from_object(obj) or reason,
-                        connection=connection,
-                    ),
-                    type_field.get_db_prep_save("+", connection=connection),
-                    user_field.get_db_prep_save(
-                        user.pk if user is not None else None, connection=connection
-                    ),
-                ]
-                if "history_relation_id" in own:
-                    values.append(obj.pk)
-                rows.append(values)
+        else:
+            member_rows = _insert_objects(model, objs, connection, cursor)
+            ids = [None] * len(objs)
+        rows = []
+        for obj, row, history_id in zip(objs, member_rows, ids, strict=True):
+            user = getattr(obj, "_history_user", by or history.get_default_history_user(obj))
+            values = [row[n] for n in taken]
+            values += [
+                *([history_id] if postgresql else []),
+                date_field.get_db_prep_save(
+                    getattr(obj, "_history_date", None) or timezone.now(),
+                    connection=connection,
+                ),
+                reason_field.get_db_prep_save(
+                    history_utils.get_change_reason_from_object(obj) or reason,
+                    connection=connection,
+                ),
+                type_field.get_db_prep_save("+", connection=connection),
+                user_field.get_db_prep_save(
+                    user.pk if user is not None else None, connection=connection
+                ),
+            ]
+            if "history_relation_id" in own:
+                values.append(obj.pk)
+            rows.append(values)
+        if postgresql:
             _copy_rows(connection, cursor, history._meta.db_table, columns, rows)
+        else:
+            _insert_rows(connection, cursor, history._meta.db_table, columns, rows)
     return objs
+
+
+def _insert_objects(model, objs, connection, cursor) -> list[list]:
+    """SQLite (and any database but PostgreSQL): copy_create's work with INSERTs.
+
+    The rows go in one executemany, their keys numbered by the database one after the
+    other (an INTEGER PRIMARY KEY takes the largest in use plus one, and the transaction
+    holds the write lock from the first INSERT on): the last is MAX(pk), and each object
+    is given its key in order, as bulk_create gives them. Returns each object's row of
+    database values, as _copy_objects does.
+    """
+    if not objs:
+        return []
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    if any(obj.pk is not None for obj in objs):
+        raise ValueError("These objects already have primary keys; the database numbers them.")
+    at = fields.index(meta.pk)
+    rows = [
+        [
+            field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+            for field in fields
+        ]
+        for obj in objs
+    ]
+    columns = [field.column for n, field in enumerate(fields) if n != at]
+    _insert_rows(
+        connection, cursor, meta.db_table, columns, [row[:at] + row[at + 1 :] for row in rows]
+    )
+    quote = connection.ops.quote_name
+    cursor.execute(f"SELECT MAX({quote(meta.pk.column)}) FROM {quote(meta.db_table)}")
+    (last,) = cursor.fetchone()
+    for pk, obj, row in zip(range(last - len(objs) + 1, last + 1), objs, rows, strict=True):
+        setattr(obj, meta.pk.attname, pk)
+        row[at] = meta.pk.get_db_prep_save(pk, connection=connection)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return rows
+
+
+def _insert_rows(connection, cursor, table: str, columns: list[str], rows) -> None:
+    """INSERT `rows` (database values, in `columns` order) into `table`, one statement
+    sent for every row (executemany): nothing to compile per row."""
+    quote = connection.ops.quote_name
+    cursor.executemany(
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})",
+        rows,
+    )

@@ -23,7 +23,6 @@ from members.history import (
     bulk_create_with_history,
     bulk_update_with_history,
     copy_rows,
-    fast_bulk_create,
 )
 from members.importing.bulk import insert_rows, update_rows
 from members.importing.columns import guess_mapping, mapping_errors
@@ -427,11 +426,8 @@ def _create_people(record, sectors, *, by) -> int:
         for key in row.sector_keys
         if key in sectors
     )
-    if connection.vendor == "postgresql":
-        # The same rows, as plain tuples: a model instance per link cost more than the COPY.
-        copy_rows(links, ["member_id", "sector_id"], list(pairs))
-    else:
-        fast_bulk_create(links, [links(member_id=m, sector_id=s) for m, s in pairs])
+    # The same rows, as plain tuples: a model instance per link cost more than the writing.
+    copy_rows(links, ["member_id", "sector_id"], list(pairs))
     snapshot_sectors_in_history([member.pk for member in people])
     set_column(
         ImportRow,

@@ -1,7 +1,8 @@
 import pytest
+from simple_history import utils as history_utils
 
 from cores.models import Alignment, Invitation
-from members.history import bulk_update_with_history
+from members.history import bulk_create_with_history, bulk_update_with_history
 from members.models import CapacityCheckIn, Member
 from tests.factories import MemberFactory, UserFactory
 
@@ -60,3 +61,54 @@ def test_bulk_update_with_history_keeps_the_search_columns_current(organizer):
 
     assert list(Member.objects.search("flint")) == [person]
     assert person.history.first().history_user == organizer
+
+
+def _new_people(names, *, by):
+    people = [Member(name=name, city="Detroit", phone="313 555 0101") for name in names]
+    for person in people:
+        person.added_by = by
+        person.refresh_derived_fields()
+    people[1]._change_reason = "its own reason"
+    return people
+
+
+def _written(people):
+    """Each person's row and history row as stored, keys and times left out."""
+    varying = {"id", "history_id", "history_date", "created_at", "updated_at"}
+    rows = []
+    for person in people:
+        saved = Member.objects.filter(pk=person.pk).values().get()
+        (history,) = Member.history.filter(id=person.pk).values()
+        assert (saved["name"], history["created_at"]) == (person.name, saved["created_at"])
+        rows.append(
+            (
+                {key: value for key, value in saved.items() if key not in varying},
+                {key: value for key, value in history.items() if key not in varying},
+            )
+        )
+    return rows
+
+
+def test_bulk_create_with_history_writes_what_simple_history_writes():
+    editor = UserFactory()
+    # A gap at the end of the keys: the database, not MAX + 1 of what is left, numbers them.
+    MemberFactory.create_batch(2)[-1].delete()
+    ours = bulk_create_with_history(
+        _new_people(["Ana", "Bo", "Cy"], by=editor), Member, by=editor, reason="imported"
+    )
+    theirs = history_utils.bulk_create_with_history(
+        _new_people(["Ana", "Bo", "Cy"], by=editor),
+        Member,
+        default_user=editor,
+        default_change_reason="imported",
+    )
+
+    assert [person._state.adding for person in ours] == [False] * 3
+    assert [person.pk for person in theirs] == [ours[-1].pk + n for n in (1, 2, 3)]
+    written = _written(ours)
+    assert written == _written(theirs)
+    assert [history["history_change_reason"] for _, history in written] == [
+        "imported",
+        "its own reason",
+        "imported",
+    ]
