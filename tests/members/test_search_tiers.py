@@ -11,17 +11,8 @@ from hypothesis import strategies as st
 
 from members import search
 from members.models import Member, SearchRank
-from tests.factories import MemberFactory, SectorFactory
-
-
-def person(name, **fields):
-    fields.setdefault("email", "")
-    fields.setdefault("city", "Oakland")
-    return MemberFactory(name=name, **fields)
-
-
-def names(people):
-    return [p.name for p in people]
+from tests.factories import SectorFactory
+from tests.members.test_search import names, person
 
 
 def ranking(query, **options):

@@ -26,26 +26,13 @@ relations) and passes one that stays within its slices. The issue's aim for time
 
 import pytest
 
+from tests.perf.conftest import APP_PAGES as PAGES
 from tests.perf.conftest import HUGE, LARGE
 
 pytestmark = pytest.mark.django_db
 
 # Work at HUGE people over work at LARGE people (10 times the rows); see the docstring.
 MAX_GROWTH = 4.0
-
-PAGES = [
-    "home",
-    "people list",
-    "search",
-    "person page",
-    "core page",
-    "review queue",
-    "review item",
-    "invitation list",
-    "quick add POST",
-    "admin people",
-    "admin alignments",
-]
 
 
 def growth(measured, page) -> float:

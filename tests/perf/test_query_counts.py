@@ -13,23 +13,10 @@ import pytest
 from django.db import connection
 
 from sos_tracker.admin_paging import EstimatedCountPaginator
+from tests.perf.conftest import APP_PAGES as PAGES
 from tests.perf.conftest import HUGE, LARGE, SMALL
 
 pytestmark = pytest.mark.django_db
-
-PAGES = [
-    "home",
-    "people list",
-    "search",
-    "person page",
-    "core page",
-    "review queue",
-    "review item",
-    "invitation list",
-    "quick add POST",
-    "admin people",
-    "admin alignments",
-]
 
 
 @pytest.mark.parametrize("page", PAGES)
