@@ -109,6 +109,16 @@ class PersonForm(VersionedMemberForm):
             # Read the checkbox choices once, not once per rendering of the widget.
             sectors.choices = list(sectors.choices)
 
+    def full_clean(self):
+        """Validate, then move the cursor (autofocus) to the first field with an error:
+        the person fixes it straight away instead of tabbing down from the name."""
+        super().full_clean()
+        wrong = next((name for name in self.fields if name in self._errors), None)
+        if wrong is not None:
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+            self.fields[wrong].widget.attrs["autofocus"] = True
+
     def contact_details(self) -> dict[str, str]:
         """What the duplicate check compares, cleaned where the field is valid."""
         cleaned = getattr(self, "cleaned_data", {})

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -237,6 +238,10 @@ def test_quick_add_same_email_in_other_case_is_refused_on_the_email_field(as_use
     assert response.context["form"].errors["email"] == [
         "Another person already has this email address."
     ]
+    # The cursor waits in the field to fix, not back in the name.
+    html = response.content.decode()
+    assert re.search(r'<input type="email" name="email"[^>]*autofocus', html)
+    assert not re.search(r'<input type="text" name="name"[^>]*autofocus', html)
 
 
 # --- edit with optimistic locking ---------------------------------------------------------------
