@@ -55,7 +55,7 @@ def bulk_update_with_history(objs, model, fields, *, by, reason="", batch_size=5
 # An import writes tens of thousands of people and as many history rows. The ORM's
 # bulk_create builds one INSERT of thousands of placeholders per batch (most of its time is
 # Python compiling that SQL); PostgreSQL's COPY takes the rows as a stream instead, several
-# times faster. SQLite has no COPY: there the ORM's bulk writes stay.
+# times faster. SQLite has no COPY: there one INSERT is sent for every row (executemany).
 
 
 def copy_create(model, objs, *, using: str = DEFAULT_DB_ALIAS) -> list:
@@ -132,14 +132,6 @@ def _copy_rows(connection, cursor, table: str, columns: list[str], rows) -> None
     with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def fast_bulk_create(model, objs, *, batch_size: int = 2000) -> list:
-    """Insert `objs` and return them with their primary keys: COPY on PostgreSQL
-    (copy_create), bulk_create elsewhere. Conflicts raise (no ignore_conflicts)."""
-    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
-        return copy_create(model, objs)
-    return model._base_manager.bulk_create(objs, batch_size=batch_size)
 
 
 def bulk_create_with_history(objs, model, *, by, reason: str = "", batch_size: int = 2000):

@@ -13,7 +13,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -429,45 +429,10 @@ def _create_people(record, sectors, *, by) -> int:
     # The same rows, as plain tuples: a model instance per link cost more than the writing.
     copy_rows(links, ["member_id", "sector_id"], list(pairs))
     snapshot_sectors_in_history([member.pk for member in people])
-    set_column(
-        ImportRow,
-        "member_id",
-        {row.pk: member.pk for row, member in zip(rows, people, strict=True)},
-    )
+    for row, member in zip(rows, people, strict=True):
+        row.member = member
+    update_rows(ImportRow, rows, ["member"], batch_size=BATCH)
     return len(people)
-
-
-def set_column(model, column: str, values: dict) -> int:
-    """Set `column` of many rows of `model` to a value each, in one statement per 5,000 rows.
-
-    `values` maps primary key -> value (an int, a str or None; no JSON). UPDATE ... FROM
-    (VALUES ...) on PostgreSQL and SQLite (3.33 or newer), where bulk_update would send a
-    CASE of one WHEN per row. Returns how many rows were updated.
-    """
-    table = connection.ops.quote_name(model._meta.db_table)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    column = connection.ops.quote_name(column)
-    items = list(values.items())
-    updated = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), 5000):
-            chunk = items[start : start + 5000]
-            if connection.vendor == "postgresql":
-                # Typed from the first row: a VALUES list of bare parameters is text.
-                sql = (
-                    f"UPDATE {table} SET {column} = v.value FROM (VALUES "
-                    + ", ".join(["(%s::bigint, %s)"] * len(chunk))
-                    + f") AS v(pk, value) WHERE {table}.{pk} = v.pk"
-                )
-            else:
-                sql = (
-                    f"UPDATE {table} SET {column} = v.column2 FROM (VALUES "
-                    + ", ".join(["(%s, %s)"] * len(chunk))
-                    + f") AS v WHERE {table}.{pk} = v.column1"
-                )
-            cursor.execute(sql, [part for item in chunk for part in item])
-            updated += cursor.rowcount
-    return updated
 
 
 def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:

@@ -2,7 +2,7 @@
 
 from django.db import connection
 
-from members.history import copy_create
+from members.history import copy_rows
 
 
 def update_rows(model, objs, fields, *, batch_size: int = 2000) -> int:
@@ -56,32 +56,23 @@ def update_rows(model, objs, fields, *, batch_size: int = 2000) -> int:
 def insert_rows(model, objs) -> None:
     """Insert `objs` (unsaved instances of `model`) whose primary keys are not needed after.
 
-    PostgreSQL: COPY (members.history.copy_create). Elsewhere the INSERT bulk_create would
-    send, one row per parameter set (executemany): the same columns and values (each
-    field's pre_save for an insert, then get_db_prep_save) with the keys numbered by the
-    database in order, without compiling thousands of placeholders in Python, which was
-    most of a SQLite preview's storing. The objects are not updated.
+    The columns and values bulk_create would write (each field's pre_save for an insert,
+    then get_db_prep_save), the keys numbered by the database in order, sent as plain rows
+    (members.history.copy_rows: COPY on PostgreSQL, one INSERT per row elsewhere) without
+    compiling thousands of placeholders in Python, which was most of a preview's storing.
+    The objects are not updated.
     """
-    if connection.vendor == "postgresql":
-        copy_create(model, objs)
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     if any(obj.pk is not None for obj in objs):
         raise ValueError("insert_rows numbers new rows; these already have primary keys.")
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "
-        f"({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            sql,
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    copy_rows(
+        model,
+        [field.column for field in fields],
+        [
             [
-                [
-                    field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
-                    for field in fields
-                ]
-                for obj in objs
-            ],
-        )
+                field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+                for field in fields
+            ]
+            for obj in objs
+        ],
+    )
