@@ -46,30 +46,21 @@ class QueueSummary:
         return self.waited.days if self.waited is not None else None
 
 
-def queue_summary(tendency, *, now: dt.datetime | None = None, counts=None) -> QueueSummary:
+def queue_summary(tendency, *, now: dt.datetime | None = None) -> QueueSummary:
     """The size of `tendency`'s review queue and its oldest waiting item.
 
     `tendency` is a Tendency or its id; `now` an aware datetime (default: now). Three
     queries, each reading index ranges rather than sorting the queue: the counts, then
     the first item of each of the queue's two slices (needs review, gone stale) with its
-    person. `counts` (size, stale), when given (as the worker counted them), replaces the
-    first query: the counts read the whole queue. The oldest item is read either way, and
-    what it shows now wins over counts that may be older: an empty queue has size 0, a
-    queue with an item at least 1. Nothing of review notes is read.
+    person. An empty queue costs the counts only. Nothing of review notes is read.
     """
     now = now or timezone.now()
     tendency_id = getattr(tendency, "pk", tendency)
-    if counts is None:
-        needs, stale = Alignment.objects.queue_counts([tendency_id], now=now).get(
-            tendency_id, (0, 0)
-        )
-        size = needs + stale
-    else:
-        size, stale = counts
-    first = Alignment.objects.waiting_page(tendency_id, limit=1, now=now)
-    oldest = first[0] if first else None
-    if counts is not None:
-        size, stale = (max(size, 1), stale) if oldest else (0, 0)
+    needs, stale = Alignment.objects.queue_counts([tendency_id], now=now).get(tendency_id, (0, 0))
+    size = needs + stale
+    oldest = None
+    if size:
+        (oldest,) = Alignment.objects.waiting_page(tendency_id, limit=1, now=now)
     waited = max(now - oldest.waiting_since, dt.timedelta(0)) if oldest else None
     return QueueSummary(size=size, stale=stale, oldest=oldest, waited=waited)
 
@@ -320,7 +311,7 @@ def funnel(core, *, today: dt.date | None = None) -> Funnel:
 
 # --- a core's figures, counted by the worker ----------------------------------------------
 
-# Levels, coverage, the funnel, the queue's size and the readiness rules each read a share
+# Levels, coverage, the funnel and the readiness rules each read a share
 # of the network (a tendency's alignments, a core's invitations and their people), so
 # their cost grows with it: at 100,000 people the core page took 3.5 to 4.5 times as long
 # as at 1,000. The worker counts them (sos_tracker.figures); the pages read one row.
@@ -329,25 +320,21 @@ def funnel(core, *, today: dt.date | None = None) -> Funnel:
 @figures.counts("core", watches=(Member, CapacityCheckIn, Alignment, Invitation, Milestone))
 def count_core_figures(argument: str, *, now: dt.datetime | None = None) -> dict:
     """Count the figures of the core whose pk is `argument` (a string), as plain JSON:
-    its member count, queue (needing review, gone stale), people per alignment level,
-    sector coverage, invitation funnel and each readiness rule's result. Run by the
-    worker (sos_tracker.figures), never by a request. {} for a core deleted meanwhile.
-    `now` is an aware datetime (default: now): when reviews go stale, invitations stall."""
+    its member count, people per alignment level, sector coverage, invitation funnel
+    and each readiness rule's result (the review queue is read live by the pages). Run
+    by the worker (sos_tracker.figures), never by a request. {} for a core deleted
+    meanwhile. `now` is an aware datetime (default: now): when invitations stall."""
     from cores import readiness
 
     now = now or timezone.now()
     core = CoreGroup.objects.select_related("tendency").filter(pk=int(argument)).first()
     if core is None:
         return {}
-    needs, stale = Alignment.objects.queue_counts([core.tendency_id], now=now).get(
-        core.tendency_id, (0, 0)
-    )
     coverage = sector_coverage(core)
     counted = funnel(core, today=timezone.localdate(now))
     results = readiness.evaluate_all(core.milestones.select_related("core"))
     return {
         "people": core.members.count(),
-        "queue": [needs, stale],
         "levels": {item.level: item.count for item in alignment_levels(core.tendency_id)},
         "coverage": {
             "people": coverage.people,
@@ -385,14 +372,12 @@ def _rule_of(milestone) -> list:
 @dataclass
 class CoreFigures:
     """A core's figures as the worker last counted them (count_core_figures): `people`
-    in its member list, `queue_size` and `queue_stale`, `levels` (LevelCount, in level
+    in its member list, `levels` (LevelCount, in level
     order), `funnel` (Funnel), the raw `data` (for coverage and readiness), `as_of` (an
     aware datetime) and `current` (False while a newer count is awaited)."""
 
     core_id: int
     people: int
-    queue_size: int
-    queue_stale: int
     levels: list[LevelCount]
     funnel: Funnel
     data: dict
@@ -458,8 +443,6 @@ def core_figures(cores, *, now: dt.datetime | None = None) -> dict[int, CoreFigu
         found[core.pk] = CoreFigures(
             core_id=core.pk,
             people=data["people"],
-            queue_size=sum(data["queue"]),
-            queue_stale=data["queue"][1],
             levels=[
                 LevelCount(level.value, level.label, levels.get(level.value, 0))
                 for level in AlignmentLevel
