@@ -36,8 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.tasks import task
 from django.utils import timezone
 
@@ -106,7 +105,7 @@ def read_many(kind: str, arguments, *, now: dt.datetime | None = None) -> dict:
     rows = {
         row.key: row
         for row in CountedFigures.objects.filter(key__in=list(keys)).annotate(
-            **{f"mark{i}": _newest(model) for i, model in enumerate(watches)}
+            **{f"mark{i}": Subquery(_newest(model)) for i, model in enumerate(watches)}
         )
     }
     today = timezone.localdate(now)
@@ -144,9 +143,8 @@ def recount(kind: str, argument="", *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     _register_kinds()
     watches = KINDS[kind].watches
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_newest_sql(watches)}")
-        marks = _marks(watches, cursor.fetchone())
+    # One short query per watched history table (a handful), in the worker only.
+    marks = _marks(watches, [_newest(model).first() for model in watches])
     data = KINDS[kind].count(argument, now=now)
     CountedFigures.objects.update_or_create(
         key=key_of(kind, argument),
@@ -203,18 +201,15 @@ def _ask(key: str, now: dt.datetime, *, run_after: dt.datetime | None = None) ->
         task.enqueue(kind, argument)
 
 
-def _newest(model) -> Subquery:
-    # The end of the history table's primary-key index: one step, whatever its size.
-    history = model.history.model.objects.order_by("-history_id").values("history_id")[:1]
-    return Subquery(history)
+def _newest(model) -> QuerySet:
+    """The newest history id of `model`, as a one-value queryset (None when it has none).
 
-
-def _newest_sql(models) -> str:
-    q = connection.ops.quote_name
-    return ", ".join(
-        f"(SELECT MAX({q('history_id')}) FROM {q(model.history.model._meta.db_table)})"
-        for model in models
-    )
+    The end of the history table's primary-key index: one step, whatever its size. `read`
+    puts it in a Subquery, `recount` evaluates it; one lookup for both.
+    """
+    return model.history.model.objects.order_by("-history_id").values_list("history_id", flat=True)[
+        :1
+    ]
 
 
 def _marks(models, ids) -> dict:
