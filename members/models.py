@@ -1,13 +1,18 @@
+import heapq
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from members import blocking
@@ -19,14 +24,18 @@ from members.text import fold, name_words, phone_digits, phone_key, phone_proble
 class Sector(models.Model):
     """A movement area people organize in. Data, not code: admins add and retire them."""
 
-    name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
     active = models.BooleanField(
-        default=True, help_text="Retired sectors stay on people but are not offered for new ones."
+        _("active"),
+        default=True,
+        help_text=_("Retired sectors stay on people but are not offered for new ones."),
     )
 
     class Meta:
+        verbose_name = _("sector")
+        verbose_name_plural = _("sectors")
         ordering = ["name"]
 
     def __str__(self):
@@ -34,18 +43,18 @@ class Sector(models.Model):
 
 
 class MemberStatus(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    MEMBER = "member", "Member"
-    FORMER = "former", "Former member"
+    PROSPECT = "prospect", _("Prospect")
+    MEMBER = "member", pgettext_lazy("member status", "Member")
+    FORMER = "former", _("Former member")
 
 
 class JoiningStoryKind(models.TextChoices):
     """The three stories the organization heard when it surveyed members, plus no box."""
 
-    SOCIAL_MOVEMENT = "social_movement", "Social-movement leftist"
-    NCM_VETERAN = "ncm_veteran", "New Communist Movement veteran"
-    MIDDLE_GENERATION = "middle_generation", "Middle generation"
-    OTHER = "other", "Other / not yet stated"
+    SOCIAL_MOVEMENT = "social_movement", _("Social-movement leftist")
+    NCM_VETERAN = "ncm_veteran", _("New Communist Movement veteran")
+    MIDDLE_GENERATION = "middle_generation", _("Middle generation")
+    OTHER = "other", _("Other / not yet stated")
 
 
 # A person's own fields, in the order forms, history, imports and exports list them.
@@ -65,7 +74,7 @@ PERSON_FIELDS = (
 )
 
 # Every form that would save an erased person says this (Member.clean).
-ERASED_MESSAGE = "This person was erased on request; their record cannot be edited."
+ERASED_MESSAGE = _("This person was erased on request; their record cannot be edited.")
 
 # The fields whose folded text makes up Member.search_text.
 SEARCH_SOURCE_FIELDS = ("name", "preferred_name", "email", "city")
@@ -107,6 +116,18 @@ class SearchTier:
     rank: int
     condition: Q
     by_row: bool | None
+    # Disjoint conditions whose union is `condition`, each read in name order on its own
+    # and merged (_search_page): one of them can then walk an index in page order.
+    parts: tuple["SearchPart", ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchPart:
+    """A part of a SearchTier. `words_implied`: every row of it contains the query's words,
+    so EveryWordContained is left out of its SQL (search.WORDS_IMPLIED)."""
+
+    condition: Q
+    words_implied: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,20 @@ class SearchTiers:
     words: tuple[str, ...]
     tiers: tuple[SearchTier, ...]
     order: tuple  # the rank order search() set: any other order reads the plain way
+
+
+def _tier_rows(base, condition: Q, rank: int, by_row: bool):
+    """The rows of `base` meeting `condition`, in name order, each with `search_rank` `rank`."""
+    chosen = base.filter(condition).order_by(*NAME_ORDER)
+    # Every row of a tier has its rank: no CASE evaluated row by row.
+    chosen.query.annotations["search_rank"] = Value(rank, output_field=IntegerField())
+    setattr(chosen.query, search_index.BY_ROW, by_row)
+    return chosen
+
+
+def _name_order_key(row) -> tuple[str, int]:
+    # NAME_ORDER in Python: code point order is UTF-8 byte order (ByteOrder's).
+    return (row.search_name_key, row.pk)
 
 
 class MemberQuerySet(HistoryKeepingQuerySet):
@@ -183,15 +218,41 @@ class MemberQuerySet(HistoryKeepingQuerySet):
             name_joined=search_index.ByteOrder(search_index.Joined("name_key")),
             preferred_name_joined=search_index.ByteOrder(search_index.Joined("preferred_name_key")),
             name_joined_text=search_index.Joined("name_key"),
+            name_key_bytes=search_index.ByteOrder("name_key"),
             preferred_name_joined_text=search_index.Joined("preferred_name_key"),
         )
+        # STARTS is read in two parts (_search_page merges them in name order):
+        # 1. a name key starting with q itself: a range of the name-order index, walked in
+        #    page order and left at the end of the page, where the joined-name index would
+        #    hand over every such name to be sorted (30,000 for "da" at a million people);
+        #    every word of q is in such a key, so the words are not checked again (a check
+        #    the planner cannot see through would make it sort the range after all);
+        # 2. the few others: a name with a space inside q's span ("d angelo" for "da"),
+        #    again ranges of the name key, or only the preferred name starting with q.
+        key_starts = Q(name_key_bytes__gte=low) & (Q(name_key_bytes__lt=high) if high else Q())
+        spaced = Q(pk__in=[])
+        for cut in range(1, len(joined)):
+            spaced |= Q(
+                name_key_bytes__gte=joined[:cut] + " ", name_key_bytes__lt=joined[:cut] + "!"
+            )
+        name_joined_starts = Q(name_joined_text__startswith=joined)
+        preferred_starts = Q(preferred_name_joined__gte=low) & (
+            Q(preferred_name_joined__lt=high) if high else Q()
+        )
+        the_others = (spaced & name_joined_starts) | (preferred_starts & ~name_joined_starts)
         tiers = [
             SearchTier(SearchRank.EXACT, named, by_row=True),
-            SearchTier(SearchRank.STARTS, starts & ~named, by_row=True),
+            SearchTier(
+                SearchRank.STARTS,
+                starts & ~named,
+                by_row=True,
+                parts=(
+                    SearchPart(key_starts & ~named, words_implied=True),
+                    SearchPart(the_others & ~named),
+                ),
+            ),
         ]
-        if prefix_only:
-            found = found.filter(starts)
-        else:
+        if not prefix_only:
             tiers += [
                 SearchTier(SearchRank.WORD_STARTS, word_starts & ~starts_unindexed, by_row=False),
                 SearchTier(SearchRank.CONTAINS, ~starts_unindexed & ~word_starts, by_row=None),
@@ -205,6 +266,12 @@ class MemberQuerySet(HistoryKeepingQuerySet):
                 output_field=IntegerField(),
             )
         ).order_by("search_rank", *NAME_ORDER)
+        if prefix_only:
+            # Only names starting with q: said through the rank, which no index reads, as
+            # the tiers say it again in their own conditions. Said with the ranges, the
+            # planner counts it twice and, taking the matches to be few, sorts them all
+            # instead of walking the name order (STARTS' first part).
+            ranked = ranked.filter(search_rank__lte=SearchRank.STARTS)
         ranked._search_tiers = SearchTiers(tuple(words), tuple(tiers), ranked.query.order_by)
         return ranked
 
@@ -251,19 +318,36 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         for tier in plan.tiers:
             if len(rows) == wanted:
                 break
-            chosen = base.filter(tier.condition).order_by(*NAME_ORDER)
-            # Every row of a tier has its rank: no CASE evaluated row by row.
-            chosen.query.annotations["search_rank"] = Value(tier.rank, output_field=IntegerField())
+            need = wanted - len(rows)
             by_row = tier.by_row
             if by_row is None:
                 by_row = search_index.index_finds_many(list(plan.words), using=self.db)
-            setattr(chosen.query, search_index.BY_ROW, by_row)
-            found = list(chosen[skip : skip + wanted - len(rows)])
+            if not tier.parts:
+                chosen = _tier_rows(base, tier.condition, tier.rank, by_row)
+                found = list(chosen[skip : skip + need])
+                if not found and skip:
+                    skip -= chosen[:skip].count()
+            else:
+                # Each part's first skip + need rows hold the tier's first skip + need:
+                # the parts are disjoint and each is in name order, so merging them is the
+                # tier in name order.
+                parts = []
+                for part in tier.parts:
+                    rows_of_part = _tier_rows(base, part.condition, tier.rank, by_row).annotate(
+                        search_name_key=search_index.ByteOrder("name_key")
+                    )
+                    if part.words_implied:
+                        setattr(rows_of_part.query, search_index.WORDS_IMPLIED, plan.words)
+                    parts.append(rows_of_part[: skip + need])
+                merged = list(
+                    itertools.islice(heapq.merge(*parts, key=_name_order_key), skip + need)
+                )
+                found = merged[skip:]
+                if not found:
+                    skip -= len(merged)
             if found:
                 rows += found
                 skip = 0
-            elif skip:
-                skip -= chosen[:skip].count()
         return rows
 
     def in_name_order(self):
@@ -287,10 +371,75 @@ class MemberQuerySet(HistoryKeepingQuerySet):
         for each page at 100,000 people. One bounded COUNT (LIMIT SECTOR_SORT_LIMIT) decides.
         """
         pk = getattr(sector, "pk", sector)
-        links = Member.sectors.through.objects.filter(sector_id=pk)
+        return self.among(Member.sectors.through.objects.filter(sector_id=pk))
+
+    def among(self, links):
+        """People named by `links`, a queryset of rows with a `member_id` column (a
+        sector's links, a tendency's alignments at one level, a core's member links).
+
+        The one way a list in name order is narrowed to a set of people held in another
+        table, so that a page stays flat however large the set (in_sector says why): a
+        set of fewer than SECTOR_SORT_LIMIT rows is read from its own index and sorted, a
+        larger one is probed person by person along the name-order index. One bounded
+        COUNT (LIMIT SECTOR_SORT_LIMIT) decides. Other apps pass their rows here
+        (members never names their relations).
+        """
         if links[:SECTOR_SORT_LIMIT].count() < SECTOR_SORT_LIMIT:
             return self.filter(pk__in=links.values("member_id"))
         return self.filter(Exists(links.filter(member_id=OuterRef("pk"))))
+
+    def in_region(self, region: str):
+        """People whose region is exactly `region` (as written: regions are free text);
+        a page in name order reads member_region_order_idx."""
+        return self.filter(region=region)
+
+    def with_email(self, email: str):
+        """The person who has `email` already, case aside (at most one: the unique index
+        member_email_unique_ci). The one rule of "this email is taken": Member.clean
+        refuses a save with it, and quick add links to the person who has it.
+
+        Written as the index is (LOWER(email) where email <> ''), so the index answers
+        it, not a scan of everyone (tests/members/test_blocking.py).
+        """
+        email = (email or "").strip()
+        if not email:
+            return self.none()
+        return self.alias(email_lower=Lower("email")).filter(
+            ~Q(email=""), email_lower=Lower(Value(email))
+        )
+
+    def count_up_to(self, limit: int) -> int:
+        """How many rows there are, counting no further than `limit`: one COUNT over a
+        LIMITed slice, in no particular order, so a list says "500+" without counting
+        (or sorting) the whole table."""
+        return self.order_by().values("pk")[:limit].count()
+
+    def regions_in_use(self, limit: int = 200) -> list[str]:
+        """The regions people have (blank aside), in order, at most `limit` of them.
+
+        The region filters' choices (the people list's and the admin's). Read from the
+        index member_region_order_idx, not from the people: a loose index scan (a
+        recursive query asking "the first region after this one" until there is none)
+        costs one index probe per region, the same at a thousand people as at a million,
+        where SELECT DISTINCT region reads every row. The index is kept by the database on
+        every write path (save, the import's bulk and COPY paths, merges, erasure), so the
+        choices are never stale and no Python code has to keep a table of regions in
+        step; regions are free text, so a fixed list would miss some. An erased person's
+        region is blank. Ignores this queryset's filters: it reads the index.
+        """
+        table = Member._meta.db_table
+        sql = f"""
+            WITH RECURSIVE regions(region, n) AS (
+                SELECT MIN(region), 1 FROM {table} WHERE region > ''
+                UNION ALL
+                SELECT (SELECT MIN(region) FROM {table} WHERE region > regions.region), n + 1
+                FROM regions WHERE regions.region IS NOT NULL AND n < %s
+            )
+            SELECT region FROM regions WHERE region IS NOT NULL
+        """
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, [limit])
+            return [row[0] for row in cursor.fetchall()]
 
 
 # Sectors smaller than this are sorted whole (MemberQuerySet.in_sector); sorting this many
@@ -301,34 +450,39 @@ SECTOR_SORT_LIMIT = 2000
 class Member(models.Model):
     """A person in the network, or a prospect invited into the SOS process."""
 
-    name = models.CharField(max_length=200)
-    preferred_name = models.CharField(max_length=120, blank=True)
-    pronouns = models.CharField(max_length=40, blank=True)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    city = models.CharField(max_length=120, blank=True)
-    region = models.CharField(max_length=120, blank=True, help_text="State, province or region.")
+    name = models.CharField(_("name"), max_length=200)
+    preferred_name = models.CharField(_("preferred name"), max_length=120, blank=True)
+    pronouns = models.CharField(_("pronouns"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    city = models.CharField(_("city"), max_length=120, blank=True)
+    region = models.CharField(
+        _("region"), max_length=120, blank=True, help_text=_("State, province or region.")
+    )
     status = models.CharField(
-        max_length=20, choices=MemberStatus.choices, default=MemberStatus.MEMBER
+        _("status"), max_length=20, choices=MemberStatus.choices, default=MemberStatus.MEMBER
     )
     joining_story_kind = models.CharField(
-        "joining story",
+        _("joining story"),
         max_length=30,
         choices=JoiningStoryKind.choices,
         default=JoiningStoryKind.OTHER,
     )
     joining_story = models.TextField(
-        "in their own words", blank=True, help_text="Why they joined, as they put it."
+        _("in their own words"), blank=True, help_text=_("Why they joined, as they put it.")
     )
-    sectors = models.ManyToManyField(Sector, blank=True, related_name="members")
-    joined_on = models.DateField(null=True, blank=True)
+    sectors = models.ManyToManyField(
+        Sector, blank=True, related_name="members", verbose_name=_("sectors")
+    )
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
     note = models.TextField(
-        "notes",
+        _("notes"),
         blank=True,
-        help_text="Anything else worth keeping; imports put extra columns here.",
+        help_text=_("Anything else worth keeping; imports put extra columns here."),
     )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -342,8 +496,8 @@ class Member(models.Model):
         on_delete=models.SET_NULL,
         related_name="created_people",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Optimistic locking: a save based on an older version is refused, not merged.
     version = models.PositiveIntegerField(default=1, editable=False)
     # Set when the person was erased on request (members.erasure): the row stays as an
@@ -379,6 +533,8 @@ class Member(models.Model):
     objects = MemberQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
         ordering = NAME_ORDER
         permissions = [
             ("import_people", "Can import people from a spreadsheet"),
@@ -389,7 +545,7 @@ class Member(models.Model):
                 Lower("email"),
                 condition=~Q(email=""),
                 name="member_email_unique_ci",
-                violation_error_message="Another person already has this email address.",
+                violation_error_message=_("Another person already has this email address."),
             ),
             models.CheckConstraint(
                 condition=Q(status__in=MemberStatus.values), name="member_status_valid"
@@ -462,25 +618,26 @@ class Member(models.Model):
         self.name = " ".join(self.name.split())
         # An empty name is already refused as blank; only say so once.
         if typed and not self.name:
-            raise ValidationError({"name": "Enter a name; spaces alone are not a name."})
-        self.email = self.email.strip()
-        if self.email:
-            # Written as member_email_unique_ci is (LOWER(email) where email <> ''), so the
-            # index answers it, not a scan of everyone (tests/members/test_blocking.py).
-            taken = (
-                Member.objects.alias(email_lower=Lower("email"))
-                .filter(~Q(email=""), email_lower=Lower(Value(self.email)))
-                .exclude(pk=self.pk)
+            raise ValidationError(
+                {"name": _("Enter a name; spaces alone are not a name.")}, code="blank"
             )
-            if taken.exists():
-                raise ValidationError(
-                    {"email": "Another person already has this email address."},
-                    code="unique",
-                )
+        self.email = self.email.strip()
+        if self.email and Member.objects.with_email(self.email).exclude(pk=self.pk).exists():
+            # code="unique" on the field's own error: quick add finds it there and links
+            # to the person who has the email (PersonForm.email_holder).
+            raise ValidationError(
+                {
+                    "email": ValidationError(
+                        _("Another person already has this email address."), code="unique"
+                    )
+                }
+            )
         if problem := phone_problem(self.phone):
             raise ValidationError({"phone": problem})
         if self.joined_on and self.joined_on > timezone.localdate():
-            raise ValidationError({"joined_on": "The joining date cannot be in the future."})
+            raise ValidationError(
+                {"joined_on": _("The joining date cannot be in the future.")}, code="future"
+            )
 
     def validate_constraints(self, exclude=None):
         # clean() checks email uniqueness so its message names the field; the database
@@ -511,46 +668,66 @@ CAPACITY_FIELDS = (
     "social_emotional_capacities",
     "organization_building_skills",
 )
+# Their names as a choice (a milestone's readiness rule) and in a check's message, in the
+# language of the page. (The check-in's own field names are its verbose names.)
+CAPACITY_LABELS = {
+    "strategic_skills": _("Strategic skills"),
+    "political_organizing_skills": _("Political organizing skills"),
+    "social_emotional_capacities": _("Social emotional capacities"),
+    "organization_building_skills": _("Organization building skills"),
+}
+
+
+def _capacity_range_message(field: str) -> str:
+    return gettext("%(capacity)s must be 1 to 5.") % {"capacity": CAPACITY_LABELS[field]}
+
+
+# Evaluated when the check fails, in the language of the request then.
+_capacity_range_message = lazy(_capacity_range_message, str)
 
 
 class CapacityCheckIn(models.Model):
     """A dated assessment of the four cadrefication capacities, each 1 to 5."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="check_ins")
-    checked_on = models.DateField("date", default=timezone.localdate)
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="check_ins", verbose_name=_("person")
+    )
+    checked_on = models.DateField(_("date"), default=timezone.localdate)
     assessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assessed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
     strategic_skills = models.PositiveSmallIntegerField(
-        "strategic skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("strategic skills"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     political_organizing_skills = models.PositiveSmallIntegerField(
-        "political organizing skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("political organizing skills"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     social_emotional_capacities = models.PositiveSmallIntegerField(
-        "social-emotional capacities", validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("social-emotional capacities"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     organization_building_skills = models.PositiveSmallIntegerField(
-        "organization-building skills", validators=[MinValueValidator(1), MaxValueValidator(5)]
+        _("organization-building skills"), validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     history = HistoricalRecords()
     objects = HistoryKeepingQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "capacity check-in"
+        verbose_name = _("capacity check-in")
+        verbose_name_plural = _("capacity check-ins")
         ordering = ["-checked_on", "-pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(**{f"{field}__gte": 1, f"{field}__lte": 5}),
                 name=f"checkin_{field}_1_to_5",
-                violation_error_message=f"{field.replace('_', ' ').capitalize()} must be 1 to 5.",
+                violation_error_message=_capacity_range_message(field),
             )
             for field in CAPACITY_FIELDS
         ]
@@ -565,7 +742,9 @@ class CapacityCheckIn(models.Model):
 
     def clean(self):
         if self.checked_on and self.checked_on > timezone.localdate():
-            raise ValidationError({"checked_on": "A check-in cannot be dated in the future."})
+            raise ValidationError(
+                {"checked_on": _("A check-in cannot be dated in the future.")}, code="future"
+            )
 
     @property
     def scores(self):
@@ -573,15 +752,15 @@ class CapacityCheckIn(models.Model):
 
 
 class ImportState(models.TextChoices):
-    UPLOADED = "uploaded", "Uploaded: choose the columns"
-    PLANNING = "planning", "Preparing the preview"
-    PREVIEWED = "previewed", "Previewed: waiting for confirmation"
-    APPLYING = "applying", "Importing"
-    APPLIED = "applied", "Imported"
-    FAILED = "failed", "Failed"
-    UNDOING = "undoing", "Undoing"
-    UNDONE = "undone", "Undone"
-    DISCARDED = "discarded", "Discarded without importing"
+    UPLOADED = "uploaded", _("Uploaded: choose the columns")
+    PLANNING = "planning", _("Preparing the preview")
+    PREVIEWED = "previewed", _("Previewed: waiting for confirmation")
+    APPLYING = "applying", _("Importing")
+    APPLIED = "applied", _("Imported")
+    FAILED = "failed", _("Failed")
+    UNDOING = "undoing", _("Undoing")
+    UNDONE = "undone", _("Undone")
+    DISCARDED = "discarded", _("Discarded without importing")
 
 
 class ImportRecordQuerySet(models.QuerySet):
@@ -599,13 +778,17 @@ class ImportRecordQuerySet(models.QuerySet):
 class ImportRecord(models.Model):
     """One spreadsheet brought in: who, when, which file, and what each row became."""
 
-    filename = models.CharField(max_length=255)
+    filename = models.CharField(_("file name"), max_length=255)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     state = models.CharField(
-        max_length=20, choices=ImportState.choices, default=ImportState.UPLOADED
+        _("state"), max_length=20, choices=ImportState.choices, default=ImportState.UPLOADED
     )
     # The upload itself is kept only until it is imported or discarded: a copy of the
     # membership list should not outlive its use.
@@ -616,7 +799,7 @@ class ImportRecord(models.Model):
     sector_choices = models.JSONField(default=dict)
     unknown_sectors = models.JSONField(default=dict)
     warnings = models.JSONField(default=list)
-    total_rows = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict)
     error = models.TextField(blank=True)
@@ -639,6 +822,8 @@ class ImportRecord(models.Model):
     objects = ImportRecordQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -647,7 +832,7 @@ class ImportRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"Import #{self.pk}: {self.filename}"
+        return gettext("Import #%(number)s: %(file)s") % {"number": self.pk, "file": self.filename}
 
     def get_absolute_url(self):
         return reverse("members:import_detail", args=[self.pk])
@@ -661,7 +846,7 @@ class ImportRow(models.Model):
     """What importing one row of the file would do (previewed) or did (applied)."""
 
     record = models.ForeignKey(ImportRecord, on_delete=models.CASCADE, related_name="rows")
-    number = models.PositiveIntegerField(help_text="Row number in the spreadsheet.")
+    number = models.PositiveIntegerField(_("row"), help_text=_("Row number in the spreadsheet."))
     cells = models.JSONField(default=list)
     action = models.CharField(max_length=10)
     values = models.JSONField(default=dict)
@@ -684,34 +869,50 @@ class ImportRow(models.Model):
     decision = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
         ordering = ["record", "number"]
         indexes = [
             models.Index(fields=["record", "action", "number"], name="import_row_action_idx")
         ]
 
     def __str__(self):
-        return f"Row {self.number} of {self.record}: {self.action}"
+        return gettext("Row %(row)s of %(import)s: %(action)s") % {
+            "row": self.number,
+            "import": self.record,
+            "action": self.action,
+        }
 
 
 class ExportRecord(models.Model):
     """Every export of people: who took which rows out, when."""
 
     exported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("exported by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    file_format = models.CharField(max_length=10)
-    filters = models.JSONField(default=dict, help_text="The search and filters exported.")
-    row_count = models.PositiveIntegerField()
-    included_joining_story = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now)
+    file_format = models.CharField(_("file format"), max_length=10)
+    filters = models.JSONField(
+        _("filters"), default=dict, help_text=_("The search and filters exported.")
+    )
+    row_count = models.PositiveIntegerField(_("rows"))
+    included_joining_story = models.BooleanField(_("included joining stories"), default=False)
 
     class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self):
-        return (
-            f"Export of {self.row_count} people by {self.exported_by} on {self.created_at:%Y-%m-%d}"
-        )
+        return gettext("Export of %(count)s people by %(user)s on %(date)s") % {
+            "count": self.row_count,
+            "user": self.exported_by,
+            "date": f"{self.created_at:%Y-%m-%d}",
+        }
 
 
 class MergeRecord(models.Model):
@@ -722,30 +923,45 @@ class MergeRecord(models.Model):
     longer exists, and the survivor may itself be merged later; the record must outlive both.
     """
 
-    survivor_pk = models.PositiveIntegerField("kept person", db_index=True)
-    merged_pk = models.PositiveIntegerField("merged-away person", db_index=True)
-    survivor_name = models.CharField(max_length=200)
-    merged_name = models.CharField(max_length=200)
+    survivor_pk = models.PositiveIntegerField(_("kept person"), db_index=True)
+    merged_pk = models.PositiveIntegerField(_("merged-away person"), db_index=True)
+    survivor_name = models.CharField(_("kept person's name"), max_length=200)
+    merged_name = models.CharField(_("merged-away person's name"), max_length=200)
     merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("merged by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    merged_at = models.DateTimeField(default=timezone.now)
+    merged_at = models.DateTimeField(_("merged at"), default=timezone.now)
     # The merged-away person's fields and sectors, the survivor's values before and after,
     # and the ids and fields of every row moved or deleted (members.merging.merge_people).
     snapshot = models.JSONField(default=dict, editable=False)
     # The survivor's history row as the merge left it: a later change refuses the undo.
     survivor_history_id = models.PositiveIntegerField(null=True, editable=False)
-    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
         ordering = ["-merged_at", "-pk"]
         permissions = [("merge_people", "Can merge two records of one person, and undo it")]
 
     def __str__(self):
-        return f"Merge #{self.pk}: {self.merged_name} into {self.survivor_name}"
+        return gettext("Merge #%(number)s: %(merged)s into %(kept)s") % {
+            "number": self.pk,
+            "merged": self.merged_name,
+            "kept": self.survivor_name,
+        }
 
     @property
     def history_reason(self) -> str:
@@ -765,15 +981,21 @@ class Erasure(models.Model):
     were anonymised.
     """
 
-    member_pk = models.PositiveBigIntegerField("person", db_index=True)
+    member_pk = models.PositiveBigIntegerField(_("person"), db_index=True)
     erased_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    erased_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField()
-    counts = models.JSONField(default=dict, editable=False)
+    erased_at = models.DateTimeField(_("erased at"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    counts = models.JSONField(_("counts"), default=dict, editable=False)
 
     class Meta:
+        verbose_name = _("erasure")
+        verbose_name_plural = _("erasures")
         ordering = ["-erased_at", "-pk"]
         permissions = [("erase_person", "Can erase a person on request")]
         constraints = [
@@ -781,7 +1003,10 @@ class Erasure(models.Model):
         ]
 
     def __str__(self):
-        return f"Erasure #{self.pk} of person #{self.member_pk}"
+        return gettext("Erasure #%(number)s of person #%(person)s") % {
+            "number": self.pk,
+            "person": self.member_pk,
+        }
 
     @property
     def history_reason(self) -> str:
@@ -799,8 +1024,13 @@ class RetentionReview(models.Model):
     reviewed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("retention review")
+        verbose_name_plural = _("retention reviews")
         ordering = ["-reviewed_at", "-pk"]
         indexes = [models.Index(fields=["member", "reviewed_at"], name="retention_member_date_idx")]
 
     def __str__(self):
-        return f"Kept #{self.member_id} on {self.reviewed_at:%Y-%m-%d}"
+        return gettext("Kept #%(person)s on %(date)s") % {
+            "person": self.member_id,
+            "date": f"{self.reviewed_at:%Y-%m-%d}",
+        }
