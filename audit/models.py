@@ -10,6 +10,7 @@ outlive the record it speaks of (merged or erased people), and never blocks dele
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnlyError(Exception):
@@ -17,11 +18,12 @@ class AppendOnlyError(Exception):
 
 
 class Action(models.TextChoices):
-    VIEW_PERSON = "view_person", "Opened a person"
-    SEARCH = "search", "Searched people"
-    EXPORT = "export", "Exported people"
-    IMPORT = "import", "Imported people"
-    ERASE = "erase", "Erased a person"
+    VIEW_PERSON = "view_person", _("Opened a person")
+    SEARCH = "search", _("Searched people")
+    LIST = "list", _("Listed people")
+    EXPORT = "export", _("Exported people")
+    IMPORT = "import", _("Imported people")
+    ERASE = "erase", _("Erased a person")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -58,39 +60,40 @@ class AccessLogQuerySet(models.QuerySet):
 class AccessLog(models.Model):
     """One read or bulk movement of people's data: who, when, what, how many, where."""
 
-    created = models.DateTimeField(default=timezone.now, editable=False)
+    created = models.DateTimeField(_("when"), default=timezone.now, editable=False)
     # No database constraint and no cascade: deleting a user never touches the log (the
     # trigger would refuse it); the username below keeps the row readable afterwards.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
         null=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
-    username = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=20, choices=Action.choices)
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     # The one person opened or erased; indexed for "who opened this person".
-    person_id = models.PositiveBigIntegerField(null=True, blank=True)
+    person_id = models.PositiveBigIntegerField(_("person"), null=True, blank=True)
     # Several people: those a search page listed.
-    people = models.JSONField(default=list, blank=True)
+    people = models.JSONField(_("people"), default=list, blank=True)
     # The import (members.ImportRecord) or export (members.ExportRecord) concerned.
-    record_id = models.PositiveBigIntegerField(null=True, blank=True)
+    record_id = models.PositiveBigIntegerField(_("import or export"), null=True, blank=True)
     # How many people (search results shown, exported) or rows (imported).
-    count = models.PositiveIntegerField(default=0)
+    count = models.PositiveIntegerField(_("count"), default=0)
     # A search's text as a keyed hash only (audit.log.search_hash): whether a given text
     # was searched can be checked, but nobody can read what was searched.
-    query_hash = models.CharField(max_length=64, blank=True)
+    query_hash = models.CharField(_("search hash"), max_length=64, blank=True)
     # The request's path, without its query string (which may hold the search text).
-    path = models.CharField(max_length=500, blank=True)
-    reason = models.TextField(blank=True)
+    path = models.CharField(_("path"), max_length=500, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
 
     objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-pk"]
-        verbose_name = "access log entry"
-        verbose_name_plural = "access log"
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
         indexes = [
             # The quotas count a user's views and exports of the last hour or day.
             models.Index(fields=["user", "action", "created"], name="audit_user_action_created"),
@@ -113,8 +116,8 @@ class AccessLog(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    PEOPLE_VIEWED = "people_viewed", "Opened too many people in an hour"
-    PEOPLE_EXPORTED = "people_exported", "Exported too many people in a day"
+    PEOPLE_VIEWED = "people_viewed", _("Opened too many people in an hour")
+    PEOPLE_EXPORTED = "people_exported", _("Exported too many people in a day")
 
 
 class AlertQuerySet(models.QuerySet):
@@ -130,19 +133,25 @@ class Alert(models.Model):
     than making a new alert per refused page.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    created = models.DateTimeField(default=timezone.now)
-    last_at = models.DateTimeField(default=timezone.now)
-    times = models.PositiveIntegerField(default=1)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AlertKind.choices)
+    created = models.DateTimeField(_("first"), default=timezone.now)
+    last_at = models.DateTimeField(_("last"), default=timezone.now)
+    times = models.PositiveIntegerField(_("times"), default=1)
     # The count at the last refusal and the limit it went over, for the message.
-    amount = models.PositiveIntegerField()
-    limit = models.PositiveIntegerField()
+    amount = models.PositiveIntegerField(_("amount"))
+    limit = models.PositiveIntegerField(_("limit"))
     # Superusers are flagged, not refused (audit.quotas explains why).
-    refused = models.BooleanField(default=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    refused = models.BooleanField(_("refused"), default=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -152,6 +161,8 @@ class Alert(models.Model):
     objects = AlertQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-last_at", "-pk"]
         constraints = [
             # At most one open alert per user and kind; a repeat adds to it.

@@ -14,8 +14,14 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
+from audit import log as access_log
+from audit import quotas
+from audit.models import Action
 from cores import services
 from cores.forms.review import ReviewForm
 from cores.models import (
@@ -28,6 +34,8 @@ from cores.models import (
 )
 from members.charts import capacity_charts
 from members.paging import countless_page
+from sos_tracker import kept_forms
+from sos_tracker.i18n import sentence_date
 from sos_tracker.permissions import can_review_tendency
 
 PAGE_SIZE = 25
@@ -135,11 +143,17 @@ def _go_on(request, core: CoreGroup, *, after=None) -> HttpResponseRedirect:
     if skipped:
         messages.info(
             request,
-            f"Queue done, apart from {len(skipped)} skipped for now. Clear the skips to "
-            "see them again.",
+            ngettext(
+                "Queue done, apart from %(count)d skipped for now. Clear the skips to see "
+                "it again.",
+                "Queue done, apart from %(count)d skipped for now. Clear the skips to see "
+                "them again.",
+                len(skipped),
+            )
+            % {"count": len(skipped)},
         )
     else:
-        messages.success(request, "Queue done: nothing else is waiting for review.")
+        messages.success(request, _("Queue done: nothing else is waiting for review."))
     return redirect("cores:review_queue", slug=core.slug)
 
 
@@ -166,7 +180,7 @@ def review_queue(request, slug):
     if request.method == "POST":
         if "clear_skips" in request.POST:
             _set_skipped(request, core, [])
-            messages.success(request, "Skipped items are back in the queue.")
+            messages.success(request, _("Skipped items are back in the queue."))
         return redirect("cores:review_queue", slug=core.slug)
 
     skipped = _skipped(request, core)
@@ -185,6 +199,10 @@ def review_queue(request, slug):
     # pages by reading one row more than it shows, from the queue's two slices.
     totals = _queue_totals(core)
     page = countless_page(_WaitingRows(core.tendency_id), request, size=PAGE_SIZE)
+    # A page of the queue lists people by name, as a search page does: logged the same way.
+    access_log.record(
+        request.user, Action.LIST, people=[row.member_id for row in page.rows], request=request
+    )
     return render(
         request,
         "cores/review_queue.html",
@@ -245,26 +263,27 @@ def alignment_history(alignment: Alignment) -> list[LevelEvent]:
 def _level_event(previous, record, labels) -> tuple[str, str]:
     """What one history record did, as (event, detail); ("", "") for nothing visible."""
     if previous is None:
-        return "Stated", ""
+        return pgettext("alignment history", "Stated"), ""
     level_changed = record.level != previous.level
     was = labels.get(previous.level, previous.level)
     if record.review_state == ReviewState.REVIEWED and (
         previous.review_state != ReviewState.REVIEWED or record.reviewed_at != previous.reviewed_at
     ):
-        return "Reviewed", f"adjusted from {was}" if level_changed else "confirmed"
+        detail = _("adjusted from %(level)s") % {"level": was} if level_changed else _("confirmed")
+        return pgettext("alignment history", "Reviewed"), detail
     if level_changed:
-        return "Level changed", f"was {was}"
+        return _("Level changed"), _("was %(level)s") % {"level": was}
     if (
         record.review_state == ReviewState.NEEDS_REVIEW
         and previous.review_state == ReviewState.REVIEWED
     ):
-        return "Back in the queue", ""
+        return _("Back in the queue"), ""
     return "", ""
 
 
 def _user_name(user) -> str:
     if user is None:
-        return "the system"
+        return _("the system")
     return user.get_full_name() or user.get_username()
 
 
@@ -350,8 +369,11 @@ def review_item(request, slug, pk):
     core = _reviewable_core(request, slug)
     alignment = _load_item(core, pk)
     if request.method == "GET":
+        # Opening an item shows the person: logged and counted as opening their page is.
+        if refused := quotas.open_person(request, alignment.member_id):
+            return refused
         draft = _draft(request, core, alignment.pk)
-        form = ReviewForm(alignment=alignment, draft=draft)
+        form = kept_forms.refill(request, ReviewForm(alignment=alignment, draft=draft))
         return render(
             request,
             "cores/review_item.html",
@@ -388,10 +410,13 @@ def review_item(request, slug, pk):
             if alignment.pk in skipped:
                 _set_skipped(request, core, [i for i in skipped if i != alignment.pk])
             _set_draft(request, core, alignment.pk, None)
-            note = " with a note" if form.cleaned_data["note"] else ""
+            if form.cleaned_data["note"]:
+                reviewed = _("Reviewed %(person)s: %(level)s with a note.")
+            else:
+                reviewed = _("Reviewed %(person)s: %(level)s.")
             messages.success(
                 request,
-                f"Reviewed {alignment.member}: {alignment.get_level_display()}{note}.",
+                reviewed % {"person": alignment.member, "level": alignment.get_level_display()},
             )
             return _go_on(request, core, after=_queue_row(alignment))
     return render(request, "cores/review_item.html", _item_context(request, core, alignment, form))
@@ -404,28 +429,31 @@ def _conflict_message(request, alignment: Alignment) -> str:
     there first was the same lead's own.
     """
     level = alignment.get_level_display()
-    kept = "Your choice and note are kept below; save again to review it once more."
+    kept = _("Your choice and note are kept below; save again to review it once more.")
     reviewer = alignment.reviewed_by
     if alignment.review_state == ReviewState.REVIEWED and reviewer is not None:
         when = timezone.localtime(alignment.reviewed_at)
-        at = f"{when:%H:%M}"
         if when.date() != timezone.localdate():
-            at = f"{when:%b} {when.day}, {at}"
+            at = _("%(day)s, %(time)s") % {
+                "day": date_format(when, "MONTH_DAY_FORMAT"),
+                "time": time_format(when, "H:i"),
+            }
+        else:
+            at = time_format(when, "H:i")
         if reviewer.pk == request.user.pk:
-            return (
-                f"You reviewed this in another tab a moment ago: it is now {level}, "
-                f"reviewed by you at {at}. This save was not recorded. {kept}"
-            )
+            return _(
+                "You reviewed this in another tab a moment ago: it is now %(level)s, "
+                "reviewed by you at %(at)s. This save was not recorded. %(kept)s"
+            ) % {"level": level, "at": at, "kept": kept}
         name = _user_name(reviewer)
-        return (
-            f"{name} reviewed this a moment ago: it is now {level}, reviewed by {name} "
-            f"at {at}. Nothing of yours was saved. {kept}"
-        )
-    return (
-        f"This alignment changed since you opened it: it is now {level}, stated on "
-        f"{alignment.stated_on:%b} {alignment.stated_on.day}, {alignment.stated_on.year}, "
-        f"and waits for review. Nothing of yours was saved. {kept}"
-    )
+        return _(
+            "%(name)s reviewed this a moment ago: it is now %(level)s, reviewed by %(name)s "
+            "at %(at)s. Nothing of yours was saved. %(kept)s"
+        ) % {"name": name, "level": level, "at": at, "kept": kept}
+    return _(
+        "This alignment changed since you opened it: it is now %(level)s, stated on "
+        "%(date)s, and waits for review. Nothing of yours was saved. %(kept)s"
+    ) % {"level": level, "date": sentence_date(alignment.stated_on), "kept": kept}
 
 
 def _queue_row(alignment: Alignment) -> Alignment | None:
@@ -458,14 +486,20 @@ def review_skip(request, slug, pk):
         _set_draft(
             request, core, alignment.pk, {"level": level if changed_level else "", "note": note}
         )
-        kept = "your note" if note else "your choice of level"
+        kept = _("your note") if note else _("your choice of level")
         if note and changed_level:
-            kept = "your note and choice of level"
+            kept = _("your note and choice of level")
         messages.info(
             request,
-            f"Skipped {alignment.member} for now; it stays in the queue, and {kept} will be "
-            "filled in when you come back to it (not saved until you save the review).",
+            _(
+                "Skipped %(person)s for now; it stays in the queue, and %(kept)s will be "
+                "filled in when you come back to it (not saved until you save the review)."
+            )
+            % {"person": alignment.member, "kept": kept},
         )
     else:
-        messages.info(request, f"Skipped {alignment.member} for now; it stays in the queue.")
+        messages.info(
+            request,
+            _("Skipped %(person)s for now; it stays in the queue.") % {"person": alignment.member},
+        )
     return _go_on(request, core, after=_queue_row(alignment))

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AccessLog, Action
 from cores import services
 from cores.models import Alignment, AlignmentLevel, Invitation, ReviewNote, ReviewState
 from members.models import CapacityCheckIn, JoiningStoryKind, Member
@@ -547,11 +548,12 @@ def test_queue_page_query_count_is_the_same_at_10_and_500_people(
     # permissions, the core + tendency, led tendencies, which skipped items still wait
     # (only when something was skipped), the queue's size and stale count (two
     # index-range counts in one query), the page of rows + members from each of the
-    # queue's slices (needs review, gone stale), the first item not skipped (one query)
-    with django_assert_num_queries(12):
+    # queue's slices (needs review, gone stale), the access log entry for the page, the
+    # first item not skipped (one query)
+    with django_assert_num_queries(13):
         assert client.get(url).status_code == 200
     add_crowd(490, core_a=core_a, core_b=core_b, lead_a=lead_a, lead_b=lead_b, start=10)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(url)
     assert response.context["totals"]["size"] == 501
 
@@ -563,13 +565,43 @@ def test_item_page_query_count_is_the_same_at_10_and_500_people(
     url = item_url(core_a, crowd_item)
     # session, user, the verified two-factor device, user's permissions, group
     # permissions, the core + tendency, led tendencies, the alignment as a queue row +
-    # member + tendency, check-ins, sectors, history + users, notes + authors
-    # (visible_to), the alignment toward the other tendency + tendency, this core's
-    # invitation, core membership, the queue's size
-    with django_assert_num_queries(16):
+    # member + tendency, the hourly quota of people opened and the access log entry,
+    # check-ins, sectors, history + users, notes + authors (visible_to), the alignment
+    # toward the other tendency + tendency, this core's invitation, core membership, the
+    # queue's size
+    with django_assert_num_queries(18):
         assert client.get(url).status_code == 200
     add_crowd(490, core_a=core_a, core_b=core_b, lead_a=lead_a, lead_b=lead_b, start=10)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         response = client.get(url)
     assert len(response.context["notes"]) == 4
     assert response.context["queue_size"] == 501
+
+
+def test_the_queue_and_an_opened_item_are_in_the_access_log(as_user, lead_a, core_a, crowd_item):
+    """A page of the queue lists people and an item shows one: both are logged, as the
+    people list and a person's page are."""
+    client = as_user(lead_a)
+    assert client.get(queue_url(core_a)).status_code == 200
+    listed = AccessLog.objects.get(action=Action.LIST)
+    assert listed.user == lead_a
+    assert crowd_item.member_id in listed.people
+    assert listed.path == queue_url(core_a)
+
+    assert client.get(item_url(core_a, crowd_item)).status_code == 200
+    opened = AccessLog.objects.get(action=Action.VIEW_PERSON)
+    assert (opened.user, opened.person_id) == (lead_a, crowd_item.member_id)
+
+
+def test_opening_items_counts_against_the_hourly_quota(
+    as_user, lead_a, core_a, crowd_item, settings
+):
+    """Past the hourly number of people opened, an item is refused as a person page is."""
+    settings.ACCESS_PEOPLE_PER_HOUR = 1
+    someone_else = Member.objects.exclude(pk=crowd_item.member_id).first()
+    AccessLog.objects.create(
+        user=lead_a, username=lead_a.username, action=Action.VIEW_PERSON, person_id=someone_else.pk
+    )
+    response = as_user(lead_a).get(item_url(core_a, crowd_item))
+    assert response.status_code == 429
+    assert not AccessLog.objects.filter(person_id=crowd_item.member_id).exists()
