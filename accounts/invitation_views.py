@@ -16,10 +16,12 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import enrolment, invitations
 from accounts.invitation_forms import AcceptInvitationForm, InvitationForm
 from accounts.models import InvitedRole, UserInvitation
+from sos_tracker import kept_forms
 
 RECENT_CLOSED = 20
 # Seconds a new lead has, after accepting, to sign in and set up their second factor
@@ -56,7 +58,7 @@ def invitation_list(request):
     in this one response and never stored).
     """
     in_scope = _invitations_in_scope(request.user)
-    form = InvitationForm(request.POST or None, user=request.user)
+    form = kept_forms.refill(request, InvitationForm(request.POST or None, user=request.user))
     if request.method == "POST" and form.is_valid():
         try:
             invitation, token = invitations.create_invitation(**form.cleaned_data, by=request.user)
@@ -88,10 +90,14 @@ def invitation_revoke(request, pk):
         invitations.revoke_invitation(invitation, by=request.user)
     except invitations.InvitationClosed:
         messages.warning(
-            request, f"The invitation to {invitation.email} had already been used or closed."
+            request,
+            _("The invitation to %(email)s had already been used or closed.")
+            % {"email": invitation.email},
         )
     else:
-        messages.success(request, f"The invitation to {invitation.email} was revoked.")
+        messages.success(
+            request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
+        )
     return redirect("user_invitation_list")
 
 
@@ -122,13 +128,9 @@ def invitation_accept(request, token):
                 # The single-use link stands in for an admin's enrolment link: this browser
                 # may set up the new account's second factor once it signs in.
                 enrolment.grant(request, user, until=time.time() + ENROLMENT_GRANT_SECONDS)
-            then = (
-                " You will then set up two-factor sign-in."
-                if invitation.role == InvitedRole.CORE_LEAD and settings.TWO_FACTOR_REQUIRED
-                else ""
-            )
-            messages.success(
-                request, f"Your account is ready: sign in with your user name and password.{then}"
-            )
+            ready = _("Your account is ready: sign in with your user name and password.")
+            if invitation.role == InvitedRole.CORE_LEAD and settings.TWO_FACTOR_REQUIRED:
+                ready += " " + _("You will then set up two-factor sign-in.")
+            messages.success(request, ready)
             return redirect("login")
     return render(request, "accounts/invitation_accept.html", {**context, "form": form})

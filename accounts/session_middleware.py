@@ -8,7 +8,9 @@ need is two timestamps in the session and one comparison each.
 
 SessionTimeoutMiddleware goes after MessageMiddleware (it leaves a message) and before
 the OTP and two-factor middleware; LoginRequiredMiddleware then sends the signed-out
-request to sign in. NoStoreMiddleware goes after AuthenticationMiddleware.
+request to sign in (sos_tracker.kept_forms' version, which first keeps the values of a
+form the request was sending, for the user this log out signed out). NoStoreMiddleware
+goes after AuthenticationMiddleware.
 """
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.translation import ngettext
 
 # Epoch seconds (ints: the session is JSON) of the sign-in and of the last request seen.
 SIGNED_IN_AT = "_signed_in_at"
@@ -50,11 +53,19 @@ def expiry_message(request) -> str | None:
     idle_minutes = settings.SESSION_IDLE_TIMEOUT_MINUTES
     last_seen = request.session.get(LAST_SEEN_AT)
     if last_seen is not None and now - last_seen > idle_minutes * 60:
-        return f"You were signed out after {idle_minutes} minutes without activity."
+        return ngettext(
+            "You were signed out after %(minutes)d minute without activity.",
+            "You were signed out after %(minutes)d minutes without activity.",
+            idle_minutes,
+        ) % {"minutes": idle_minutes}
     signed_in = request.session.get(SIGNED_IN_AT)
     hours = settings.SESSION_ABSOLUTE_HOURS
     if signed_in is not None and now - signed_in > hours * 3600:
-        return f"You were signed out {hours} hours after signing in. Please sign in again."
+        return ngettext(
+            "You were signed out %(hours)d hour after signing in. Please sign in again.",
+            "You were signed out %(hours)d hours after signing in. Please sign in again.",
+            hours,
+        ) % {"hours": hours}
     return None
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 
@@ -67,8 +68,14 @@ def login_code(request):
             left = recovery.remaining(request.user)
             messages.warning(
                 request,
-                f"You signed in with a recovery code; {left} left. If your phone is lost, "
-                "remove it on the two-factor page and set up the new one.",
+                ngettext(
+                    "You signed in with a recovery code; %(count)d left. If your phone is "
+                    "lost, remove it on the two-factor page and set up the new one.",
+                    "You signed in with a recovery code; %(count)d left. If your phone is "
+                    "lost, remove it on the two-factor page and set up the new one.",
+                    left,
+                )
+                % {"count": left},
             )
         return redirect(next_url)
     return render(request, "registration/login_code.html", {"form": form, "next": next_url})
@@ -97,7 +104,9 @@ def two_factor_setup(request):
         codes = recovery.make_codes(user)
         enrolment.spend_grant(request)
         two_factor.verify_session(request, device)
-        messages.success(request, "Two-factor sign-in is on. You will be asked for a code.")
+        messages.success(
+            request, gettext("Two-factor sign-in is on. You will be asked for a code.")
+        )
         done = _next_url(request) if request.GET.get("next") else reverse("two_factor")
         # Shown once, in this answer to the POST: nothing keeps them readable afterwards.
         return render(request, "account/recovery_codes.html", {"codes": codes, "next": done})
@@ -138,7 +147,7 @@ def two_factor_remove(request):
         return render(request, "account/two_factor.html", context, status=400)
     two_factor.remove_devices(user)
     enrolment.grant_from_old_factor(request, user)
-    messages.success(request, "Your authenticator app and recovery codes were removed.")
+    messages.success(request, gettext("Your authenticator app and recovery codes were removed."))
     return redirect("two_factor")
 
 

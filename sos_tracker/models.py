@@ -1,5 +1,6 @@
 """Figures counted by the background worker, so no request counts the whole network."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -26,3 +27,23 @@ class CountedFigures(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class KeptForm(models.Model):
+    """What someone typed into a form they sent after their session had ended, kept for a
+    short time so that signing in again fills it back in: sos_tracker.kept_forms.
+
+    `key` is the one-time random key the browser's session points to; `user` the person
+    whose session ended (only they get it back); `path` the page the form was sent to;
+    `data` the fields sent, as lists of strings, without files, passwords, codes or tokens;
+    `expires_at` when it is deleted whether used or not.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    path = models.CharField(max_length=2000)
+    data = models.JSONField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.path

@@ -58,16 +58,23 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the cookie (a choice made on this browser) or else Accept-Language;
+    # after sessions, before CommonMiddleware (Django's documented place).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # NUL and control characters out of every GET and POST value, the admin's included
     # (PostgreSQL refuses a NUL); overlong query parameters refused (sos_tracker.cleaning).
     "sos_tracker.cleaning.InputCleaningMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in user's own choice of language wins over the cookie and the browser.
+    "accounts.language.UserLanguageMiddleware",
     # Cache-Control: no-store, private on every page (all but static files hold or follow
     # personal data).
     "accounts.session_middleware.NoStoreMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, keeping a form sent after the session ended so
+    # that signing in again fills it back in (sos_tracker.kept_forms).
+    "sos_tracker.kept_forms.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle timeout and absolute limit; after messages (it says why), before the factors.
     "accounts.session_middleware.SessionTimeoutMiddleware",
@@ -226,7 +233,19 @@ USER_INVITATION_DAYS = env.int("USER_INVITATION_DAYS", default=7)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# English unless the user chose otherwise (accounts.language) or the browser asks for
+# Spanish. Each language's name is shown in that language, so it is not translated.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+# The templates' catalog; each app keeps its own in <app>/locale (locale/README.md).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as the app has always written them in English ("Mar 14, 2025"); Spanish keeps
+# Django's ("14 de marzo de 2025") but reads and writes ISO dates in date inputs.
+FORMAT_MODULE_PATH = ["sos_tracker.formats"]
+# A choice made on the login page outlives the browser session; a signed-in user's choice
+# is also stored with their account (accounts.models.UserPreference).
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
@@ -278,6 +297,7 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 # A session ends after this many minutes without a request, and this many hours after
 # sign-in however active (accounts.session_middleware); the cookie lives no longer.
@@ -291,6 +311,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A form whose CSRF token a sign-in in another tab replaced is kept and comes back after
+# sign-in; any other failure gets templates/403_csrf.html (sos_tracker.kept_forms).
+CSRF_FAILURE_VIEW = "sos_tracker.kept_forms.csrf_failure"
 
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a one-way commitment for the whole domain; the operator opts in.

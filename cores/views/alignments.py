@@ -4,11 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from cores import services
 from cores.forms.alignments import StatedAlignmentForm
 from cores.models import Alignment, Tendency
 from members.models import Member
+from sos_tracker import kept_forms
 
 
 @permission_required(
@@ -39,6 +41,7 @@ def state_alignment(request, pk):
         tendencies=tendencies,
         initial=initial,
     )
+    kept_forms.refill(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         before = current.get(data["tendency"].pk)
@@ -53,14 +56,28 @@ def state_alignment(request, pk):
             if before is not None and before.version == alignment.version:
                 messages.info(
                     request,
-                    f"{name} already stands at “{alignment.get_level_display()}” toward "
-                    f"{alignment.tendency}; nothing changed.",
+                    _(
+                        "%(name)s already stands at “%(level)s” toward %(tendency)s; "
+                        "nothing changed."
+                    )
+                    % {
+                        "name": name,
+                        "level": alignment.get_level_display(),
+                        "tendency": alignment.tendency,
+                    },
                 )
             else:
                 messages.success(
                     request,
-                    f"Recorded {name} as “{alignment.get_level_display()}” toward "
-                    f"{alignment.tendency}; it waits in that tendency's review queue.",
+                    _(
+                        "Recorded %(name)s as “%(level)s” toward %(tendency)s; it waits in "
+                        "that tendency's review queue."
+                    )
+                    % {
+                        "name": name,
+                        "level": alignment.get_level_display(),
+                        "tendency": alignment.tendency,
+                    },
                 )
             return redirect(member.get_absolute_url() + "#alignment")
     return render(

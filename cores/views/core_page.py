@@ -17,11 +17,15 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from cores import readiness, services, stats
 from cores.forms.phases import AdvancePhaseForm, MilestoneDoneForm, ReturnPhaseForm
 from cores.models import CoreGroup, InvitationStage, Milestone, Phase
+from sos_tracker import kept_forms
 from sos_tracker.charts import Bar, bar_chart
+from sos_tracker.i18n import sentence_date, sentence_datetime
 from sos_tracker.permissions import can_manage_core, can_review_tendency, led_core_ids
 from sos_tracker.versioning import StaleEditError
 
@@ -168,11 +172,19 @@ def _funnel_chart(funnel: stats.Funnel) -> FunnelChart:
     column = height - FUNNEL_TOP * 2 - 18
     declined_height = max(column * funnel.declined / largest, 1.0)
     joined = funnel.reached.get(InvitationStage.JOINED, 0)
-    summary = (
-        f"Invitation funnel: {funnel.total} identified, "
-        + ", ".join(f"{step.reached} reached {step.label.lower()}" for step in funnel.steps[1:])
-        + f"; {funnel.declined} declined; {joined} joined."
+    reached = ", ".join(
+        _("%(count)s reached %(stage)s") % {"count": step.reached, "stage": step.label.lower()}
+        for step in funnel.steps[1:]
     )
+    summary = _(
+        "Invitation funnel: %(total)s identified, %(reached)s; %(declined)s declined; "
+        "%(joined)s joined."
+    ) % {
+        "total": funnel.total,
+        "reached": reached,
+        "declined": funnel.declined,
+        "joined": joined,
+    }
     return FunnelChart(
         width=FUNNEL_WIDTH,
         height=height,
@@ -245,14 +257,14 @@ def core_detail(request, slug):
         "figures": counted,
         "levels_chart": bar_chart(
             [Bar(level.label, level.count, css=f"level-{level.level}") for level in levels],
-            title="Alignment level",
+            title=_("Alignment level"),
             slug="levels",
         ),
         "aligned_total": sum(level.count for level in levels),
         "coverage": coverage,
         "sectors_chart": bar_chart(
             [(item.sector.name, item.count) for item in coverage.covered],
-            title="Sector",
+            title=_("Sector"),
             slug="sectors",
         ),
         "funnel": funnel,
@@ -286,23 +298,34 @@ def _moved_meanwhile(request, core) -> str:
     latest PhaseDecision; "you, in another tab" when it was the same user)."""
     latest = core.phase_decisions.select_related("decided_by").order_by("-decided_at", "-pk")
     decision = latest.first()
-    now = f"It is now in “{core.get_phase_display()}”."
     if decision is None:
-        return f"The core's phase changed while this form was open. {now}"
+        return _("The core's phase changed while this form was open. It is now in “%(phase)s”.") % {
+            "phase": core.get_phase_display()
+        }
     if decision.decided_by_id == request.user.pk:
-        who = "you, in another tab,"
+        who = _("you, in another tab,")
     elif decision.decided_by is not None:
         who = decision.decided_by.get_full_name() or str(decision.decided_by)
     else:
-        who = "someone"
+        who = _("someone")
     forward = PHASES.index(Phase(decision.to_phase)) > PHASES.index(Phase(decision.from_phase))
-    when = timezone.localtime(decision.decided_at)
-    return (
-        f"While this form was open, {who} moved the core "
-        f"{'on' if forward else 'back'} to “{decision.get_to_phase_display()}” "
-        f"({when:%b} {when.day}, {when.year} at {when:%H:%M}). Nothing was saved from this "
-        "form. Your reason is kept below; check the milestones still open and confirm again."
-    )
+    if forward:
+        moved = _(
+            "While this form was open, %(who)s moved the core on to “%(phase)s” (%(when)s). "
+            "Nothing was saved from this form. Your reason is kept below; check the "
+            "milestones still open and confirm again."
+        )
+    else:
+        moved = _(
+            "While this form was open, %(who)s moved the core back to “%(phase)s” "
+            "(%(when)s). Nothing was saved from this form. Your reason is kept below; check "
+            "the milestones still open and confirm again."
+        )
+    return moved % {
+        "who": who,
+        "phase": decision.get_to_phase_display(),
+        "when": sentence_datetime(timezone.localtime(decision.decided_at)),
+    }
 
 
 def phase_advance(request, slug):
@@ -315,7 +338,9 @@ def phase_advance(request, slug):
     core = _managed_core(request, slug, "cores.add_phasedecision")
     next_phase = Phase.after(core.phase)
     if next_phase is None:
-        return _no_move(request, core, f"{core} has launched; there is no later phase.")
+        return _no_move(
+            request, core, _("%(core)s has launched; there is no later phase.") % {"core": core}
+        )
     open_milestones = _open_milestones(core)
     form = AdvancePhaseForm(
         request.POST or None,
@@ -323,6 +348,7 @@ def phase_advance(request, slug):
         current_phase=core.phase,
         open_milestones=open_milestones,
     )
+    kept_forms.refill(request, form)
     if request.method == "POST" and form.is_stale(core.phase):
         form = form.restarted(
             current_phase=core.phase,
@@ -343,9 +369,14 @@ def phase_advance(request, slug):
             form.add_service_error(error)
             form.point_at(next_phase)
         else:
-            message = f"{core} moved on to “{decision.get_to_phase_display()}”."
+            message = _("%(core)s moved on to “%(phase)s”.") % {
+                "core": core,
+                "phase": decision.get_to_phase_display(),
+            }
             if decision.to_phase == Phase.LAUNCHED:
-                message += f" Launch date recorded: {core.launched_on:%b %-d, %Y}."
+                message += " " + _("Launch date recorded: %(date)s.") % {
+                    "date": sentence_date(core.launched_on)
+                }
             messages.success(request, message)
             return redirect(core)
     return render(
@@ -360,8 +391,13 @@ def phase_back(request, slug):
     core = _managed_core(request, slug, "cores.add_phasedecision")
     previous = Phase.before(core.phase)
     if previous is None:
-        return _no_move(request, core, f"{core} is in its first phase; there is none before.")
+        return _no_move(
+            request,
+            core,
+            _("%(core)s is in its first phase; there is none before.") % {"core": core},
+        )
     form = ReturnPhaseForm(request.POST or None, current_phase=core.phase)
+    kept_forms.refill(request, form)
     if request.method == "POST" and form.is_valid():
         try:
             decision = services.return_to_previous_phase(
@@ -373,7 +409,11 @@ def phase_back(request, slug):
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, f"{core} went back to “{decision.get_to_phase_display()}”.")
+            messages.success(
+                request,
+                _("%(core)s went back to “%(phase)s”.")
+                % {"core": core, "phase": decision.get_to_phase_display()},
+            )
             return redirect(core)
     return render(
         request,
@@ -398,11 +438,15 @@ def _shown_milestones(core):
 def _milestone_side_by_side(current: Milestone, typed: dict) -> list[dict]:
     """The milestone as saved now beside what was typed, for a refused stale save."""
     who = (current.done_by.get_full_name() or str(current.done_by)) if current.done_by else ""
-    saved_done = f"{current.done_on:%b %-d, %Y} by {who}".strip() if current.done_on else ""
-    typed_done = f"{typed['done_on']:%b %-d, %Y}" if typed.get("done_on") else ""
+    saved_done = ""
+    if current.done_on and who:
+        saved_done = _("%(date)s by %(who)s") % {"date": sentence_date(current.done_on), "who": who}
+    elif current.done_on:
+        saved_done = sentence_date(current.done_on)
+    typed_done = sentence_date(typed["done_on"]) if typed.get("done_on") else ""
     rows = [
-        ("Done on", saved_done or "Not done", typed_done),
-        ("Note", current.note, typed.get("note", "")),
+        (_("Done on"), saved_done or _("Not done"), typed_done),
+        (_("Note"), current.note, typed.get("note", "")),
     ]
     return [
         {"label": label, "saved": saved, "yours": yours, "differs": saved != yours}
@@ -420,6 +464,7 @@ def milestone_done(request, slug, pk):
     if milestone.is_done:
         initial["done_on"] = milestone.done_on
     form = MilestoneDoneForm(request.POST or None, initial=initial, version=milestone.version)
+    kept_forms.refill(request, form)
     was_done = milestone.is_done
     stale_rows = []
     if request.method == "POST" and form.is_valid():
@@ -439,8 +484,11 @@ def milestone_done(request, slug, pk):
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            done = "now has the date and note saved" if was_done else "is done"
-            messages.success(request, f"“{milestone}” {done}.")
+            if was_done:
+                done = _("“%(milestone)s” now has the date and note saved.")
+            else:
+                done = _("“%(milestone)s” is done.")
+            messages.success(request, done % {"milestone": milestone})
             return redirect(f"{core.get_absolute_url()}#milestones")
     milestone.rule = readiness.rule_text(milestone)
     milestone.core = core
@@ -472,13 +520,21 @@ def milestone_reopen(request, slug, pk):
         expected = int(seen) if seen.isdigit() and len(seen) < 10 else None
         if milestone.is_done:
             services.reopen_milestone(milestone, by=request.user, expected_version=expected)
-            messages.success(request, f"“{milestone}” is open again.")
+            messages.success(
+                request, _("“%(milestone)s” is open again.") % {"milestone": milestone}
+            )
     except StaleEditError as error:
         current = error.current
-        state = f"done on {current.done_on:%b %-d, %Y}" if current.done_on else "open"
+        if current.done_on:
+            state = _("done on %(date)s") % {"date": sentence_date(current.done_on)}
+        else:
+            state = pgettext("milestone state", "open")
         messages.error(
             request,
-            f"“{current}” was saved by someone else after your page opened (it is now "
-            f"{state}); nothing was changed. Look at it again below.",
+            _(
+                "“%(milestone)s” was saved by someone else after your page opened (it is now "
+                "%(state)s); nothing was changed. Look at it again below."
+            )
+            % {"milestone": current, "state": state},
         )
     return redirect(f"{core.get_absolute_url()}#milestones")
