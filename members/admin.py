@@ -1,13 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, TextField
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit.quotas import open_person
@@ -25,47 +26,27 @@ from members.models import (
 )
 from members.search import ByteOrder
 from members.text import fold
-from sos_tracker.admin_mixins import RecordAdmin
+from sos_tracker.admin_mixins import LabelledInline, RecordAdmin
 from sos_tracker.admin_paging import LargeListAdmin
 
 
 def regions_in_use(limit: int = 200) -> list[str]:
-    """The regions people have (blank aside), in order, at most `limit` of them.
-
-    The region filter's choices. Read from the index member_region_order_idx, not from
-    the people: a loose index scan (a recursive query asking "the first region after
-    this one" until there is none) costs one index probe per region, the same at a
-    thousand people as at a million, where SELECT DISTINCT region reads every row.
-    The index is kept by the database on every write path (save, the import's bulk and
-    COPY paths, merges, erasure), so the choices are never stale and no Python code has
-    to keep a table of regions in step; regions are free text, so a fixed list would
-    miss some. Raises nothing beyond database errors.
-    """
-    table = Member._meta.db_table
-    sql = f"""
-        WITH RECURSIVE regions(region, n) AS (
-            SELECT MIN(region), 1 FROM {table} WHERE region > ''
-            UNION ALL
-            SELECT (SELECT MIN(region) FROM {table} WHERE region > regions.region), n + 1
-            FROM regions WHERE regions.region IS NOT NULL AND n < %s
-        )
-        SELECT region FROM regions WHERE region IS NOT NULL
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
-        return [row[0] for row in cursor.fetchall()]
+    """The regions people have, in order, at most `limit` of them: the region filter's
+    choices, read from the region index (MemberQuerySet.regions_in_use, which the
+    people list's filter uses too)."""
+    return Member.objects.regions_in_use(limit)
 
 
 class RegionFilter(admin.SimpleListFilter):
     """People by region: the regions in use (regions_in_use), and people with none."""
 
-    title = "region"
+    title = _("region")
     # The parameter Django's own filter on the field used: bookmarked lists keep working.
     parameter_name = "region"
     NONE = ""
 
     def lookups(self, request, model_admin):
-        return [*((region, region) for region in regions_in_use()), (self.NONE, "No region")]
+        return [*((region, region) for region in regions_in_use()), (self.NONE, _("No region"))]
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -99,12 +80,12 @@ class SectorAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(people_count=Count("members"))
 
-    @admin.display(ordering="people_count")
+    @admin.display(description=_("people"), ordering="people_count")
     def people(self, sector):
         return sector.people_count
 
 
-class CapacityCheckInInline(admin.TabularInline):
+class CapacityCheckInInline(LabelledInline, admin.TabularInline):
     model = CapacityCheckIn
     extra = 0
     fields = [
@@ -118,6 +99,8 @@ class CapacityCheckInInline(admin.TabularInline):
     ]
     # Set to the person saving; a read-only name costs no query per row, a select would.
     readonly_fields = ["assessed_by"]
+    # The note at its full height made each row a screen tall; two lines keep the rows level.
+    formfield_overrides = {TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 32})}}
 
     def get_queryset(self, request):
         # Each row's title is str(check_in), which names the member.
@@ -138,7 +121,7 @@ class MemberAdminForm(VersionedMemberForm):
     CONTACT_FIELDS = ("name", "email", "phone", "city", "region")
 
     confirm_different = forms.BooleanField(
-        label="This is a different person",
+        label=_("This is a different person"),
         required=False,
         widget=forms.HiddenInput,  # shown as a checkbox once there is something to confirm
     )
@@ -175,9 +158,11 @@ class MemberAdminForm(VersionedMemberForm):
             self.add_error(
                 "confirm_different",
                 ValidationError(
-                    "This may be someone already here (listed below, with the evidence). "
-                    "Open them to update their record instead, or tick the box if this "
-                    "is a different person.",
+                    _(
+                        "This may be someone already here (listed below, with the evidence). "
+                        "Open them to update their record instead, or tick the box if this "
+                        "is a different person."
+                    ),
                     code="possible_duplicate",
                 ),
             )
@@ -191,7 +176,11 @@ class MemberAdminForm(VersionedMemberForm):
         had_one = self.instance.pk and (self.initial.get("email") or self.initial.get("phone"))
         if not self.instance.pk or had_one:
             self.add_error(
-                "email", "Give an email or a phone number, so the person can be reached."
+                "email",
+                ValidationError(
+                    _("Give an email or a phone number, so the person can be reached."),
+                    code="unreachable",
+                ),
             )
 
 
@@ -209,13 +198,8 @@ def _duplicates_html(matches) -> str:
                     ", ".join(
                         filter(None, [match.member.city, match.member.email, match.member.phone])
                     )
-                    or "no contact",
-                    "; ".join(
-                        f"{item.kind}: {item.description}"
-                        if item.kind != "conflicting"
-                        else f"against: {item.description}"
-                        for item in match.evidence
-                    ),
+                    or gettext("no contact"),
+                    "; ".join(f"{item.kind_label}: {item.text}" for item in match.evidence),
                 )
                 for match in matches
             ),
@@ -242,7 +226,9 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
     # The admin search runs on the folded search column (see get_search_results); these
     # fields are what it covers, and autocomplete needs the list to be non-empty.
     search_fields = ["name", "preferred_name", "email", "city"]
-    search_help_text = "Any part of name, preferred name, email or city; accents and case ignored."
+    search_help_text = _(
+        "Any part of name, preferred name, email or city; accents and case ignored."
+    )
     autocomplete_fields = ["sectors"]
     readonly_fields = [
         "added_by",
@@ -270,11 +256,11 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
                 ]
             },
         ),
-        ("Contact", {"fields": ["email", "phone", "city", "region"]}),
-        ("Joining story", {"fields": ["joining_story_kind", "joining_story", "joined_on"]}),
-        ("Sectors and notes", {"fields": ["sectors", "note"]}),
+        (_("Contact"), {"fields": ["email", "phone", "city", "region"]}),
+        (_("Joining story"), {"fields": ["joining_story_kind", "joining_story", "joined_on"]}),
+        (_("Sectors and notes"), {"fields": ["sectors", "note"]}),
         (
-            "Record",
+            _("Record"),
             {
                 "fields": [
                     "added_by",
@@ -289,18 +275,18 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
         ),
     ]
 
-    @admin.display(description="name", ordering=ByteOrder("name_key"))
+    @admin.display(description=_("name"), ordering=ByteOrder("name_key"))
     def person(self, member):
         return member.name
 
-    @admin.action(description="Merge the two selected people…", permissions=["merge"])
+    @admin.action(description=_("Merge the two selected people…"), permissions=["merge"])
     def merge_two_people(self, request, queryset):
         """Open the app's merge page for exactly two selected people (the older one first,
         offered as the record that stays); nothing is merged until it is confirmed there."""
         pks = sorted(queryset.order_by().values_list("pk", flat=True)[:3])
         if len(pks) != 2:
             self.message_user(
-                request, "Select exactly two people to merge them.", level=messages.WARNING
+                request, _("Select exactly two people to merge them."), level=messages.WARNING
             )
             return None
         return redirect("members:person_merge", pks[0], pks[1])
@@ -310,14 +296,14 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
 
     # --- erasure on request (members.erasure) ---------------------------------------------
 
-    @admin.action(description="Erase the selected person on request…", permissions=["erase"])
+    @admin.action(description=_("Erase the selected person on request…"), permissions=["erase"])
     def erase_on_request(self, request, queryset):
         """Open the erasure page for exactly one selected person; nothing is erased until a
         reason is typed and the erasure confirmed there."""
         pks = list(queryset.order_by().values_list("pk", flat=True)[:2])
         if len(pks) != 1:
             self.message_user(
-                request, "Select exactly one person to erase.", level=messages.WARNING
+                request, _("Select exactly one person to erase."), level=messages.WARNING
             )
             return None
         return redirect("admin:members_member_erase", pks[0])
@@ -348,7 +334,11 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
             raise PermissionDenied
         member = get_object_or_404(self.get_queryset(request), pk=object_id)
         if member.erased_at is not None:
-            self.message_user(request, f"{member} was erased already.", level=messages.WARNING)
+            self.message_user(
+                request,
+                gettext("%(person)s was erased already.") % {"person": member},
+                level=messages.WARNING,
+            )
             return redirect("admin:members_member_change", member.pk)
         # The retention list links here with its reason written out, to be checked.
         form = EraseForm(request.POST or None, initial={"reason": request.GET.get("reason", "")})
@@ -362,14 +352,17 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Erased person #{member.pk} on request (erasure #{record.pk}): their "
-                    "record and its history are anonymised; counts are kept.",
+                    gettext(
+                        "Erased person #%(person)s on request (erasure #%(erasure)s): their "
+                        "record and its history are anonymised; counts are kept."
+                    )
+                    % {"person": member.pk, "erasure": record.pk},
                     level=messages.SUCCESS,
                 )
                 return redirect("admin:members_member_change", member.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Erase {member} on request",
+            "title": gettext("Erase %(person)s on request") % {"person": member},
             "opts": self.model._meta,
             "member": member,
             "form": form,
@@ -408,7 +401,9 @@ class MemberAdmin(LargeListAdmin, SimpleHistoryAdmin):
             others = ", ".join(f"{match.member} (#{match.member.pk})" for match in form.households)
             reasons.append(f"Shares a phone with {others}")
             self.message_user(
-                request, f"{obj.name} shares a phone with {others}: kept as two people."
+                request,
+                gettext("%(person)s shares a phone with %(others)s: kept as two people.")
+                % {"person": obj.name, "others": others},
             )
         if reasons:
             obj._change_reason = "; ".join(reasons)
@@ -444,7 +439,7 @@ class CapacityCheckInAdmin(PeopleSearchMixin, LargeListAdmin, SimpleHistoryAdmin
     # check-in, the member and assessor columns every check-in through a join.
     sortable_by = ["checked_on"]
     search_fields = ["member__name", "member__email", "member__city"]
-    search_help_text = "The person's name, preferred name, email or city, as on the people list."
+    search_help_text = _("The person's name, preferred name, email or city, as on the people list.")
     autocomplete_fields = ["member", "assessed_by"]
 
     def get_changeform_initial_data(self, request):
@@ -484,9 +479,11 @@ class ImportRecordAdmin(admin.ModelAdmin):
         # Like the import pages: one's own imports; a superuser sees every one.
         return super().get_queryset(request).visible_to(request.user).defer("content")
 
-    @admin.display(description="rows and undo")
+    @admin.display(description=_("rows and undo"))
     def review(self, record):
-        return format_html('<a href="{}">Open the import page</a>', record.get_absolute_url())
+        return format_html(
+            '<a href="{}">{}</a>', record.get_absolute_url(), gettext("Open the import page")
+        )
 
     def has_add_permission(self, request):
         return False
@@ -528,10 +525,13 @@ class MergeRecordAdmin(RecordAdmin):
         here = Member.objects.filter(pk=OuterRef("survivor_pk"))
         return super().get_queryset(request).annotate(survivor_here=Exists(here))
 
-    @admin.display(description="kept person")
+    @admin.display(description=_("kept person"))
     def kept_person(self, record):
         if not record.survivor_here:
-            return f"{record.survivor_name} (#{record.survivor_pk}, no longer here)"
+            return gettext("%(name)s (#%(person)s, no longer here)") % {
+                "name": record.survivor_name,
+                "person": record.survivor_pk,
+            }
         return format_html(
             '<a href="{}">{} (#{})</a>',
             reverse("members:person_detail", args=[record.survivor_pk]),

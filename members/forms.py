@@ -1,5 +1,12 @@
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from members import merging
 from members.models import (
@@ -26,7 +33,7 @@ class VersionedMemberForm(VersionedModelForm):
     side by side with this person's input kept.
     """
 
-    noun = "this person"
+    noun = _("this person")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -35,15 +42,14 @@ class VersionedMemberForm(VersionedModelForm):
             self.data = _without_invisible_characters(self.data, self)
 
     def stale_message(self, conflicts) -> str:
-        detail = (
-            f" You both changed: {', '.join(map(str, conflicts))}; your input is kept there."
-            if conflicts
-            else " You changed different fields; theirs are filled in below."
-        )
-        return (
-            "Someone else saved this person while you were editing."
-            + detail
-            + " Check the form and save again."
+        if conflicts:
+            return gettext(
+                "Someone else saved this person while you were editing. You both changed: "
+                "%(fields)s; your input is kept there. Check the form and save again."
+            ) % {"fields": ", ".join(map(str, conflicts))}
+        return gettext(
+            "Someone else saved this person while you were editing. You changed different "
+            "fields; theirs are filled in below. Check the form and save again."
         )
 
 
@@ -90,10 +96,15 @@ class PersonForm(VersionedMemberForm):
             "phone": forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
             "city": forms.TextInput(attrs={"autocomplete": "off"}),
         }
-        help_texts = {"joining_story": "Why they joined, as they put it. Their words, not ours."}
+        help_texts = {"joining_story": _("Why they joined, as they put it. Their words, not ours.")}
 
-    def __init__(self, *args, quick=False, **kwargs):
+    def __init__(self, *args, quick=False, viewer=None, **kwargs):
+        """`viewer`: the user filling the form in. A taken email's error then names and
+        links the person who has it, when the viewer may see people (email_holder)."""
         super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        # The findable person who has the typed email, when the viewer may open them.
+        self.email_holder = None
         # clean_name() says why a name of spaces is refused, and the input keeps them.
         self.fields["name"].strip = False
         if quick:
@@ -108,6 +119,46 @@ class PersonForm(VersionedMemberForm):
             )
             # Read the checkbox choices once, not once per rendering of the widget.
             sectors.choices = list(sectors.choices)
+
+    def _post_clean(self):
+        # Member.clean (run here, and again by the service that saves) refuses an email
+        # someone has (MemberQuerySet.with_email). Say who, beside the field, to a viewer
+        # who may see them; to anyone else only that the email is in use.
+        super()._post_clean()
+        if self.viewer is None or not self.has_error("email", code="unique"):
+            return
+        holder = (
+            Member.objects.findable().with_email(self.instance.email).exclude(pk=self.instance.pk)
+        ).first()
+        if holder is None or not self.viewer.has_perm("members.view_member"):
+            return  # the model's own message says the email is taken, and nothing more
+        self.email_holder = holder
+        link = format_html('<a href="{}">{}</a>', holder.get_absolute_url(), holder)
+        del self._errors["email"]
+        self.add_error(
+            "email",
+            ValidationError(
+                format_html(
+                    _(
+                        "This email is already on file for {person}. Two people cannot "
+                        "share an email: open their record to update it, or correct the "
+                        "email."
+                    ),
+                    person=link,
+                ),
+                code="unique",
+            ),
+        )
+
+    def can_be_saved(self) -> bool:
+        """Whether members.services.create_member would save what was typed.
+
+        The form runs the same checks as the service (the fields' own and Member.clean:
+        a taken email, a phone too short, a date in the future), so every hard stop is a
+        form error and this is the form's validity. Quick add offers "add anyway" only
+        when it is true: a button that can never succeed is not offered.
+        """
+        return self.is_valid()
 
     def full_clean(self):
         """Validate, then move the cursor (autofocus) to the first field with an error:
@@ -134,7 +185,7 @@ class PersonForm(VersionedMemberForm):
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise ValidationError("Enter a name; spaces alone are not a name.", code="blank")
+            raise ValidationError(_("Enter a name; spaces alone are not a name."), code="blank")
         return name
 
     def clean_email(self):
@@ -147,7 +198,7 @@ class PersonForm(VersionedMemberForm):
             raise ValidationError(phone_problem(phone), code="lost")
         if phone_problem(phone):
             raise ValidationError(
-                "A phone number needs at least 7 digits, like (555) 010-2233.", code="short"
+                _("A phone number needs at least 7 digits, like (555) 010-2233."), code="short"
             )
         return format_phone(phone)
 
@@ -163,7 +214,11 @@ class PersonForm(VersionedMemberForm):
             and "phone" not in self.errors
         ):
             self.add_error(
-                "email", "Give an email or a phone number, so the person can be reached."
+                "email",
+                ValidationError(
+                    _("Give an email or a phone number, so the person can be reached."),
+                    code="unreachable",
+                ),
             )
         return cleaned
 
@@ -178,51 +233,69 @@ class CheckInForm(forms.ModelForm):
             "checked_on": forms.DateInput(attrs={"type": "date"}),
             "note": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"checked_on": "Date"}
+        labels = {"checked_on": _("Date")}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, last=None, **kwargs):
+        """`last`: the person's latest earlier check-in (or None), shown beside each score
+        so the assessor sees where the person stood."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         for name in CAPACITY_FIELDS:
             self.fields[name] = forms.TypedChoiceField(
                 label=self.fields[name].label,
+                help_text=_last_score(last, name),
                 choices=self.SCORE_CHOICES,
                 coerce=int,
                 widget=forms.RadioSelect,
                 error_messages={
-                    "required": "Choose a score from 1 to 5.",
-                    "invalid_choice": "Choose a score from 1 to 5; %(value)s is not one.",
+                    "required": _("Choose a score from 1 to 5."),
+                    "invalid_choice": _("Choose a score from 1 to 5; %(value)s is not one."),
                 },
             )
+
+
+def _last_score(last, name: str) -> str:
+    """The help text beside one capacity: its score at the last check-in, and when."""
+    if last is None:
+        return gettext("No earlier check-in.")
+    return gettext("Last check-in: %(score)s on %(date)s.") % {
+        "score": getattr(last, name),
+        "date": date_format(last.checked_on),  # DATE_FORMAT, per language
+    }
 
 
 class PeopleFilterForm(forms.Form):
     """The people page's one search box and its filters; every field optional."""
 
     q = forms.CharField(
-        label="Search people",
+        label=_("Search people"),
         required=False,
         max_length=200,
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Name, email or city",
+                "placeholder": _("Name, email or city"),
                 "autocomplete": "off",
                 "autofocus": True,
             }
         ),
     )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *MemberStatus.choices])
+    status = forms.ChoiceField(
+        label=pgettext_lazy("membership", "Status"),
+        required=False,
+        choices=[("", _("Any status")), *MemberStatus.choices],
+    )
     sector = forms.ModelChoiceField(
+        label=_("Sector"),
         required=False,
         queryset=Sector.objects.all(),
         to_field_name="slug",
-        empty_label="Any sector",
+        empty_label=_("Any sector"),
     )
     kind = forms.ChoiceField(
-        label="Joining story",
+        label=_("Joining story"),
         required=False,
-        choices=[("", "Any joining story"), *JoiningStoryKind.choices],
+        choices=[("", _("Any joining story")), *JoiningStoryKind.choices],
     )
 
     @property
@@ -239,7 +312,45 @@ class PeopleFilterForm(forms.Form):
         query = (self.cleaned_data.get("q") or "") if self.is_valid() else ""
         return bool(query.strip()) and not search_words(query)
 
+    def __init__(self, data=None, *, user=None, **kwargs):
+        """`user`: whose list this is. The filters other apps add (people_filters) are
+        offered only to a user with their permission; without one (tests, scripts) none
+        are, and their parameters are ignored like any unknown one."""
+        super().__init__(data, **kwargs)
+        for name in ("status", "sector", "kind"):
+            self.fields[name].error_messages["invalid_choice"] = _CHOOSE_FROM_THE_LIST
+        # Regions are free text: the ones in use, read from the region index.
+        self.fields["region"] = forms.ChoiceField(
+            label=_("Region"),
+            required=False,
+            choices=[("", _("Any region")), *_region_choices()],
+            error_messages={"invalid_choice": _CHOOSE_FROM_THE_LIST},
+        )
+        self.extra_filters = [
+            extra
+            for extra in people_filters.values()
+            if user is not None and user.has_perm(extra.permission)
+        ]
+        for extra in self.extra_filters:
+            for name, field in extra.fields().items():
+                field.error_messages["invalid_choice"] = _CHOOSE_FROM_THE_LIST
+                self.fields[name] = field
+
+    def invalid_fields(self) -> list[tuple[str, str]]:
+        """(label, message) of each filter whose value is not one of its choices, for the
+        page to say which field to change; empty when the form is valid."""
+        if self.is_valid():
+            return []
+        return [
+            (str(self[name].label), message)
+            for name, messages in self.errors.items()
+            if name in self.fields
+            for message in messages
+        ]
+
     def apply(self, people):
+        """Narrow `people` (a MemberQuerySet) to the search and every filter given: each
+        one a QuerySet method, so they combine with the search and its paging."""
         data = self.cleaned_data
         people = people.findable()
         people = people.search(data["q"], typed=True) if data.get("q") else people.in_name_order()
@@ -249,7 +360,52 @@ class PeopleFilterForm(forms.Form):
             people = people.in_sector(data["sector"])
         if data.get("kind"):
             people = people.filter(joining_story_kind=data["kind"])
+        if data.get("region"):
+            people = people.in_region(data["region"])
+        for extra in self.extra_filters:
+            people = extra.apply(people, data)
         return people
+
+
+# Shown for a filter value that is not offered (an edited or stale link); the page puts
+# the field's label before it.
+_CHOOSE_FROM_THE_LIST = _("Choose one from the list; “%(value)s” is not one of them.")
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    return [(region, region) for region in Member.objects.regions_in_use()]
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    """A filter of the people list that another app adds: members never imports cores,
+    so the cores register theirs (tendency, alignment level, core) from their
+    AppConfig.ready(), as they register their merge steps.
+
+    permission
+        The permission a user needs to be offered the filter ("app.codename"): what a
+        list can be filtered by, its reader learns, so a filter is offered only to those
+        who may see what it filters on.
+    fields() -> dict[str, forms.Field]
+        The form fields, made anew for each form; choices from small tables.
+    apply(people, cleaned_data) -> MemberQuerySet
+        Narrows the people by the cleaned values (unset ones are ""/None), through
+        MemberQuerySet.among, so a page in name order stays flat.
+    """
+
+    name: str
+    permission: str
+    fields: Callable[[], dict[str, forms.Field]]
+    apply: Callable
+
+
+# By name, in registration order.
+people_filters: dict[str, PeopleFilter] = {}
+
+
+def register_people_filter(people_filter: PeopleFilter) -> None:
+    """Add (or replace, by name) a filter of the people list. Call from AppConfig.ready()."""
+    people_filters[people_filter.name] = people_filter
 
 
 class MergeForm(forms.Form):
@@ -264,9 +420,9 @@ class MergeForm(forms.Form):
     """
 
     survivor = forms.ChoiceField(
-        label="Keep which record",
+        label=_("Keep which record"),
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose which record stays."},
+        error_messages={"required": _("Choose which record stays.")},
     )
     version_a = forms.IntegerField(widget=forms.HiddenInput)
     version_b = forms.IntegerField(widget=forms.HiddenInput)
@@ -288,15 +444,15 @@ class MergeForm(forms.Form):
             model_field = Member._meta.get_field(name)
             choices = [("a", display_value(model_field, a)), ("b", display_value(model_field, b))]
             if name in merging.JOINABLE_FIELDS:
-                choices.append(("both", "Both, joined"))
+                choices.append(("both", gettext("Both, joined")))
             self.fields[name] = forms.ChoiceField(
                 label=str(model_field.verbose_name).capitalize(),
                 choices=choices,
                 initial=side[defaults[name]],
                 widget=forms.RadioSelect,
                 error_messages={
-                    "required": "Choose which value stays.",
-                    "invalid_choice": "Choose one of the values shown.",
+                    "required": _("Choose which value stays."),
+                    "invalid_choice": _("Choose one of the values shown."),
                 },
             )
 
@@ -308,8 +464,10 @@ class MergeForm(forms.Form):
         if seen != (self.a.version, self.b.version):
             self.show_current_versions()
             raise ValidationError(
-                "Someone saved one of these people since this page was opened; the values "
-                "below are as saved now. Look at them again and merge.",
+                _(
+                    "Someone saved one of these people since this page was opened; the values "
+                    "below are as saved now. Look at them again and merge."
+                ),
                 code="stale",
             )
         return cleaned
@@ -382,7 +540,7 @@ def display_value(model_field, member: Member) -> str:
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if hasattr(value, "strftime"):
-        return value.strftime("%b %-d, %Y")
+        return date_format(value, "DATE_FORMAT")
     return str(value)
 
 
@@ -390,20 +548,24 @@ class EraseForm(forms.Form):
     """Erasing a person on request: why, and an explicit confirmation (members.erasure)."""
 
     reason = forms.CharField(
-        label="Why is this person erased?",
+        label=_("Why is this person erased?"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text="Who asked and when, e.g. “Asked by email on 3 March”. Their name, emails "
-        "and phones are taken out of it before it is kept.",
-        error_messages={"required": "Say why this person is erased (e.g. who asked, when)."},
+        help_text=_(
+            "Who asked and when, e.g. “Asked by email on 3 March”. Their name, emails "
+            "and phones are taken out of it before it is kept."
+        ),
+        error_messages={"required": _("Say why this person is erased (e.g. who asked, when).")},
     )
     confirm = forms.BooleanField(
-        label="I understand that this cannot be undone",
-        error_messages={"required": "Tick the box to confirm: an erasure cannot be undone."},
+        label=_("I understand that this cannot be undone"),
+        error_messages={"required": _("Tick the box to confirm: an erasure cannot be undone.")},
     )
 
     def clean_reason(self):
         reason = " ".join(self.cleaned_data["reason"].split())
         if not reason:
-            raise ValidationError("Say why this person is erased (e.g. who asked, when).")
+            raise ValidationError(
+                _("Say why this person is erased (e.g. who asked, when)."), code="required"
+            )
         return reason

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -10,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,31 +21,39 @@ from audit import quotas
 from audit.models import Action
 from members import exporting, merging, retention, services
 from members.charts import capacity_charts
-from members.duplicates import Kind, find_duplicates
+from members.duplicates import find_duplicates
 from members.forms import CheckInForm, MergeForm, PeopleFilterForm, PersonForm
 from members.models import ERASED_MESSAGE, CapacityCheckIn, Member, MergeRecord, Sector
 from members.paging import countless_page
-from members.timeline import member_timeline
+from members.timeline import person_timeline
+from sos_tracker import kept_forms
 
 PAGE_SIZE = 50
+# The people list counts what it found up to this many, then says "500+": a LIMITed count
+# costs the same at a thousand people as at a million, a full one does not.
+FOUND_CAP = 500
 
 
 @permission_required("members.view_member", raise_exception=True)
 def people_list(request):
-    """Search and filter people. Pages by offset without counting the whole table."""
-    filters = PeopleFilterForm(request.GET)
-    people = filters.apply(Member.objects.all()) if filters.is_valid() else Member.objects.none()
+    """Search and filter people. Pages by offset without counting the whole table: how
+    many were found is counted up to FOUND_CAP ("500+ people found")."""
+    filters = PeopleFilterForm(request.GET, user=request.user)
+    valid = filters.is_valid()
+    people = filters.apply(Member.objects.all()) if valid else Member.objects.none()
     page = countless_page(
         people.prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("name"))),
         request,
         size=PAGE_SIZE,
     )
+    # One more than the cap: more than FOUND_CAP found reads as "500+".
+    found = people.count_up_to(FOUND_CAP + 1) if valid else 0
     # Every list of people read is logged; the search text only as a keyed hash.
     access_log.record(
         request.user,
         Action.SEARCH,
         people=[person.pk for person in page.rows],
-        query=filters.cleaned_data.get("q") if filters.is_valid() else None,
+        query=filters.cleaned_data.get("q") if valid else None,
         request=request,
     )
     context = {
@@ -53,6 +64,9 @@ def people_list(request):
         "first_number": page.first,
         "last_number": page.last,
         "query_string": _query_without_page(request),
+        "found": min(found, FOUND_CAP),
+        "found_more": found > FOUND_CAP,
+        "add_url": _quick_add_url(request.user, filters.cleaned_data.get("q") if valid else ""),
     }
     template = "members/people_list.html"
     if request.htmx:
@@ -70,10 +84,20 @@ def person_add(request):
     Someone who only shares a phone under another name (a household) is named after the
     save, never stopped for: they are two people.
     """
-    form = PersonForm(request.POST or None, quick=True)
+    form = PersonForm(
+        request.POST or None,
+        quick=True,
+        viewer=request.user,
+        initial=_quick_add_initial(request.GET),
+    )
+    # Back from signing in again: what was typed before the session ended.
+    kept_forms.refill(request, form)
     duplicates, households = [], []
+    # Every hard stop of the save is a form error (PersonForm.can_be_saved): "add anyway"
+    # is offered only when it would work.
+    valid = False
     if request.method == "POST":
-        valid = form.is_valid()
+        valid = form.can_be_saved()
         for match in find_duplicates(**form.contact_details()):
             (households if match.only_shares_a_phone else duplicates).append(match)
         confirmed = request.POST.get("confirm_different") == "yes"
@@ -85,24 +109,21 @@ def person_add(request):
                 **form.person_fields(),
             )
             shared = ", ".join(str(match.member) for match in households)
-            messages.success(
-                request,
-                f"Added {member}."
-                + (f" They share a phone with {shared}: kept as two people." if shared else ""),
-            )
+            added = _("Added %(person)s.") % {"person": member}
+            if shared:
+                added += " " + _("They share a phone with %(others)s: kept as two people.") % {
+                    "others": shared
+                }
+            messages.success(request, added)
             return redirect(member)
     context = {
         "form": form,
         "duplicates": duplicates,
         "strong": [match for match in duplicates if match.is_strong],
         "weak": [match for match in duplicates if not match.is_strong],
-        # The email is someone's already (unique, case aside): a "different person" with
-        # it can never be saved, so that button is not offered.
-        "email_taken_by": [
-            match.member
-            for match in duplicates
-            if any(e.field == "email" and e.kind == Kind.STRONG for e in match.evidence)
-        ],
+        "can_add_anyway": valid,
+        # Who the duplicates are is shown only to a user who may see people.
+        "may_view_people": request.user.has_perm("members.view_member"),
     }
     return render(request, "members/person_add.html", context)
 
@@ -129,7 +150,7 @@ def person_detail(request, pk):
             "check_ins": check_ins[::-1],
             "charts": charts,
             "axis": axis,
-            "timeline": member_timeline(member),
+            "timeline": person_timeline(member, request.user),
             "merge_panel": _merge_panel(request.user, member),
         },
     )
@@ -148,22 +169,46 @@ def person_edit(request, pk):
             if form.is_valid():
                 form.instance._history_user = request.user
                 member = form.save()
-                messages.success(request, f"Saved {member}.")
+                messages.success(request, _("Saved %(person)s.") % {"person": member})
                 return redirect(member)
     else:
-        form = PersonForm(instance=member)
+        form = kept_forms.refill(request, PersonForm(instance=member))
     return render(request, "members/person_edit.html", {"form": form, "member": member})
 
 
 @permission_required("members.add_capacitycheckin", raise_exception=True)
 def check_in_add(request, pk):
+    """Record a capacity check-in; each score shows the person's last one beside it."""
     member = get_object_or_404(Member.objects.findable(), pk=pk)
-    form = CheckInForm(request.POST or None, instance=CapacityCheckIn(member=member))
+    # The latest by date (the model's ordering): one query, off the member-and-date index.
+    last = member.check_ins.first()
+    form = CheckInForm(request.POST or None, instance=CapacityCheckIn(member=member), last=last)
+    kept_forms.refill(request, form)
     if request.method == "POST" and form.is_valid():
         services.record_check_in(member, by=request.user, **form.cleaned_data)
-        messages.success(request, f"Recorded a check-in for {member}.")
+        messages.success(request, _("Recorded a check-in for %(person)s.") % {"person": member})
         return redirect(reverse("members:person_detail", args=[member.pk]) + "#capacities")
     return render(request, "members/check_in_form.html", {"form": form, "member": member})
+
+
+def _quick_add_url(user, query: str | None) -> str:
+    """Quick add with what a search that found nobody typed filled in: as the email when
+    it is one, else as the name. "" for a user who may not add people, or no search."""
+    query = " ".join((query or "").split())
+    if not query or not user.has_perm("members.add_member"):
+        return ""
+    try:
+        validate_email(query)
+    except ValidationError:
+        field = "name"
+    else:
+        field = "email"
+    return f"{reverse('members:person_add')}?{urlencode({field: query})}"
+
+
+def _quick_add_initial(params) -> dict[str, str]:
+    """The name or email a search passed to quick add (_quick_add_url), as typed."""
+    return {name: params[name][:200] for name in ("name", "email") if params.get(name)}
 
 
 def _query_without_page(request) -> str:
@@ -184,10 +229,10 @@ def people_export(request):
     file_format = request.GET.get("format", "csv")
     if file_format not in exporting.FORMATS:
         return HttpResponseBadRequest(
-            f"Unknown export format “{file_format}”. Choose csv or xlsx.",
+            _("Unknown export format “%(format)s”. Choose csv or xlsx.") % {"format": file_format},
             content_type="text/plain; charset=utf-8",
         )
-    filters = PeopleFilterForm(request.GET)
+    filters = PeopleFilterForm(request.GET, user=request.user)
     if not filters.is_valid():
         # Exporting everyone (or no one) in place of a filter that did not apply would
         # hand out a different list from the one on screen.
@@ -195,7 +240,8 @@ def people_export(request):
             f"{name}: {' '.join(errors)}" for name, errors in filters.errors.items()
         )
         return HttpResponseBadRequest(
-            f"The search or filters are not valid ({problems}); nothing was exported.",
+            _("The search or filters are not valid (%(problems)s); nothing was exported.")
+            % {"problems": problems},
             content_type="text/plain; charset=utf-8",
         )
     people = filters.apply(Member.objects.all())
@@ -245,7 +291,11 @@ def _merged_away(request, pk):
     survivor = merging.merged_into(pk)
     if survivor is None:
         raise Http404("No such person.")
-    messages.info(request, f"Person #{pk} was merged into {survivor}; this is their record now.")
+    messages.info(
+        request,
+        _("Person #%(number)s was merged into %(person)s; this is their record now.")
+        % {"number": pk, "person": survivor},
+    )
     return redirect(survivor)
 
 
@@ -313,8 +363,11 @@ def person_merge(request, pk, other_pk):
             survivor = arguments["survivor"]
             messages.success(
                 request,
-                f"Merged {record.merged_name} (#{record.merged_pk}) into {survivor}. "
-                "If this was a mistake, undo it below.",
+                _(
+                    "Merged %(merged)s (#%(number)s) into %(person)s. If this was a mistake, "
+                    "undo it below."
+                )
+                % {"merged": record.merged_name, "number": record.merged_pk, "person": survivor},
             )
             return redirect(survivor)
     return render(
@@ -345,8 +398,11 @@ def merge_undo(request, pk):
         return redirect(survivor or "members:people_list")
     messages.success(
         request,
-        f"Undid merge #{record.pk}: {restored} is back with their own records, and "
-        f"{record.survivor_name} has their values from before the merge.",
+        _(
+            "Undid merge #%(number)s: %(restored)s is back with their own records, and "
+            "%(kept)s has their values from before the merge."
+        )
+        % {"number": record.pk, "restored": restored, "kept": record.survivor_name},
     )
     return redirect(restored)
 
@@ -385,7 +441,13 @@ def retention_keep(request, pk):
     retention.keep_prospect(member, by=request.user)
     messages.success(
         request,
-        f"Kept {member}; they come back to this list after another "
-        f"{retention.review_after().days} days without activity.",
+        ngettext(
+            "Kept %(person)s; they come back to this list after another %(days)d day "
+            "without activity.",
+            "Kept %(person)s; they come back to this list after another %(days)d days "
+            "without activity.",
+            retention.review_after().days,
+        )
+        % {"person": member, "days": retention.review_after().days},
     )
     return redirect("members:retention_list")

@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from cores import services
 from cores.forms.invitations import (
@@ -35,12 +36,13 @@ from cores.models import (
     InvitationStage,
     stalled_after,
 )
-from members.duplicates import Kind, find_duplicates
+from members.duplicates import find_duplicates
 from members.forms import PersonForm
 from members.models import Member, MemberStatus
 from members.paging import countless_page
 from members.services import create_member
 from members.timeline import TimelineEntry, display_user, field_changes
+from sos_tracker import kept_forms
 from sos_tracker.permissions import can_manage_core
 from sos_tracker.versioning import StaleEditError
 
@@ -173,9 +175,11 @@ def invitation_history(invitation: Invitation, *, private: bool) -> list[Timelin
         entry = TimelineEntry(
             when=record.history_date,
             who=display_user(record.history_user),
-            action={"+": "started following this person", "~": "changed", "-": "deleted"}[
-                record.history_type
-            ],
+            action={
+                "+": _("started following this person"),
+                "~": _("changed"),
+                "-": _("deleted"),
+            }[record.history_type],
         )
         if previous is not None:
             entry.changes = list(
@@ -266,9 +270,9 @@ def invitation_list(request, slug):
 def _follow_up_side_by_side(current: Invitation, typed: dict) -> list[dict]:
     """The follow-up as saved now beside what was typed, for a refused stale save."""
     rows = [
-        ("Point person", current.point_person, typed.get("point_person")),
-        ("Next step on", current.next_step_on, typed.get("next_step_on")),
-        ("Note for the core", current.note, typed.get("note")),
+        (_("Point person"), current.point_person, typed.get("point_person")),
+        (_("Next step on"), current.next_step_on, typed.get("next_step_on")),
+        (_("Note for the core"), current.note, typed.get("note")),
     ]
     return [
         {"label": label, "saved": saved or "", "yours": yours or "", "differs": saved != yours}
@@ -296,6 +300,9 @@ def invitation_detail(request, slug, pk):
     )
     move_form = MoveForm(invitation=invitation) if can_manage else None
     follow_up_form = FollowUpForm(core=core, invitation=invitation) if can_manage else None
+    if can_manage:
+        kept_forms.refill(request, move_form, action="move")
+        kept_forms.refill(request, follow_up_form, action="follow_up")
     stale_rows = []
     if request.method == "POST":
         _require_manager(request.user, core, "cores.change_invitation")
@@ -321,8 +328,12 @@ def invitation_detail(request, slug, pk):
                 else:
                     messages.success(
                         request,
-                        f"{_person_name(invitation.member)} is now "
-                        f"“{invitation.get_stage_display()}” for {core}.",
+                        _("%(person)s is now “%(stage)s” for %(core)s.")
+                        % {
+                            "person": _person_name(invitation.member),
+                            "stage": invitation.get_stage_display(),
+                            "core": core,
+                        },
                     )
                     return redirect("cores:invitation_detail", core.slug, invitation.pk)
         elif action == "follow_up":
@@ -350,7 +361,7 @@ def invitation_detail(request, slug, pk):
                     follow_up_form.errors_from(error)
                     invitation.refresh_from_db()  # the form's values stay; the facts don't
                 else:
-                    messages.success(request, "Saved the follow-up.")
+                    messages.success(request, _("Saved the follow-up."))
                     return redirect("cores:invitation_detail", core.slug, invitation.pk)
         else:
             return HttpResponseBadRequest("Unknown action.", content_type="text/plain")
@@ -416,13 +427,22 @@ def invitation_add(request, slug):
     initial = {"status": MemberStatus.PROSPECT}
     if query and not matches:
         initial["name"] = query  # nobody found: they are likely adding that very name
-    person_form = PersonForm(request.POST if action == "add" else None, quick=True, initial=initial)
+    person_form = PersonForm(
+        request.POST if action == "add" else None,
+        quick=True,
+        initial=initial,
+        viewer=request.user,
+    )
+    kept_forms.refill(request, person_form, action="add")
     if action != "add":
         # The search box comes first on this page; the quick-add name waits its turn.
         person_form.fields["name"].widget.attrs.pop("autofocus", None)
     duplicates = []
+    valid = False
     if action == "add":
-        valid = person_form.is_valid()
+        # Every hard stop of the save is a form error (PersonForm.can_be_saved), a taken
+        # email among them: "add anyway" is offered only when it would work.
+        valid = person_form.can_be_saved()
         found = find_duplicates(**person_form.contact_details())
         # A household sharing a phone under another name is two people: never stopped for.
         duplicates = [match for match in found if not match.only_shares_a_phone]
@@ -442,8 +462,11 @@ def invitation_add(request, slug):
             else:
                 messages.success(
                     request,
-                    f"Added {member} and started following them for {core}: "
-                    "choose a point person and a next step here.",
+                    _(
+                        "Added %(person)s and started following them for %(core)s: "
+                        "choose a point person and a next step here."
+                    )
+                    % {"person": member, "core": core},
                 )
                 return redirect("cores:invitation_detail", core.slug, invitation.pk)
 
@@ -452,13 +475,7 @@ def invitation_add(request, slug):
         "cores/invitation_add.html",
         {
             "core": core,
-            # Someone here already has this email (unique, case aside): adding a
-            # "different person" with it can never succeed, so it is not offered.
-            "email_taken_by": [
-                match.member
-                for match in duplicates
-                if any(e.field == "email" and e.kind == Kind.STRONG for e in match.evidence)
-            ],
+            "can_add_anyway": valid,
             "search": search,
             "query": query,
             "matches": matches,
@@ -487,7 +504,11 @@ def _invitations_of(core: CoreGroup, people) -> dict[int, int]:
 def _invite_and_redirect(request, core: CoreGroup, member: Member):
     existing = core.invitations.filter(member=member).first()
     if existing is not None:
-        messages.info(request, f"{core} already follows {member}; here is that invitation.")
+        messages.info(
+            request,
+            _("%(core)s already follows %(person)s; here is that invitation.")
+            % {"core": core, "person": member},
+        )
         return redirect("cores:invitation_detail", core.slug, existing.pk)
     try:
         invitation = services.invite_to_core(core, member, by=request.user)
@@ -496,7 +517,8 @@ def _invite_and_redirect(request, core: CoreGroup, member: Member):
         return redirect("cores:invitation_add", core.slug)
     messages.success(
         request,
-        f"{member} is now identified by {core}: choose a point person and a next step here.",
+        _("%(person)s is now identified by %(core)s: choose a point person and a next step here.")
+        % {"person": member, "core": core},
     )
     return redirect("cores:invitation_detail", core.slug, invitation.pk)
 
@@ -517,6 +539,8 @@ def invite_person(request, pk):
         Invitation.objects.filter(member=member, core__in=cores).values_list("core_id", "pk")
     )
     slug = request.POST.get("core") if request.method == "POST" else request.GET.get("core")
+    if not slug and (kept := kept_forms.kept_data(request)):
+        slug = kept.get("core")  # back from signing in: the core the form was sent for
     member_of = set(
         CoreGroup.members.through.objects.filter(member=member, coregroup__in=cores).values_list(
             "coregroup_id", flat=True
@@ -536,12 +560,20 @@ def invite_person(request, pk):
     if core is None:
         raise Http404("No such core among the ones you lead.")
     if core.pk in invited:
-        messages.info(request, f"{core} already follows {member}; here is that invitation.")
+        messages.info(
+            request,
+            _("%(core)s already follows %(person)s; here is that invitation.")
+            % {"core": core, "person": member},
+        )
         return redirect("cores:invitation_detail", core.slug, invited[core.pk])
     if core.pk in member_of:
-        messages.info(request, f"{member} is already a member of {core}.")
+        messages.info(
+            request,
+            _("%(person)s is already a member of %(core)s.") % {"person": member, "core": core},
+        )
         return redirect(member.get_absolute_url() + "#invitations")
     form = FollowUpForm(request.POST if request.method == "POST" else None, core=core)
+    kept_forms.refill(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -556,7 +588,10 @@ def invite_person(request, pk):
         except ValidationError as error:
             form.errors_from(error)
         else:
-            messages.success(request, f"{member} is now identified by {core}.")
+            messages.success(
+                request,
+                _("%(person)s is now identified by %(core)s.") % {"person": member, "core": core},
+            )
             return redirect(member.get_absolute_url() + "#invitations")
     return render(
         request,

@@ -12,6 +12,18 @@
   var inFlight = null;
   var SHORT_TERM = 3;
   var hint = document.getElementById("search-hint");
+  // A polite live region outside the results: it announces "14 people found" after a
+  // refresh, where a live results block had the whole table read out on every keystroke.
+  var status = document.getElementById("results-status");
+
+  function announce() {
+    if (!status) return;
+    var source = target.querySelector("[data-results-status]");
+    var text = source ? source.textContent.replace(/\s+/g, " ").trim() : "";
+    // The same text again is not re-announced by every screen reader: clear it first.
+    status.textContent = "";
+    window.setTimeout(function () { status.textContent = text; }, 50);
+  }
 
   // While the box holds a term too short to search as you type, the results below are
   // still those of the last search: say so, and how to search for the short term.
@@ -45,6 +57,7 @@
         hideShortTermHint();
         target.innerHTML = html;
         history.replaceState(null, "", "?" + params.toString());
+        announce();
       })
       .catch(function () { /* a newer keystroke aborted this one, or the server failed: the form still works */ });
   }

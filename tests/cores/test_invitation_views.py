@@ -656,11 +656,28 @@ def test_quick_add_with_an_email_already_here_offers_only_that_person(as_user, l
     response = as_user(lead_a).post(add_url(core_a), QUICK_ADD)
 
     body = response.content.decode()
-    assert response.context["email_taken_by"] == [existing]
+    assert response.context["form"].email_holder == existing
+    assert not response.context["can_add_anyway"]
     assert f"Invite {existing} instead" in body
     assert f"already belongs to {existing}" in body
     assert 'name="confirm_different"' not in body
     assert "This is a different person" not in body
+
+
+def test_quick_add_with_a_hard_stop_besides_the_email_offers_only_to_check_again(
+    as_user, lead_a, core_a
+):
+    """A duplicate warning over a form the save would refuse anyway (a phone too short):
+    "add anyway" could never succeed, so only "check again" is offered."""
+    MemberFactory(name="Ella J. Baker", email="", city="Oakland")
+
+    response = as_user(lead_a).post(add_url(core_a), {**QUICK_ADD, "phone": "12"})
+
+    body = response.content.decode()
+    assert response.context["duplicates"]
+    assert response.context["form"].errors["phone"]
+    assert 'name="confirm_different"' not in body
+    assert "Check again" in body
 
 
 def test_quick_add_on_weaker_evidence_still_offers_a_different_person(as_user, lead_a, core_a):

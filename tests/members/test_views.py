@@ -66,7 +66,10 @@ def test_people_list_pages_without_counting_the_table(as_user, organizer):
     client = as_user(organizer)
     with CaptureQueriesContext(connection) as ctx:
         first = client.get(reverse("members:people_list"))
-    assert not any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
+    # Only LIMITed counts: how many were found is counted up to 501 ("500+ people").
+    counts = [q["sql"].upper() for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts
+    assert all(" LIMIT 501" in sql for sql in counts), counts
     assert len(first.context["people"]) == 50
     assert first.context["has_next"]
     second = client.get(reverse("members:people_list"), {"page": 2})
@@ -93,9 +96,10 @@ def test_people_list_query_count_does_not_grow_with_people(as_user, organizer):
     MemberFactory.create_batch(490, sectors=sectors)
     many = count_queries(client, reverse("members:people_list"))
     # session, user, user's groups (two-factor check), user's permissions, group
-    # permissions, the page of people, their sectors, the access log's entry, the sector
-    # filter's choices
-    assert few == many == 9
+    # permissions, the page of people, their sectors, how many were found (up to 501),
+    # the access log's entry, the choices of the sector, region (one index probe per
+    # region), tendency and core filters
+    assert few == many == 13
 
 
 # --- the person page ---------------------------------------------------------------------
@@ -123,8 +127,10 @@ def test_person_page_query_count_does_not_grow_with_check_ins(as_user, organizer
     # (tests/cores/test_person_page_cores.py): alignments + tendencies, invitations +
     # cores, the cores the person is a member of, the tendencies of the stated-level
     # form; the merge panel: possible duplicates (two queries), merges into this person +
-    # mergers; the access log: the hour's quota (one aggregate) and the entry
-    assert few == many == 19
+    # mergers; the access log: the hour's quota (one aggregate) and the entry; the
+    # timeline's other kinds (members.timeline): check-ins' history, merges, alignments'
+    # history, invitations' history
+    assert few == many == 23
 
 
 def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organizer):
@@ -138,7 +144,7 @@ def test_person_page_shows_growth_with_numbers_beside_the_picture(as_user, organ
     body = response.content.decode()
     assert body.count("<svg") == 4
     assert "Strategic skills: 2 to 4 of 5 (up) over 2 check-ins." in body
-    assert '<td class="num">4</td>' in body
+    assert '<td class="num" data-label="Strategic skills">4</td>' in body
 
 
 def test_person_page_history_names_who_changed_which_field(as_user, organizer):
@@ -235,8 +241,12 @@ def test_quick_add_same_email_in_other_case_is_refused_on_the_email_field(as_use
     MemberFactory(email="Rosa@Example.org")
     response = as_user(organizer).post(reverse("members:person_add"), quick_add_data())
     assert response.status_code == 200
+    person = Member.objects.get()
+    # The error beside the field names and links the person who has the email.
     assert response.context["form"].errors["email"] == [
-        "Another person already has this email address."
+        f'This email is already on file for <a href="{person.get_absolute_url()}">{person}</a>.'
+        " Two people cannot share an email: open their record to update it, or correct the"
+        " email."
     ]
     # The cursor waits in the field to fix, not back in the name.
     html = response.content.decode()
@@ -378,7 +388,7 @@ def test_quick_add_with_an_email_already_here_does_not_offer_a_different_person(
     existing = MemberFactory(name="Rosa Parks", email="Rosa@Example.org", city="Detroit")
     response = as_user(organizer).post(reverse("members:person_add"), quick_add_data())
     body = response.content.decode()
-    assert response.context["email_taken_by"] == [existing]
-    assert f"belongs to {existing}" in body
+    assert response.context["form"].email_holder == existing
+    assert f'already on file for <a href="{existing.get_absolute_url()}">{existing}</a>' in body
     assert 'name="confirm_different"' not in body
     assert Member.objects.count() == 1
