@@ -1,10 +1,31 @@
-"""The person page's history: every change to a person, who made it, field by field."""
+"""The person page's history: every change to a person, who made it, field by field, and
+what happened around them: check-ins, merges, and (registered by other apps, which members
+never imports) alignments, review notes and invitations. Newest first.
 
+Each kind is read in one query whatever its length, and shown only to a user whose role
+may read its history; what is private (review notes) is read through the queryset method
+that decides it everywhere else, so an entry for something the user may not see is never
+built.
+"""
+
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from members.models import PERSON_FIELDS, Member
+from members.models import (
+    CAPACITY_FIELDS,
+    PERSON_FIELDS,
+    CapacityCheckIn,
+    Member,
+    MergeRecord,
+)
 
 # Fields shown in the timeline, in form order; derived and bookkeeping columns are left out.
 TRACKED_FIELDS = [*PERSON_FIELDS, "added_by"]
@@ -17,6 +38,17 @@ class Change:
     new: str
 
 
+# The label beside each kind of entry on the person page.
+KIND_LABELS = {
+    "person": _("Record"),
+    "check_in": _("Check-in"),
+    "merge": _("Merge"),
+    "alignment": _("Alignment"),
+    "note": _("Private note"),
+    "invitation": _("Invitation"),
+}
+
+
 @dataclass
 class TimelineEntry:
     when: object
@@ -24,6 +56,161 @@ class TimelineEntry:
     action: str  # "created", "changed" or "deleted"
     reason: str = ""
     changes: list[Change] = field(default_factory=list)
+    # On the person page, where kinds mix: which kind (KIND_LABELS), what happened in
+    # words, further lines (scores, a note's text), and who alone may read it.
+    kind: str = ""
+    title: str = ""
+    details: list[str] = field(default_factory=list)
+    private_to: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, "")
+
+
+# Another app's part of a person's timeline: (member, user) -> entries that user may see.
+TimelineSource = Callable[[Member, object], Iterable[TimelineEntry]]
+timeline_sources: dict[str, TimelineSource] = {}
+
+
+def register_timeline_source(name: str, source: TimelineSource) -> None:
+    """Add (or replace, by name) a part of every person's timeline. Call from
+    AppConfig.ready(); `source` decides itself what the user may see."""
+    timeline_sources[name] = source
+
+
+_RECORD_TITLES = {
+    "created": _("Created this record"),
+    "changed": _("Changed this record"),
+    "deleted": _("Deleted this record"),
+}
+
+
+def person_timeline(member: Member, user) -> list[TimelineEntry]:
+    """Everything that happened to `member` that `user` may see, newest first: the
+    record's own changes, check-ins, merges, and the registered sources' entries.
+
+    Flat in queries: the record's history (two, three with an "added by"), check-ins'
+    history (one), merges (one), plus each source's own fixed number.
+    """
+    entries = []
+    if user.has_perm("members.view_historicalmember"):
+        for entry in member_timeline(member):
+            entry.kind, entry.title = "person", str(_RECORD_TITLES[entry.action])
+            entries.append(entry)
+    if user.has_perm("members.view_historicalcapacitycheckin"):
+        entries += check_in_entries(member)
+    # Merges are shown where the merge panel is: to those who may merge.
+    if user.has_perm("members.merge_people"):
+        entries += merge_entries(member)
+    for source in timeline_sources.values():
+        entries += source(member, user)
+    # Stable: entries of the same moment keep their source's order.
+    entries.sort(key=attrgetter("when"), reverse=True)
+    return entries
+
+
+CHECK_IN_FIELDS = ["checked_on", *CAPACITY_FIELDS, "note"]
+
+
+def check_in_entries(member: Member) -> list[TimelineEntry]:
+    """The person's check-ins recorded, changed or deleted, with who and when. One query."""
+    records = (
+        CapacityCheckIn.history.filter(member_id=member.pk)
+        .select_related("history_user")
+        .order_by("id", "history_date", "history_id")
+    )
+    entries = []
+    for _pk, group in groupby(records, key=attrgetter("id")):
+        for previous, record in history_pairs(group):
+            entry = TimelineEntry(
+                when=record.history_date,
+                who=display_user(record.history_user),
+                action=HISTORY_ACTIONS[record.history_type],
+                reason=record.history_change_reason or "",
+                kind="check_in",
+            )
+            dated = {"date": _date(record.checked_on)}
+            if record.history_type == "-":
+                entry.title = gettext("Deleted the check-in of %(date)s") % dated
+            elif previous is None and record.history_type == "+":
+                entry.title = gettext("Recorded a check-in of %(date)s") % dated
+                entry.details = [_scores(record), *([record.note] if record.note else [])]
+            elif previous is None:
+                # It came from another record of theirs merged into this one: the merge's
+                # own entry says so, once rather than once a check-in.
+                continue
+            else:
+                entry.changes = list(
+                    field_changes(CapacityCheckIn, previous, record, CHECK_IN_FIELDS, {})
+                )
+                if not entry.changes:
+                    continue
+                entry.title = gettext("Changed the check-in of %(date)s") % dated
+            entries.append(entry)
+    return entries
+
+
+def merge_entries(member: Member) -> list[TimelineEntry]:
+    """Merges into `member` and of `member` into another, and their undos. One query."""
+    records = MergeRecord.objects.filter(
+        Q(survivor_pk=member.pk) | Q(merged_pk=member.pk)
+    ).select_related("merged_by", "undone_by")
+    entries = []
+    for record in records:
+        kept = record.survivor_pk == member.pk
+        names = {"name": record.merged_name if kept else record.survivor_name}
+        entries.append(
+            TimelineEntry(
+                when=record.merged_at,
+                who=display_user(record.merged_by),
+                action="merged",
+                reason=record.history_reason,
+                kind="merge",
+                title=(
+                    gettext("Merged the record of %(name)s into this one")
+                    if kept
+                    else gettext("Merged this record into the record of %(name)s")
+                )
+                % names,
+            )
+        )
+        if record.undone_at is not None:
+            entries.append(
+                TimelineEntry(
+                    when=record.undone_at,
+                    who=display_user(record.undone_by),
+                    action="undid",
+                    reason=record.undo_reason,
+                    kind="merge",
+                    title=gettext("Undid the merge with %(name)s: two records again") % names,
+                )
+            )
+    return entries
+
+
+HISTORY_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def history_pairs(records: Iterable) -> Iterable[tuple[object | None, object]]:
+    """(previous, record) for each history record of one row, oldest first; previous is
+    None for the first. A timeline source walks each row's history with it."""
+    previous = None
+    for record in records:
+        yield previous, record
+        previous = record
+
+
+def _scores(check_in) -> str:
+    return " · ".join(
+        f"{str(CapacityCheckIn._meta.get_field(name).verbose_name).capitalize()} "
+        f"{getattr(check_in, name)}"
+        for name in CAPACITY_FIELDS
+    )
+
+
+def _date(value) -> str:
+    return date_format(value) if value else ""  # DATE_FORMAT, per language
 
 
 def member_timeline(member: Member) -> list[TimelineEntry]:
@@ -107,7 +294,11 @@ def _sectors_by_record(records):
 def _sector_changes(before, after):
     if before == after:
         return []
-    return [Change(label="Sectors", old=", ".join(sorted(before)), new=", ".join(sorted(after)))]
+    return [
+        Change(
+            label=gettext("Sectors"), old=", ".join(sorted(before)), new=", ".join(sorted(after))
+        )
+    ]
 
 
 def display_value(model_field, value, names, *, unknown="user #{}") -> str:
@@ -120,7 +311,7 @@ def display_value(model_field, value, names, *, unknown="user #{}") -> str:
     if model_field.is_relation:
         return names.get(value, unknown.format(value))
     if hasattr(value, "strftime"):
-        return value.strftime("%b %-d, %Y")
+        return date_format(value, "DATE_FORMAT")
     return str(value)
 
 
@@ -133,5 +324,5 @@ def _user_names(records):
 def display_user(user) -> str:
     """Who made a change: the user's full name, else username; "the system" for none."""
     if user is None:
-        return "the system"
+        return gettext("the system")
     return user.get_full_name() or user.get_username()
