@@ -14,6 +14,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from cores import admin_privacy, services
@@ -33,7 +35,7 @@ from cores.models import (
 )
 from members.admin import MemberAdmin, PeopleSearchMixin
 from members.models import Member
-from sos_tracker.admin_mixins import RecordAdmin
+from sos_tracker.admin_mixins import LabelledInline, RecordAdmin
 from sos_tracker.admin_paging import LargeListAdmin
 from sos_tracker.permissions import can_manage_core, can_review_tendency
 from sos_tracker.versioning import HIDDEN_FIELDS, VersionedModelForm
@@ -226,7 +228,7 @@ def save_alignment(request, form, *, prefix: str | None = None) -> Alignment:
     return alignment
 
 
-class AlignmentInline(admin.TabularInline):
+class AlignmentInline(LabelledInline, admin.TabularInline):
     """A person's alignments; levels only. Reviewing happens on the alignment itself."""
 
     model = Alignment
@@ -249,7 +251,7 @@ class AlignmentInline(admin.TabularInline):
         return field
 
 
-class InvitationOfPersonInline(admin.TabularInline):
+class InvitationOfPersonInline(LabelledInline, admin.TabularInline):
     model = Invitation
     fk_name = "member"
     extra = 0
@@ -294,7 +296,7 @@ class ReviewNoteInlineForm(forms.ModelForm):
             self.fields["body"].disabled = True
 
 
-class ReviewNoteInline(admin.StackedInline):
+class ReviewNoteInline(LabelledInline, admin.StackedInline):
     model = ReviewNote
     form = ReviewNoteInlineForm
     extra = 0
@@ -346,7 +348,7 @@ class AlignmentForm(FixedPlaceAlignmentForm):
         if self.instance.pk:
             self.fields["seen_version"].initial = self.instance.version
         if "review_state" in self.fields:
-            self.fields["review_state"].help_text = (
+            self.fields["review_state"].help_text = _(
                 "Reviewed: you confirm the level (or the one you set above). Needs review: "
                 "it goes back in the tendency's queue."
             )
@@ -364,7 +366,7 @@ class AlignmentAdmin(ServiceWritesAdmin, PeopleSearchMixin, LargeListAdmin, Simp
     list_filter = ["tendency", "level", "review_state"]
     list_select_related = ["member", "tendency", "reviewed_by"]
     search_fields = ["member__name", "member__email", "member__city"]
-    search_help_text = "The person's name, preferred name, email or city, as on the people list."
+    search_help_text = _("The person's name, preferred name, email or city, as on the people list.")
     autocomplete_fields = ["member"]
     readonly_fields = ["reviewed_by", "reviewed_at", "queued_at"]
     inlines = [ReviewNoteInline]
@@ -405,7 +407,10 @@ class ReviewNoteForm(forms.ModelForm):
     def clean_alignment(self):
         alignment = self.cleaned_data["alignment"]
         if not can_review_tendency(self.user, alignment.tendency_id):
-            raise ValidationError("You can write notes only on alignments of a tendency you lead.")
+            raise ValidationError(
+                _("You can write notes only on alignments of a tendency you lead."),
+                code="not_lead",
+            )
         return alignment
 
 
@@ -468,15 +473,22 @@ def describe_readiness_rule(milestone: Milestone) -> str:
     if not milestone.has_readiness_rule:
         return ""
     levels = AlignmentLevel.at_least(milestone.rule_min_level)
-    words = (
-        f"at least {milestone.rule_min_people} people "
-        f"{' or '.join(AlignmentLevel(level).label.lower() for level in levels)}"
-    )
+    words = ngettext(
+        "at least %(count)d person %(levels)s",
+        "at least %(count)d people %(levels)s",
+        milestone.rule_min_people,
+    ) % {
+        "count": milestone.rule_min_people,
+        "levels": gettext(" or ").join(
+            str(AlignmentLevel(level).label).lower() for level in levels
+        ),
+    }
     if milestone.rule_capacity:
-        words += (
-            f", with {milestone.get_rule_capacity_display().lower()} "
-            f"{milestone.rule_capacity_min} or more"
-        )
+        words = gettext("%(people)s, with %(capacity)s %(score)s or more") % {
+            "people": words,
+            "capacity": milestone.get_rule_capacity_display().lower(),
+            "score": milestone.rule_capacity_min,
+        }
     return words
 
 
@@ -485,7 +497,7 @@ class MilestoneForm(VersionedModelForm):
     else since the page opened (ticked, reopened, renamed) is refused, not overwritten
     (sos_tracker.versioning), their values filled in where this person typed nothing."""
 
-    noun = "this milestone"
+    noun = _("this milestone")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -517,7 +529,7 @@ def save_milestone(request, form, *, prefix: str | None = None) -> Milestone:
     return milestone
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(LabelledInline, admin.TabularInline):
     """A core's checklist, one line per milestone; readiness rules on the milestone's page."""
 
     model = Milestone
@@ -541,12 +553,12 @@ class MilestoneInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("done_by")
 
-    @admin.display(description="readiness rule")
+    @admin.display(description=_("readiness rule"))
     def readiness_rule(self, milestone):
         return describe_readiness_rule(milestone) or "—"
 
 
-class PhaseDecisionInline(admin.TabularInline):
+class PhaseDecisionInline(LabelledInline, admin.TabularInline):
     """The record of moves; append-only, so shown and never edited here."""
 
     model = PhaseDecision
@@ -563,7 +575,7 @@ class PhaseDecisionInline(admin.TabularInline):
         return super().get_queryset(request).select_related("core", "decided_by")
 
 
-class InvitationOfCoreInline(admin.TabularInline):
+class InvitationOfCoreInline(LabelledInline, admin.TabularInline):
     """A core's invitations, listed read-only: a core may have hundreds, and editing them
     one by one on the invitation page keeps this page's size and queries flat."""
 
@@ -597,28 +609,32 @@ class CoreGroupForm(VersionedModelForm):
 
     seen_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput, required=False)
     move_to_next_phase = forms.BooleanField(
-        required=False, help_text="Record the decision to move this core to its next phase."
+        required=False,
+        label=_("Move to the next phase"),
+        help_text=_("Record the decision to move this core to its next phase."),
     )
     open_milestones_confirmed = forms.BooleanField(
-        required=False, label="Move on although milestones of this phase are still open"
+        required=False, label=_("Move on although milestones of this phase are still open")
     )
     decision_reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        label="Why the core is moving on",
+        label=_("Why the core is moving on"),
     )
     return_to_previous_phase = forms.BooleanField(
-        required=False, help_text="Record the decision to take this core back one phase."
+        required=False,
+        label=_("Go back one phase"),
+        help_text=_("Record the decision to take this core back one phase."),
     )
     return_reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        label="Why the core is going back",
+        label=_("Why the core is going back"),
     )
 
     # The titles of this phase's open milestones, set per page by CoreGroupAdmin.get_form.
     open_milestones = ()
-    noun = "this core"
+    noun = _("this core")
 
     class Meta:
         model = CoreGroup
@@ -631,22 +647,27 @@ class CoreGroupForm(VersionedModelForm):
             return
         self.fields["seen_phase"].initial = core.phase
         if (next_phase := Phase.after(core.phase)) is not None:
-            self.fields["move_to_next_phase"].label = f"Move on to “{next_phase.label}”"
+            self.fields["move_to_next_phase"].label = gettext("Move on to “%(phase)s”") % {
+                "phase": next_phase.label
+            }
         if (previous := Phase.before(core.phase)) is not None:
-            self.fields["return_to_previous_phase"].label = f"Go back to “{previous.label}”"
+            self.fields["return_to_previous_phase"].label = gettext("Go back to “%(phase)s”") % {
+                "phase": previous.label
+            }
         self.fields["open_milestones_confirmed"].help_text = (
-            f"Still open in this phase: {', '.join(self.open_milestones)}."
+            gettext("Still open in this phase: %(milestones)s.")
+            % {"milestones": ", ".join(self.open_milestones)}
             if self.open_milestones
-            else "Every milestone of this phase is done."
+            else gettext("Every milestone of this phase is done.")
         )
 
     def clean(self):
         cleaned = super().clean()
         moving = cleaned.get("move_to_next_phase") or cleaned.get("return_to_previous_phase")
         if moving and self.instance.pk is None:
-            self.add_error(None, "Save the new core first, then move it.")
+            self.add_error(None, _("Save the new core first, then move it."))
         elif cleaned.get("move_to_next_phase") and cleaned.get("return_to_previous_phase"):
-            self.add_error("return_to_previous_phase", "Move on or go back, not both at once.")
+            self.add_error("return_to_previous_phase", _("Move on or go back, not both at once."))
         return cleaned
 
 
@@ -669,17 +690,17 @@ class CoreGroupAdmin(ServiceWritesAdmin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["name", "slug", "tendency", "phase", "leads"]}),
-            ("People in this core", {"fields": ["members"], "classes": ["collapse"]}),
+            (_("People in this core"), {"fields": ["members"], "classes": ["collapse"]}),
         ]
         if obj is None:
             return fieldsets
         fieldsets[0][1]["fields"] += ["launched_on", "seen_phase", *HIDDEN_FIELDS]
         if Phase.after(obj.phase) is not None:
             fields = ["move_to_next_phase", "open_milestones_confirmed", "decision_reason"]
-            fieldsets.append(("Move to the next phase", {"fields": fields}))
+            fieldsets.append((_("Move to the next phase"), {"fields": fields}))
         if Phase.before(obj.phase) is not None:
             fields = ["return_to_previous_phase", "return_reason"]
-            fieldsets.append(("Go back one phase", {"fields": fields, "classes": ["collapse"]}))
+            fieldsets.append((_("Go back one phase"), {"fields": fields, "classes": ["collapse"]}))
         return fieldsets
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -705,7 +726,7 @@ class CoreGroupAdmin(ServiceWritesAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("leads")
 
-    @admin.display(description="leads")
+    @admin.display(description=_("leads"))
     def lead_names(self, core):
         return ", ".join(lead.get_full_name() or lead.username for lead in core.leads.all())
 
@@ -806,15 +827,17 @@ class MilestoneAdmin(ServiceWritesAdmin, CoreScopedAdmin):
     fieldsets = [
         (None, {"fields": ["core", "phase", "order", "title", *HIDDEN_FIELDS]}),
         (
-            "Done",
+            pgettext_lazy("milestone", "Done"),
             {
                 "fields": ["done_on", "done_by", "note"],
-                "description": "A date ticks the milestone off as done by you; clearing it "
-                "reopens the milestone.",
+                "description": _(
+                    "A date ticks the milestone off as done by you; clearing it "
+                    "reopens the milestone."
+                ),
             },
         ),
         (
-            "Readiness rule",
+            _("Readiness rule"),
             {
                 "fields": [
                     "rule_min_people",
@@ -822,9 +845,11 @@ class MilestoneAdmin(ServiceWritesAdmin, CoreScopedAdmin):
                     "rule_capacity",
                     "rule_capacity_min",
                 ],
-                "description": "Optional. Counted from the people at their latest check-in "
-                "and shown on the core's page as met or not; the lead still decides when "
-                "the milestone is done.",
+                "description": _(
+                    "Optional. Counted from the people at their latest check-in "
+                    "and shown on the core's page as met or not; the lead still decides when "
+                    "the milestone is done."
+                ),
             },
         ),
     ]
@@ -851,7 +876,7 @@ class InvitationForm(VersionedModelForm):
     """An invitation: a save based on a page older than its last save is refused
     (sos_tracker.versioning), theirs filled in where this person typed nothing."""
 
-    noun = "this invitation"
+    noun = _("this invitation")
 
     # The stage the page showed: a move made on a page someone has since overtaken is
     # refused (move_invitation's expected_stage).
@@ -884,16 +909,18 @@ class InvitationForm(VersionedModelForm):
     def stale_field_message(self, name, current):
         if name == "stage":
             stage = current.get_stage_display()
-            return f"Someone moved this invitation meanwhile: it is now “{stage}”."
+            return gettext("Someone moved this invitation meanwhile: it is now “%(stage)s”.") % {
+                "stage": stage
+            }
         return None
 
 
 class StalledFilter(admin.SimpleListFilter):
-    title = "not moved lately"
+    title = _("not moved lately")
     parameter_name = "stalled"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Stalled (no move for a while)")]
+        return [("yes", _("Stalled (no move for a while)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -929,20 +956,20 @@ class InvitationAdmin(
     list_filter = ["core", "stage", StalledFilter]
     list_select_related = ["member", "core", "point_person"]
     search_fields = ["member__name", "member__email", "member__city"]
-    search_help_text = "The person's name, preferred name, email or city, as on the people list."
+    search_help_text = _("The person's name, preferred name, email or city, as on the people list.")
     autocomplete_fields = ["member", "point_person"]
     readonly_fields = ["invited_by", "moved_on"]
     fieldsets = [
         (None, {"fields": ["core", "member", "stage", "seen_stage", *HIDDEN_FIELDS]}),
         (
-            "Follow-up",
+            _("Follow-up"),
             {
                 "fields": ["point_person", "next_step_on", "note"],
-                "description": "The point person must be a member of this core.",
+                "description": _("The point person must be a member of this core."),
             },
         ),
         (
-            "Stages",
+            _("Stages"),
             {
                 "fields": [
                     "identified_on",
@@ -954,8 +981,10 @@ class InvitationAdmin(
                     "moved_on",
                     "invited_by",
                 ],
-                "description": "Moving to a stage stamps its date: the one you type beside "
-                "it, or today. Joined the process and declined are where an invitation ends.",
+                "description": _(
+                    "Moving to a stage stamps its date: the one you type beside "
+                    "it, or today. Joined the process and declined are where an invitation ends."
+                ),
             },
         ),
     ]
