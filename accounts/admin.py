@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from accounts import enrolment, lockout, recovery, two_factor
 from accounts.invitation_admin import UserInvitationAdmin  # noqa: F401 (registers it)
@@ -62,7 +63,7 @@ class AccountUserAdmin(UserAdmin):
         """
         user = self._user_to_change(request, object_id)
         extra = {
-            "title": f"Enrolment link for {user.get_username()}",
+            "title": gettext("Enrolment link for %(user)s") % {"user": user.get_username()},
             "needs_link": enrolment.needs_link(user),
             "has_device": two_factor.confirmed_device(user) is not None,
             "recovery_left": recovery.remaining(user),
@@ -84,13 +85,17 @@ class AccountUserAdmin(UserAdmin):
             count = lockout.unlock_account(user.get_username())
             self.message_user(
                 request,
-                f"{user.get_username()} can sign in again ({count} failed-attempt records "
-                "forgotten).",
+                ngettext(
+                    "%(user)s can sign in again (%(count)d failed-attempt record forgotten).",
+                    "%(user)s can sign in again (%(count)d failed-attempt records forgotten).",
+                    count,
+                )
+                % {"user": user.get_username(), "count": count},
                 messages.SUCCESS,
             )
             return redirect("admin:auth_user_change", user.pk)
         extra = {
-            "title": f"Unlock sign-in for {user.get_username()}",
+            "title": gettext("Unlock sign-in for %(user)s") % {"user": user.get_username()},
             "failures": lockout.account_failures(user.get_username()),
             "locked": lockout.is_account_locked(user.get_username()),
         }
@@ -104,18 +109,27 @@ class UnlockingAccessAttemptAdmin(AccessAttemptAdmin):
 
     actions = [*AccessAttemptAdmin.actions, "unlock"]
 
-    @admin.action(description="Clean up expired attempts")
+    @admin.action(description=gettext_lazy("Clean up expired attempts"))
     def cleanup_expired_attempts(self, request, queryset):
         # Axes reads the time of the login being checked, which only its login handling
         # sets (a 500 here without it); from the admin, expired means expired by now.
         request.axes_attempt_time = None
         return super().cleanup_expired_attempts(request, queryset)
 
-    @admin.action(description="Unlock the accounts and addresses of the selected attempts")
+    @admin.action(
+        description=gettext_lazy("Unlock the accounts and addresses of the selected attempts")
+    )
     def unlock(self, request, queryset):
         count = lockout.unlock_attempts(queryset)
         self.message_user(
-            request, f"Unlocked: {count} failed-attempt records forgotten.", messages.SUCCESS
+            request,
+            ngettext(
+                "Unlocked: %(count)d failed-attempt record forgotten.",
+                "Unlocked: %(count)d failed-attempt records forgotten.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
         )
 
 

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -119,13 +120,18 @@ def email_link(user, link: str) -> bool:
     if not user.email or (smtp and not settings.EMAIL_HOST):
         return False
     send_mail(
-        subject="Set up two-factor sign-in for SOS Tracker",
-        message=(
-            f"Hello {user.get_short_name() or user.get_username()},\n\n"
+        subject=gettext("Set up two-factor sign-in for SOS Tracker"),
+        message=gettext(
+            "Hello %(name)s,\n\n"
             "An admin has asked you to set up two-factor sign-in. Open this link, sign in "
-            "with your password and follow the steps (it works once, for "
-            f"{settings.ENROLMENT_LINK_HOURS} hours):\n\n{link}\n"
-        ),
+            "with your password and follow the steps (it works once, for %(hours)s "
+            "hours):\n\n%(link)s\n"
+        )
+        % {
+            "name": user.get_short_name() or user.get_username(),
+            "hours": settings.ENROLMENT_LINK_HOURS,
+            "link": link,
+        },
         from_email=None,
         recipient_list=[user.email],
     )

@@ -1,6 +1,7 @@
 """The code forms: a code at sign-in (or a recovery code), the first code of a new device."""
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from accounts import recovery, two_factor
 
@@ -13,6 +14,12 @@ _CODE_WIDGET_ATTRS = {
 }
 
 
+WRONG_CODE = gettext_lazy(
+    "That code is wrong or has expired. Check that your phone's clock is right "
+    "and enter the newest code."
+)
+
+
 class CodeForm(forms.Form):
     """A code from the user's authenticator, or one of their recovery codes.
 
@@ -21,9 +28,9 @@ class CodeForm(forms.Form):
     """
 
     code = forms.CharField(
-        label="6-digit code",
+        label=gettext_lazy("6-digit code"),
         max_length=20,
-        help_text=(
+        help_text=gettext_lazy(
             "From the authenticator app on your phone; it changes every 30 seconds. "
             "Without your phone, enter one of your recovery codes instead."
         ),
@@ -41,28 +48,31 @@ class CodeForm(forms.Form):
         if typed.isdigit() and len(typed) == 6:
             device = two_factor.confirmed_device(self.user)
             code = typed
-            wrong = (
-                "That code is wrong or has expired. Check that your phone's clock is right "
-                "and enter the newest code."
-            )
+            wrong = WRONG_CODE
         elif recovery.looks_like_code(recovery.normalise(typed)):
             device = recovery.device_of(self.user)
             code = recovery.normalise(typed)
-            wrong = "That recovery code is wrong or has been used already."
+            wrong = gettext_lazy("That recovery code is wrong or has been used already.")
         else:
             raise forms.ValidationError(
-                "Enter the 6 digits your authenticator app shows, or a recovery code "
-                "(8 letters and digits)."
+                gettext_lazy(
+                    "Enter the 6 digits your authenticator app shows, or a recovery code "
+                    "(8 letters and digits)."
+                ),
+                code="invalid",
             )
         if device is None:
-            raise forms.ValidationError(wrong)
-        allowed, _ = device.verify_is_allowed()
+            raise forms.ValidationError(wrong, code="wrong")
+        allowed, _details = device.verify_is_allowed()
         if not allowed:
             raise forms.ValidationError(
-                "Too many wrong codes in a row. Wait a minute, then try the newest code."
+                gettext_lazy(
+                    "Too many wrong codes in a row. Wait a minute, then try the newest code."
+                ),
+                code="throttled",
             )
         if not two_factor.check_code(device, self.user, code):
-            raise forms.ValidationError(wrong)
+            raise forms.ValidationError(wrong, code="wrong")
         self.device = device
         return code
 
@@ -75,9 +85,9 @@ class SetupForm(forms.Form):
     """
 
     code = forms.CharField(
-        label="6-digit code",
+        label=gettext_lazy("6-digit code"),
         max_length=12,
-        help_text="The code the app shows after you scanned the QR code.",
+        help_text=gettext_lazy("The code the app shows after you scanned the QR code."),
         widget=forms.TextInput(attrs={**_CODE_WIDGET_ATTRS, "inputmode": "numeric"}),
     )
     secret = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -111,22 +121,20 @@ class SetupForm(forms.Form):
             # Tampered with or left open too long: the page now shows a new QR code.
             self.add_error(
                 "code",
-                "This set-up page has expired. Scan the new QR code below, then enter "
-                "the code it gives.",
+                gettext_lazy(
+                    "This set-up page has expired. Scan the new QR code below, then enter "
+                    "the code it gives."
+                ),
             )
             return cleaned
         code = "".join(cleaned.get("code", "").split())
         if not (code.isdigit() and len(code) == 6):
-            self.add_error("code", "Enter the 6 digits your authenticator app shows.")
+            self.add_error("code", gettext_lazy("Enter the 6 digits your authenticator app shows."))
             return cleaned
         device = two_factor.draft_device(self.user, key)
         step = two_factor.first_code_step(device, code)
         if step is None:
-            self.add_error(
-                "code",
-                "That code is wrong or has expired. Check that your phone's clock is "
-                "right and enter the newest code.",
-            )
+            self.add_error("code", WRONG_CODE)
             return cleaned
         self.device, self.step = device, step
         return cleaned

@@ -2,6 +2,8 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import invitations
 from accounts.models import InvitationStatus, UserInvitation
@@ -9,7 +11,7 @@ from sos_tracker.admin_mixins import RecordAdmin
 
 
 class InvitationStatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -65,11 +67,11 @@ class UserInvitationAdmin(RecordAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
-    @admin.display(description="status")
+    @admin.display(description=_("status"))
     def status(self, obj):
         return obj.status.label
 
-    @admin.action(description="Revoke the selected invitations", permissions=["view"])
+    @admin.action(description=_("Revoke the selected invitations"), permissions=["view"])
     def revoke(self, request, queryset):
         revoked = 0
         for invitation in queryset.open():
@@ -78,4 +80,8 @@ class UserInvitationAdmin(RecordAdmin):
             except invitations.InvitationClosed:
                 continue
             revoked += 1
-        messages.success(request, f"{revoked} invitation(s) revoked.")
+        messages.success(
+            request,
+            ngettext("%(count)d invitation revoked.", "%(count)d invitations revoked.", revoked)
+            % {"count": revoked},
+        )

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from accounts.invitations import invitable_cores, split_name
 from accounts.models import InvitedRole, UserInvitation
@@ -18,11 +19,18 @@ class InvitationForm(forms.ModelForm):
     class Meta:
         model = UserInvitation
         fields = ["email", "name", "role", "core"]
-        labels = {"name": "Name", "email": "E-mail address"}
+        labels = {
+            "name": _("Name"),
+            "email": _("E-mail address"),
+            "role": _("Role"),
+            "core": _("Core"),
+        }
         help_texts = {
-            "role": "An organizer finds, adds and edits people; a core lead also leads "
-            "the core chosen below (reviews, phases, invitations).",
-            "core": "The core a lead will lead. For an organizer, the core they will help.",
+            "role": _(
+                "An organizer finds, adds and edits people; a core lead also leads "
+                "the core chosen below (reviews, phases, invitations)."
+            ),
+            "core": _("The core a lead will lead. For an organizer, the core they will help."),
         }
         widgets = {"role": forms.RadioSelect}
 
@@ -31,13 +39,15 @@ class InvitationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         cores = invitable_cores(user)
         self.fields["core"].queryset = cores
-        self.fields["core"].empty_label = "(none: an organizer for the whole network)"
+        self.fields["core"].empty_label = _("(none: an organizer for the whole network)")
         self.fields["role"].choices = InvitedRole.choices
         if not user.is_superuser:
             # A lead always invites for a core they lead; with one core, it is that one.
             self.fields["core"].required = True
             self.fields["core"].empty_label = None
-            self.fields["core"].help_text = "The core you lead that this person will lead or help."
+            self.fields["core"].help_text = _(
+                "The core you lead that this person will lead or help."
+            )
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
@@ -65,6 +75,6 @@ class AcceptInvitationForm(UserCreationForm):
             email=invitation.email, first_name=first_name, last_name=last_name
         )
         super().__init__(*args, **kwargs)
-        self.fields[
-            "username"
-        ].help_text = "What you will sign in with: letters, digits and @ . + - _ only, up to 150."
+        self.fields["username"].help_text = _(
+            "What you will sign in with: letters, digits and @ . + - _ only, up to 150."
+        )

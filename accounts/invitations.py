@@ -26,6 +26,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import InvitedRole, UserInvitation
 from cores.models import CoreGroup
@@ -68,11 +69,11 @@ def _refuse_unless_allowed(by, role: str, core: CoreGroup | None) -> None:
     if not may_invite(by):
         raise PermissionDenied
     if core is not None and not by.is_superuser and core.pk not in led_core_ids(by):
-        raise ValidationError({"core": "You can invite only for a core you lead."})
+        raise ValidationError({"core": gettext("You can invite only for a core you lead.")})
     if core is None and not by.is_superuser:
-        raise ValidationError({"core": "Choose the core you are inviting for."})
+        raise ValidationError({"core": gettext("Choose the core you are inviting for.")})
     if role == InvitedRole.CORE_LEAD and core is None:
-        raise ValidationError({"core": "Choose the core this person will lead."})
+        raise ValidationError({"core": gettext("Choose the core this person will lead.")})
 
 
 @transaction.atomic
@@ -90,14 +91,16 @@ def create_invitation(
     _refuse_unless_allowed(by, role, core)
     user_model = get_user_model()
     if user_model.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "A user with this e-mail address already exists."})
+        raise ValidationError({"email": gettext("A user with this e-mail address already exists.")})
     pending = UserInvitation.objects.open().filter(email__iexact=email).first()
     if pending is not None:
         raise ValidationError(
             {
-                "email": "This address already has an invitation waiting, until "
-                f"{timezone.localtime(pending.expires_at):%Y-%m-%d %H:%M}. "
-                "Revoke it first to send a new one."
+                "email": gettext(
+                    "This address already has an invitation waiting, until %(until)s. "
+                    "Revoke it first to send a new one."
+                )
+                % {"until": f"{timezone.localtime(pending.expires_at):%Y-%m-%d %H:%M}"}
             }
         )
     token = secrets.token_urlsafe(32)
@@ -130,7 +133,7 @@ def email_invitation(invitation: UserInvitation, link: str) -> bool:
     context = {"invitation": invitation, "link": link}
     try:
         send_mail(
-            subject="Your invitation to SOS Tracker",
+            subject=gettext("Your invitation to SOS Tracker"),
             message=render_to_string("accounts/invitation_email.txt", context),
             from_email=None,
             recipient_list=[invitation.email],
@@ -181,7 +184,7 @@ def accept_invitation(token: str, *, username: str, password: str):
         raise InvitationClosed
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": "A user with that user name already exists."})
+        raise ValidationError({"username": gettext("A user with that user name already exists.")})
     first_name, last_name = split_name(invitation.name)
     user = user_model(
         username=username, email=invitation.email, first_name=first_name, last_name=last_name

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from sos_tracker.permissions import led_core_ids
 from sos_tracker.roles import CORE_LEADS, ORGANIZERS
@@ -17,8 +18,8 @@ from sos_tracker.roles import CORE_LEADS, ORGANIZERS
 class InvitedRole(models.TextChoices):
     """The role an invitation grants: the group the new user joins."""
 
-    ORGANIZER = "organizer", "Organizer"
-    CORE_LEAD = "core_lead", "Core lead"
+    ORGANIZER = "organizer", _("Organizer")
+    CORE_LEAD = "core_lead", _("Core lead")
 
     @property
     def group_name(self) -> str:
@@ -26,10 +27,10 @@ class InvitedRole(models.TextChoices):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    REVOKED = "revoked", "Revoked"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
 
 
 class UserInvitationQuerySet(models.QuerySet):
@@ -101,7 +102,7 @@ class UserInvitation(models.Model):
     objects = UserInvitationQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "user invitation"
+        verbose_name = _("user invitation")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=InvitedRole.values), name="invite_role"),
@@ -128,3 +129,25 @@ class UserInvitation(models.Model):
         if self.expires_at <= timezone.now():
             return InvitationStatus.EXPIRED
         return InvitationStatus.PENDING
+
+
+class UserPreference(models.Model):
+    """What a user chose for themselves: for now, the language of the interface.
+
+    No row (or an empty language) means no choice yet: the browser's language applies.
+    Written only by accounts.language.choose_language.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preference",
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, blank=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+
+    def __str__(self):
+        return f"{self.user}: {self.language or 'browser language'}"

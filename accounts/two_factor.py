@@ -15,6 +15,7 @@ import segno
 from django.core import signing
 from django.db import transaction
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.oath import TOTP
@@ -136,7 +137,10 @@ def qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// address as inline SVG markup, made here: the secret never leaves."""
     code = segno.make(device.config_url, micro=False)
     svg = code.svg_inline(
-        scale=5, border=2, svgclass="qr-code", title="QR code for your authenticator app"
+        scale=5,
+        border=2,
+        svgclass="qr-code",
+        title=gettext("QR code for your authenticator app"),
     )
     # segno writes the markup itself; the otpauth address inside it is URL-quoted.
     return mark_safe(svg)

@@ -3,12 +3,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import invitation_views, views
+from accounts import invitation_views, language_views, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("login/code/", views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", language_views.switch_language, name="set_language"),
     path("account/two-factor/", views.two_factor_setup, name="two_factor"),
     path("account/two-factor/remove/", views.two_factor_remove, name="two_factor_remove"),
     path("account/two-factor/recovery-codes/", views.recovery_codes, name="recovery_codes"),

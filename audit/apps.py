@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
@@ -6,4 +7,4 @@ class AuditConfig(AppConfig):
     bulk-access alerts raised from it."""
 
     name = "audit"
-    verbose_name = "Access log"
+    verbose_name = _("Access log")

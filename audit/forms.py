@@ -4,7 +4,10 @@ import datetime as dt
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audit.log import search_hash
 from audit.models import Action
@@ -19,27 +22,34 @@ class AccessLogFilterForm(forms.Form):
     user = forms.ModelChoiceField(
         queryset=get_user_model().objects.order_by("username"),
         required=False,
-        empty_label="Anyone",
+        label=_("User"),
+        empty_label=_("Anyone"),
     )
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
+    action = forms.ChoiceField(
+        label=_("Action"), required=False, choices=[("", _("Any action")), *Action.choices]
+    )
     since = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("start of a date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("end of a date range", "Until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     person = forms.IntegerField(
-        label="Person number",
+        label=_("Person number"),
         required=False,
         min_value=1,
         max_value=MAX_ID,
-        help_text="Who opened (or erased) this person.",
+        help_text=_("Who opened (or erased) this person."),
     )
     searched = forms.CharField(
-        label="Searched for",
+        label=_("Searched for"),
         required=False,
         max_length=200,
-        help_text="Finds searches of exactly this text (case and spacing aside).",
+        help_text=_("Finds searches of exactly this text (case and spacing aside)."),
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
@@ -47,7 +57,10 @@ class AccessLogFilterForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and until < since:
-            self.add_error("until", "“Until” must be on or after “From”.")
+            self.add_error(
+                "until",
+                ValidationError(_("“Until” must be on or after “From”."), code="before_from"),
+            )
         return data
 
     def apply(self, entries):

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.alerts import AUDIT_PERMISSION, acknowledge_alert
@@ -63,7 +64,9 @@ def _names(user, entries) -> dict[int, str]:
 def alert_acknowledge(request, pk):
     alert = get_object_or_404(Alert.objects.select_related("user"), pk=pk)
     if acknowledge_alert(alert, by=request.user):
-        messages.success(request, f"Acknowledged the alert about {alert.user}.")
+        messages.success(
+            request, _("Acknowledged the alert about %(user)s.") % {"user": alert.user}
+        )
     else:
-        messages.info(request, "Another admin had already acknowledged that alert.")
+        messages.info(request, _("Another admin had already acknowledged that alert."))
     return redirect("home")

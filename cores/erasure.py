@@ -14,6 +14,8 @@ Mentions of the person elsewhere (a milestone's note, another invitation's note)
 out by members.erasure's sweep.
 """
 
+from django.utils.translation import ngettext
+
 from cores.models import Invitation, ReviewNote
 from members.erasure import ERASED_NOTE, ErasureStep, has_version, register_erasure_step
 from members.history import bulk_update_with_history
@@ -50,10 +52,20 @@ def preview(people: set[int]) -> list[str]:
     invitations = Invitation.objects.filter(member_id__in=people).count()
     notes = ReviewNote.objects.filter(alignment__member_id__in=people).count()
     return [
-        f"{invitations} invitation{'' if invitations == 1 else 's'} kept at their stages; "
-        "notes and reasons for declining blanked.",
-        f"{notes} review note{'' if notes == 1 else 's'} on their alignments kept as a line "
-        "naming the erasure; alignment levels kept.",
+        ngettext(
+            "%(count)d invitation kept at its stage; its note and reason for declining blanked.",
+            "%(count)d invitations kept at their stages; notes and reasons for declining blanked.",
+            invitations,
+        )
+        % {"count": invitations},
+        ngettext(
+            "%(count)d review note on their alignments kept as a line naming the erasure; "
+            "alignment levels kept.",
+            "%(count)d review notes on their alignments kept as a line naming the erasure; "
+            "alignment levels kept.",
+            notes,
+        )
+        % {"count": notes},
     ]
 
 

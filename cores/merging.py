@@ -20,6 +20,8 @@ deleted, so its undo puts each row back with its own pk.
 import datetime as dt
 from collections import defaultdict
 
+from django.utils.translation import gettext as _
+
 from cores.models import (
     Alignment,
     CoreGroup,
@@ -93,7 +95,10 @@ def preview_memberships(a: Member, b: Member) -> list[str]:
     names = sorted({core.name for core in CoreGroup.objects.filter(members__in=[a, b])})
     if not names:
         return []
-    return [f"Core membership: both records' cores are kept ({', '.join(names)})."]
+    return [
+        _("Core membership: both records' cores are kept (%(cores)s).")
+        % {"cores": ", ".join(names)}
+    ]
 
 
 # --- alignments and their review notes -------------------------------------------------------
@@ -186,17 +191,28 @@ def preview_alignments(a: Member, b: Member) -> list[str]:
         if len(pair) == 1:
             ((member_pk, alignment),) = pair.items()
             lines.append(
-                f"Alignment with {tendency}: {alignment.get_level_display()} "
-                f"(#{member_pk}) is kept."
+                _("Alignment with %(tendency)s: %(level)s (#%(person)s) is kept.")
+                % {
+                    "tendency": tendency,
+                    "level": alignment.get_level_display(),
+                    "person": member_pk,
+                }
             )
             continue
         first, second = pair[a.pk], pair[b.pk]
         winner = second if alignment_wins(second, first) else first
         lines.append(
-            f"Alignment with {tendency}: both records have one; "
-            f"{winner.get_level_display()} ({winner.get_review_state_display().lower()}, "
-            f"#{winner.member_id}) stays, the other is kept in its history and any review "
-            "notes on it move to the one that stays."
+            _(
+                "Alignment with %(tendency)s: both records have one; %(level)s (%(state)s, "
+                "#%(person)s) stays, the other is kept in its history and any review notes on "
+                "it move to the one that stays."
+            )
+            % {
+                "tendency": tendency,
+                "level": winner.get_level_display(),
+                "state": winner.get_review_state_display().lower(),
+                "person": winner.member_id,
+            }
         )
     return lines
 
@@ -277,16 +293,26 @@ def preview_invitations(a: Member, b: Member) -> list[str]:
         if len(pair) == 1:
             ((member_pk, invitation),) = pair.items()
             lines.append(
-                f"Invitation to {core}: {invitation.get_stage_display().lower()} "
-                f"(#{member_pk}) is kept."
+                _("Invitation to %(core)s: %(stage)s (#%(person)s) is kept.")
+                % {
+                    "core": core,
+                    "stage": invitation.get_stage_display().lower(),
+                    "person": member_pk,
+                }
             )
             continue
         first, second = pair[a.pk], pair[b.pk]
         winner = second if invitation_wins(second, first) else first
         lines.append(
-            f"Invitation to {core}: both records have one; the one further along "
-            f"({winner.get_stage_display().lower()}, #{winner.member_id}) stays, the other "
-            "is kept in its history."
+            _(
+                "Invitation to %(core)s: both records have one; the one further along "
+                "(%(stage)s, #%(person)s) stays, the other is kept in its history."
+            )
+            % {
+                "core": core,
+                "stage": winner.get_stage_display().lower(),
+                "person": winner.member_id,
+            }
         )
     return lines
 

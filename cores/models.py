@@ -10,10 +10,12 @@ from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from members.history import HistoryKeepingQuerySet
-from members.models import CAPACITY_FIELDS, Member
+from members.models import CAPACITY_FIELDS, CAPACITY_LABELS, Member
 from sos_tracker.versioning import VersionedModel, bump_versions
 
 
@@ -29,14 +31,15 @@ class TendencyQuerySet(models.QuerySet):
 class Tendency(models.Model):
     """An alignment with one liberatory strategy. Two in practice; their names are data."""
 
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
 
     objects = TendencyQuerySet.as_manager()
 
     class Meta:
-        verbose_name_plural = "tendencies"
+        verbose_name = _("tendency")
+        verbose_name_plural = _("tendencies")
         ordering = ["name"]
 
     def __str__(self):
@@ -46,10 +49,10 @@ class Tendency(models.Model):
 class Phase(models.TextChoices):
     """The arc every core moves through, in this order."""
 
-    COHERING = "cohering", "Cohering a core"
-    ENGAGING = "engaging", "Engaging the Left"
-    LAUNCHING = "launching", "Launching a new formation"
-    LAUNCHED = "launched", "Launched"
+    COHERING = "cohering", _("Cohering a core")
+    ENGAGING = "engaging", _("Engaging the Left")
+    LAUNCHING = "launching", _("Launching a new formation")
+    LAUNCHED = "launched", pgettext_lazy("phase", "Launched")
 
     @classmethod
     def after(cls, phase):
@@ -91,11 +94,11 @@ DEFAULT_MILESTONES = {
 class AlignmentLevel(models.TextChoices):
     """Where a person stands toward a tendency, from not yet clear to committed (in order)."""
 
-    NOT_YET_CLEAR = "not_yet_clear", "Not yet clear"
-    EXPLORING = "exploring", "Exploring"
-    LEANING = "leaning", "Leaning"
-    ALIGNED = "aligned", "Aligned"
-    COMMITTED = "committed", "Committed"
+    NOT_YET_CLEAR = "not_yet_clear", _("Not yet clear")
+    EXPLORING = "exploring", _("Exploring")
+    LEANING = "leaning", _("Leaning")
+    ALIGNED = "aligned", _("Aligned")
+    COMMITTED = "committed", _("Committed")
 
     @classmethod
     def at_least(cls, level) -> list[str]:
@@ -116,21 +119,30 @@ class CoreGroup(VersionedModel):
     leads (core_links_changed), moves `version` on, so a page opened before is told.
     """
 
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=120, unique=True)
-    tendency = models.ForeignKey(Tendency, on_delete=models.PROTECT, related_name="cores")
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    tendency = models.ForeignKey(
+        Tendency, on_delete=models.PROTECT, related_name="cores", verbose_name=_("tendency")
+    )
     # The one current phase; moved only by cores.services.advance_phase with a reason.
-    phase = models.CharField(max_length=20, choices=Phase.choices, default=Phase.COHERING)
-    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_cores")
-    members = models.ManyToManyField(Member, blank=True, related_name="cores")
-    created_at = models.DateTimeField(auto_now_add=True)
+    phase = models.CharField(
+        _("phase"), max_length=20, choices=Phase.choices, default=Phase.COHERING
+    )
+    leads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="led_cores", verbose_name=_("leads")
+    )
+    members = models.ManyToManyField(
+        Member, blank=True, related_name="cores", verbose_name=_("members")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by advance_phase when the core reaches "launched"; cleared if it steps back.
-    launched_on = models.DateField(null=True, blank=True, editable=False)
+    launched_on = models.DateField(_("launched on"), null=True, blank=True, editable=False)
 
     objects = CoreGroupQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "core group"
+        verbose_name = _("core group")
+        verbose_name_plural = _("core groups")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(phase__in=Phase.values), name="core_phase_valid"),
@@ -161,39 +173,46 @@ def core_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 class Milestone(VersionedModel):
-    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="milestones")
-    phase = models.CharField(max_length=20, choices=Phase.choices)
-    title = models.CharField(max_length=200)
-    order = models.PositiveSmallIntegerField(default=0)
-    done_on = models.DateField(null=True, blank=True)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    core = models.ForeignKey(
+        CoreGroup, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("core")
     )
-    note = models.TextField(blank=True)
+    phase = models.CharField(_("phase"), max_length=20, choices=Phase.choices)
+    title = models.CharField(_("title"), max_length=200)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
     # An optional readiness rule computed from the people (cores.readiness): "at least
     # rule_min_people people aligned at rule_min_level or above, with rule_capacity at
     # rule_capacity_min or more at their latest check-in". Shown as met or not; the lead
     # still decides when the milestone is done.
     rule_min_people = models.PositiveIntegerField(
-        "readiness: at least this many people",
+        _("readiness: at least this many people"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
     )
     rule_min_level = models.CharField(
-        "readiness: aligned at least at",
+        _("readiness: aligned at least at"),
         max_length=20,
         choices=AlignmentLevel.choices,
         default=AlignmentLevel.ALIGNED,
     )
     rule_capacity = models.CharField(
-        "readiness: with capacity",
+        _("readiness: with capacity"),
         max_length=40,
         blank=True,
-        choices=[(name, name.replace("_", " ").capitalize()) for name in CAPACITY_FIELDS],
+        choices=[(name, CAPACITY_LABELS[name]) for name in CAPACITY_FIELDS],
     )
     rule_capacity_min = models.PositiveSmallIntegerField(
-        "readiness: capacity score at least",
+        _("readiness: capacity score at least"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
@@ -202,6 +221,8 @@ class Milestone(VersionedModel):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
         ordering = ["core", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -226,12 +247,18 @@ class Milestone(VersionedModel):
     def clean(self):
         errors = {}
         if self.done_on and self.done_on > timezone.localdate():
-            errors["done_on"] = "A milestone cannot be done in the future."
+            errors["done_on"] = ValidationError(
+                _("A milestone cannot be done in the future."), code="future"
+            )
         if bool(self.rule_capacity) != (self.rule_capacity_min is not None):
             field = "rule_capacity_min" if self.rule_capacity else "rule_capacity"
-            errors[field] = "Give both the capacity and its lowest score, or neither."
+            errors[field] = ValidationError(
+                _("Give both the capacity and its lowest score, or neither."), code="incomplete"
+            )
         if self.rule_capacity and self.rule_min_people is None:
-            errors["rule_min_people"] = "Say how many people the readiness rule needs."
+            errors["rule_min_people"] = ValidationError(
+                _("Say how many people the readiness rule needs."), code="required"
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -239,16 +266,27 @@ class Milestone(VersionedModel):
 class PhaseDecision(models.Model):
     """The record of a core moving on: who decided, when and why. Never edited."""
 
-    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="phase_decisions")
-    from_phase = models.CharField(max_length=20, choices=Phase.choices)
-    to_phase = models.CharField(max_length=20, choices=Phase.choices)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    core = models.ForeignKey(
+        CoreGroup,
+        on_delete=models.CASCADE,
+        related_name="phase_decisions",
+        verbose_name=_("core"),
     )
-    decided_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField()
+    from_phase = models.CharField(_("from phase"), max_length=20, choices=Phase.choices)
+    to_phase = models.CharField(_("to phase"), max_length=20, choices=Phase.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    reason = models.TextField(_("reason"))
 
     class Meta:
+        verbose_name = _("phase decision")
+        verbose_name_plural = _("phase decisions")
         ordering = ["core", "decided_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="phase_decision_has_reason"),
@@ -263,12 +301,12 @@ class PhaseDecision(models.Model):
     def clean(self):
         self.reason = (self.reason or "").strip()
         if not self.reason:
-            raise ValidationError({"reason": "Say why the core is moving on."})
+            raise ValidationError({"reason": _("Say why the core is moving on.")}, code="required")
 
 
 class ReviewState(models.TextChoices):
-    NEEDS_REVIEW = "needs_review", "Needs review"
-    REVIEWED = "reviewed", "Reviewed"
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    REVIEWED = "reviewed", _("Reviewed")
 
 
 def review_stale_after() -> dt.timedelta:
@@ -431,19 +469,34 @@ def _related_or_number(row, name: str) -> str:
 class Alignment(models.Model):
     """Where a person stands toward one tendency, as they state it and a lead reviews it."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="alignments")
-    tendency = models.ForeignKey(Tendency, on_delete=models.PROTECT, related_name="alignments")
-    level = models.CharField(
-        max_length=20, choices=AlignmentLevel.choices, default=AlignmentLevel.NOT_YET_CLEAR
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="alignments", verbose_name=_("person")
     )
-    stated_on = models.DateField(default=timezone.localdate)
+    tendency = models.ForeignKey(
+        Tendency, on_delete=models.PROTECT, related_name="alignments", verbose_name=_("tendency")
+    )
+    level = models.CharField(
+        _("level"),
+        max_length=20,
+        choices=AlignmentLevel.choices,
+        default=AlignmentLevel.NOT_YET_CLEAR,
+    )
+    stated_on = models.DateField(_("stated on"), default=timezone.localdate)
     review_state = models.CharField(
-        max_length=20, choices=ReviewState.choices, default=ReviewState.NEEDS_REVIEW
+        _("review state"),
+        max_length=20,
+        choices=ReviewState.choices,
+        default=ReviewState.NEEDS_REVIEW,
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     # When the alignment last entered the review queue (new or changed level): the queue
     # is worked oldest waiting first.
     queued_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -454,13 +507,17 @@ class Alignment(models.Model):
     objects = AlignmentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("alignment")
+        verbose_name_plural = _("alignments")
         ordering = ["member", "tendency"]
         permissions = [("review_alignment", "Can review alignments of a tendency they lead")]
         constraints = [
             models.UniqueConstraint(
                 fields=["member", "tendency"],
                 name="alignment_one_per_member_and_tendency",
-                violation_error_message="This person already has an alignment with this tendency.",
+                violation_error_message=_(
+                    "This person already has an alignment with this tendency."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(level__in=AlignmentLevel.values), name="alignment_level_valid"
@@ -491,12 +548,14 @@ class Alignment(models.Model):
     def clean(self):
         errors = {}
         if self.stated_on and self.stated_on > timezone.localdate():
-            errors["stated_on"] = "The date stated cannot be in the future."
+            errors["stated_on"] = ValidationError(
+                _("The date stated cannot be in the future."), code="future"
+            )
         if self.member_id and self.tendency_id:
             taken = Alignment.objects.filter(member_id=self.member_id, tendency_id=self.tendency_id)
             if taken.exclude(pk=self.pk).exists():
                 errors["tendency"] = ValidationError(
-                    "This person already has an alignment with this tendency.", code="unique"
+                    _("This person already has an alignment with this tendency."), code="unique"
                 )
         if errors:
             raise ValidationError(errors)
@@ -526,31 +585,45 @@ class ReviewNoteQuerySet(models.QuerySet):
 class ReviewNote(models.Model):
     """A lead's private note on an alignment; only that tendency's leads ever see it."""
 
-    alignment = models.ForeignKey(Alignment, on_delete=models.CASCADE, related_name="review_notes")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    alignment = models.ForeignKey(
+        Alignment,
+        on_delete=models.CASCADE,
+        related_name="review_notes",
+        verbose_name=_("alignment"),
     )
-    body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
 
     objects = ReviewNoteQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("review note")
+        verbose_name_plural = _("review notes")
         ordering = ["alignment", "created_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(body=""), name="review_note_not_blank"),
         ]
 
     def __str__(self):
-        return f"Note on {self.alignment} by {self.author or 'a former user'}"
+        return gettext("Note on %(alignment)s by %(author)s") % {
+            "alignment": self.alignment,
+            "author": self.author or gettext("a former user"),
+        }
 
 
 class InvitationStage(models.TextChoices):
-    IDENTIFIED = "identified", "Identified"
-    INVITED = "invited", "Invited"
-    IN_CONVERSATION = "in_conversation", "In conversation"
-    JOINED = "joined", "Joined the process"
-    DECLINED = "declined", "Declined"
+    IDENTIFIED = "identified", _("Identified")
+    INVITED = "invited", _("Invited")
+    IN_CONVERSATION = "in_conversation", _("In conversation")
+    JOINED = "joined", _("Joined the process")
+    DECLINED = "declined", _("Declined")
 
 
 # The stages an invitation still moves from; joined and declined are where it ends.
@@ -589,47 +662,60 @@ STAGE_DATE_FIELDS = {
 class Invitation(VersionedModel):
     """A leftist the core invites into the process, followed from identified to joined."""
 
-    core = models.ForeignKey(CoreGroup, on_delete=models.CASCADE, related_name="invitations")
+    core = models.ForeignKey(
+        CoreGroup, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("core")
+    )
     member = models.ForeignKey(
-        Member, on_delete=models.CASCADE, related_name="invitations", verbose_name="person"
+        Member, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("person")
     )
     stage = models.CharField(
-        max_length=20, choices=InvitationStage.choices, default=InvitationStage.IDENTIFIED
+        _("stage"),
+        max_length=20,
+        choices=InvitationStage.choices,
+        default=InvitationStage.IDENTIFIED,
     )
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     point_person = models.ForeignKey(
         Member,
+        verbose_name=_("point person"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="invitations_followed",
-        help_text="The member of the core who follows up with this person.",
+        help_text=_("The member of the core who follows up with this person."),
     )
     next_step_on = models.DateField(
-        "next step", null=True, blank=True, help_text="When the point person follows up next."
+        _("next step"), null=True, blank=True, help_text=_("When the point person follows up next.")
     )
-    identified_on = models.DateField(default=timezone.localdate)
-    invited_on = models.DateField(null=True, blank=True)
-    conversation_on = models.DateField(null=True, blank=True)
-    joined_on = models.DateField(null=True, blank=True)
-    declined_on = models.DateField(null=True, blank=True)
-    declined_reason = models.TextField("why they declined", blank=True)
+    identified_on = models.DateField(_("identified on"), default=timezone.localdate)
+    invited_on = models.DateField(_("invited on"), null=True, blank=True)
+    conversation_on = models.DateField(_("first conversation on"), null=True, blank=True)
+    joined_on = models.DateField(_("joined the process on"), null=True, blank=True)
+    declined_on = models.DateField(_("declined on"), null=True, blank=True)
+    declined_reason = models.TextField(_("why they declined"), blank=True)
     # The day of the last move between stages: invitations that sit too long are flagged.
-    moved_on = models.DateField(default=timezone.localdate, editable=False)
-    note = models.TextField(blank=True)
+    moved_on = models.DateField(_("last moved on"), default=timezone.localdate, editable=False)
+    note = models.TextField(_("note"), blank=True)
 
     history = HistoricalRecords()
     objects = InvitationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["core", "-identified_on", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["core", "member"],
                 name="invitation_one_per_core_and_person",
-                violation_error_message="This core has already invited this person.",
+                violation_error_message=_("This core has already invited this person."),
             ),
             models.CheckConstraint(
                 condition=Q(stage__in=InvitationStage.values), name="invitation_stage_valid"
@@ -661,20 +747,27 @@ class Invitation(VersionedModel):
         for field in STAGE_DATE_FIELDS.values():
             value = getattr(self, field)
             if value and value > today:
-                errors[field] = "This date cannot be in the future."
+                errors[field] = ValidationError(
+                    _("This date cannot be in the future."), code="future"
+                )
             elif value and self.identified_on and value < self.identified_on:
-                errors[field] = "This date cannot be before the person was identified."
+                errors[field] = ValidationError(
+                    _("This date cannot be before the person was identified."),
+                    code="before_identified",
+                )
         if (
             self.point_person_id
             and self.core_id
             and not self.core.members.filter(pk=self.point_person_id).exists()
         ):
-            errors["point_person"] = "The point person must be a member of this core."
+            errors["point_person"] = ValidationError(
+                _("The point person must be a member of this core."), code="not_in_core"
+            )
         if self.core_id and self.member_id:
             taken = Invitation.objects.filter(core_id=self.core_id, member_id=self.member_id)
             if taken.exclude(pk=self.pk).exists():
                 errors["member"] = ValidationError(
-                    "This core has already invited this person.", code="unique"
+                    _("This core has already invited this person."), code="unique"
                 )
         if errors:
             raise ValidationError(errors)

@@ -8,6 +8,8 @@ The lead still decides when the milestone is done; this only shows where things 
 from dataclasses import dataclass
 
 from django.db.models import Case, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cores.models import Alignment, AlignmentLevel, Milestone
 from members.models import CapacityCheckIn, Member, MemberStatus
@@ -61,12 +63,26 @@ def rule_text(milestone: Milestone) -> str:
         return ""
     level = AlignmentLevel(milestone.rule_min_level)
     levels = AlignmentLevel.at_least(level)
-    who = level.label.lower() + (" or above" if len(levels) > 1 else "")
-    people = "person" if milestone.rule_min_people == 1 else "people"
-    text = f"at least {milestone.rule_min_people} {people} {who}"
+    params = {"count": milestone.rule_min_people, "level": level.label.lower()}
+    if len(levels) > 1:
+        text = ngettext(
+            "at least %(count)d person %(level)s or above",
+            "at least %(count)d people %(level)s or above",
+            milestone.rule_min_people,
+        )
+    else:
+        text = ngettext(
+            "at least %(count)d person %(level)s",
+            "at least %(count)d people %(level)s",
+            milestone.rule_min_people,
+        )
+    text %= params
     if milestone.rule_capacity:
-        capacity = milestone.get_rule_capacity_display().lower()
-        text += f", {capacity} {milestone.rule_capacity_min} or more at their latest check-in"
+        text = _("%(people)s, %(capacity)s %(score)s or more at their latest check-in") % {
+            "people": text,
+            "capacity": milestone.get_rule_capacity_display().lower(),
+            "score": milestone.rule_capacity_min,
+        }
     return text
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.utils import bulk_create_with_history
 
 from cores.models import (
@@ -28,6 +30,7 @@ from cores.models import (
     ReviewState,
     Tendency,
 )
+from sos_tracker.i18n import sentence_date
 from sos_tracker.versioning import check_version
 
 
@@ -100,16 +103,22 @@ def advance_phase(
     ValidationError on `reason` (blank), `to_phase`, `open_milestones_confirmed` or
     `phase` (already launched).
     """
-    reason = _clean_reason(reason, "Say why the core is moving on.")
+    reason = _clean_reason(reason, _("Say why the core is moving on."))
     given, core = core, _locked_core(core)
     next_phase = Phase.after(core.phase)
     if next_phase is None:
-        raise ValidationError({"phase": "This core has launched; there is no later phase."})
+        raise ValidationError({"phase": _("This core has launched; there is no later phase.")})
     if to_phase is not None and to_phase != next_phase:
         raise ValidationError(
             {
-                "to_phase": f"The core is in “{core.get_phase_display()}”; it can only move "
-                f"on to “{next_phase.label}”, one phase at a time."
+                "to_phase": ValidationError(
+                    _(
+                        "The core is in “%(phase)s”; it can only move on to “%(next)s”, "
+                        "one phase at a time."
+                    ),
+                    code="not_next",
+                    params={"phase": core.get_phase_display(), "next": next_phase.label},
+                )
             }
         )
     open_titles = list(
@@ -120,10 +129,16 @@ def advance_phase(
     if open_titles and not open_milestones_confirmed:
         raise ValidationError(
             {
-                "open_milestones_confirmed": (
-                    f"{len(open_titles)} milestone{'' if len(open_titles) == 1 else 's'} of "
-                    f"this phase {'is' if len(open_titles) == 1 else 'are'} still open "
-                    f"({', '.join(open_titles)}). Confirm that the core moves on anyway."
+                "open_milestones_confirmed": ValidationError(
+                    ngettext(
+                        "%(count)d milestone of this phase is still open (%(titles)s). "
+                        "Confirm that the core moves on anyway.",
+                        "%(count)d milestones of this phase are still open (%(titles)s). "
+                        "Confirm that the core moves on anyway.",
+                        len(open_titles),
+                    ),
+                    code="open_milestones",
+                    params={"count": len(open_titles), "titles": ", ".join(open_titles)},
                 )
             }
         )
@@ -161,15 +176,23 @@ def return_to_previous_phase(
     Leaving "launched" clears the launch date. Raises ValidationError on `reason` (blank),
     `from_phase` (stale form) or `phase` (already in the first phase).
     """
-    reason = _clean_reason(reason, "Say why the core is going back a phase.")
+    reason = _clean_reason(reason, _("Say why the core is going back a phase."))
     given, core = core, _locked_core(core)
     if from_phase is not None and from_phase != core.phase:
         raise ValidationError(
-            {"from_phase": f"The core is now in “{core.get_phase_display()}”; look again."}
+            {
+                "from_phase": ValidationError(
+                    _("The core is now in “%(phase)s”; look again."),
+                    code="stale",
+                    params={"phase": core.get_phase_display()},
+                )
+            }
         )
     previous = Phase.before(core.phase)
     if previous is None:
-        raise ValidationError({"phase": "This core is in its first phase; there is none before."})
+        raise ValidationError(
+            {"phase": _("This core is in its first phase; there is none before.")}
+        )
     decision = PhaseDecision.objects.create(
         core=core,
         from_phase=core.phase,
@@ -214,8 +237,14 @@ def complete_milestone(
         if len(note.strip()) > MILESTONE_NOTE_MAX_LENGTH:
             raise ValidationError(
                 {
-                    "note": f"Keep the note to {MILESTONE_NOTE_MAX_LENGTH:,} characters; "
-                    f"it has {len(note.strip()):,}."
+                    "note": ValidationError(
+                        _("Keep the note to %(limit)s characters; it has %(count)s."),
+                        code="max_length",
+                        params={
+                            "limit": f"{MILESTONE_NOTE_MAX_LENGTH:,}",
+                            "count": f"{len(note.strip()):,}",
+                        },
+                    )
                 }
             )
         milestone.note = note.strip()
@@ -227,7 +256,7 @@ def complete_milestone(
 
 
 # Why a milestone form opened before someone else's save is refused.
-MILESTONE_STALE = (
+MILESTONE_STALE = _(
     "Someone else saved this milestone while your page was open; nothing of yours was "
     "saved. It is shown below as saved now, beside what you entered."
 )
@@ -277,7 +306,7 @@ def state_alignment(
     older statement must not become the current level).
     """
     if level not in AlignmentLevel.values:
-        raise ValidationError({"level": "Choose one of the alignment levels."})
+        raise ValidationError({"level": _("Choose one of the alignment levels.")})
     alignment = (
         Alignment.objects.select_for_update().filter(member=member, tendency=tendency).first()
     )
@@ -287,11 +316,16 @@ def state_alignment(
     if alignment is not None and alignment.stated_on and stated_on < alignment.stated_on:
         raise ValidationError(
             {
-                "stated_on": (
-                    f"The current level ({alignment.get_level_display()}) was stated on "
-                    f"{alignment.stated_on:%b} {alignment.stated_on.day}, "
-                    f"{alignment.stated_on.year}; a level stated earlier than that cannot "
-                    "replace it. Give that date or a later one."
+                "stated_on": ValidationError(
+                    _(
+                        "The current level (%(level)s) was stated on %(date)s; a level stated "
+                        "earlier than that cannot replace it. Give that date or a later one."
+                    ),
+                    code="earlier",
+                    params={
+                        "level": alignment.get_level_display(),
+                        "date": sentence_date(alignment.stated_on),
+                    },
                 )
             }
         )
@@ -347,27 +381,27 @@ def review_alignment(
             by, "pk", None
         ):
             # The same lead, from a second tab or a resubmitted page: not a colleague.
-            message = (
-                "You reviewed this alignment in another tab a moment ago "
-                f"({current.get_level_display()}); this save was not recorded."
-            )
+            message = _(
+                "You reviewed this alignment in another tab a moment ago (%(level)s); "
+                "this save was not recorded."
+            ) % {"level": current.get_level_display()}
         elif current.review_state == ReviewState.REVIEWED and current.reviewed_by:
             who = current.reviewed_by.get_full_name() or current.reviewed_by.get_username()
-            message = (
-                f"{who} reviewed this alignment a moment ago "
-                f"({current.get_level_display()}); nothing of yours was saved."
-            )
+            message = _(
+                "%(who)s reviewed this alignment a moment ago (%(level)s); "
+                "nothing of yours was saved."
+            ) % {"who": who, "level": current.get_level_display()}
         else:
-            message = (
-                "This alignment changed since you opened it (now "
-                f"{current.get_level_display()}); nothing of yours was saved."
-            )
+            message = _(
+                "This alignment changed since you opened it (now %(level)s); "
+                "nothing of yours was saved."
+            ) % {"level": current.get_level_display()}
         error = AlreadyReviewed({"level": message})
         error.current = current
         raise error
     if level is not None:
         if level not in AlignmentLevel.values:
-            raise ValidationError({"level": "Choose one of the alignment levels."})
+            raise ValidationError({"level": _("Choose one of the alignment levels.")})
         current.level = level
     current.review_state = ReviewState.REVIEWED
     current.reviewed_by = by
@@ -418,7 +452,7 @@ def _refuse_self_follow_up(member, point_person) -> None:
     """Raise ValidationError on `point_person` when it is the invited `member` themselves."""
     if point_person is not None and member is not None and point_person.pk == member.pk:
         raise ValidationError(
-            {"point_person": "The point person cannot be the invited person themselves."},
+            {"point_person": _("The point person cannot be the invited person themselves.")},
             code="self",
         )
 
@@ -444,7 +478,14 @@ def invite_to_core(
     # in its funnel and let them follow themselves up.
     if member.pk and core.members.filter(pk=member.pk).exists():
         raise ValidationError(
-            {"member": f"{member} is already a member of this core."}, code="core_member"
+            {
+                "member": ValidationError(
+                    _("%(person)s is already a member of this core."),
+                    code="core_member",
+                    params={"person": member},
+                )
+            },
+            code="core_member",
         )
     _refuse_self_follow_up(member, point_person)
     today = on or timezone.localdate()
@@ -496,23 +537,40 @@ def move_invitation(
     joined or declined, or a stale page) and on a date field.
     """
     if stage not in InvitationStage.values:
-        raise ValidationError({"stage": "Choose one of the invitation stages."})
+        raise ValidationError({"stage": _("Choose one of the invitation stages.")})
     stage = InvitationStage(stage)
     current = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if expected_stage is not None and current.stage != expected_stage:
         raise ValidationError(
             {
-                "stage": f"Someone moved this invitation meanwhile: it is now "
-                f"“{current.get_stage_display()}”."
+                "stage": ValidationError(
+                    _("Someone moved this invitation meanwhile: it is now “%(stage)s”."),
+                    code="stale",
+                    params={"stage": current.get_stage_display()},
+                )
             }
         )
     if stage == current.stage:
-        raise ValidationError({"stage": f"The invitation is already “{stage.label}”."})
+        raise ValidationError(
+            {
+                "stage": ValidationError(
+                    _("The invitation is already “%(stage)s”."),
+                    code="same",
+                    params={"stage": stage.label},
+                )
+            }
+        )
     if stage not in allowed_moves(current.stage):
         raise ValidationError(
             {
-                "stage": f"“{current.get_stage_display()}” is where this invitation ends; "
-                "it cannot move to another stage."
+                "stage": ValidationError(
+                    _(
+                        "“%(stage)s” is where this invitation ends; "
+                        "it cannot move to another stage."
+                    ),
+                    code="ended",
+                    params={"stage": current.get_stage_display()},
+                )
             }
         )
     day = on or timezone.localdate()
@@ -553,8 +611,10 @@ def update_follow_up(
         Invitation,
         invitation.pk,
         expected_version,
-        message="Someone else saved this invitation while your page was open; nothing of "
-        "yours was saved. Theirs is shown beside yours; check and save again.",
+        message=_(
+            "Someone else saved this invitation while your page was open; nothing of "
+            "yours was saved. Theirs is shown beside yours; check and save again."
+        ),
     )
     _refuse_self_follow_up(invitation.member, point_person)
     invitation.point_person = point_person

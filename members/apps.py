@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 from members.search import repair_after_migrate
 
 
 class MembersConfig(AppConfig):
     name = "members"
-    verbose_name = "People"
+    verbose_name = _("People")
 
     def ready(self):
         # SQLite migrations that rebuild the members table drop its search triggers.

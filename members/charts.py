@@ -2,7 +2,12 @@
 
 from dataclasses import dataclass, field
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
 from members.models import CAPACITY_FIELDS, CapacityCheckIn
+from sos_tracker.i18n import sentence_date
 
 # Drawing box of one small chart, in SVG user units; the template scales it to its width.
 WIDTH, HEIGHT = 240, 110
@@ -44,14 +49,28 @@ class CapacityChart:
     def summary(self) -> str:
         """A sentence for screen readers, read before the table of numbers."""
         if not self.points:
-            return f"{self.label}: no check-ins yet."
+            return _("%(capacity)s: no check-ins yet.") % {"capacity": self.label}
         if len(self.points) == 1:
-            return f"{self.label}: {self.latest} of 5 on {self.points[0].date:%b %-d, %Y}."
-        trend = "up" if self.change > 0 else "down" if self.change < 0 else "unchanged"
-        return (
-            f"{self.label}: {self.first} to {self.latest} of 5 ({trend}) over "
-            f"{len(self.points)} check-ins."
-        )
+            return _("%(capacity)s: %(score)s of 5 on %(date)s.") % {
+                "capacity": self.label,
+                "score": self.latest,
+                "date": sentence_date(self.points[0].date),
+            }
+        if self.change > 0:
+            trend = pgettext("score trend", "up")
+        elif self.change < 0:
+            trend = pgettext("score trend", "down")
+        else:
+            trend = pgettext("score trend", "unchanged")
+        return _(
+            "%(capacity)s: %(first)s to %(latest)s of 5 (%(trend)s) over %(count)s check-ins."
+        ) % {
+            "capacity": self.label,
+            "first": self.first,
+            "latest": self.latest,
+            "trend": trend,
+            "count": len(self.points),
+        }
 
 
 @dataclass
@@ -101,8 +120,8 @@ def capacity_charts(check_ins: list[CapacityCheckIn]) -> tuple[list[CapacityChar
         ]
     axis = Axis(
         y_ticks=[(score, y_for(score)) for score in SCORES],
-        x_start_label=f"{start:%b %Y}",
-        x_end_label=f"{end:%b %Y}",
+        x_start_label=date_format(start, pgettext("month on a chart's axis", "M Y")),
+        x_end_label=date_format(end, pgettext("month on a chart's axis", "M Y")),
         baseline=HEIGHT - PAD_BOTTOM,
     )
     return charts, axis

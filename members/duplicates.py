@@ -69,6 +69,7 @@ import numpy
 from django.db import connections
 from django.db.models import CharField, F, Lookup, Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext, gettext_noop, pgettext
 from rapidfuzz import fuzz, process, utils
 
 from members import blocking
@@ -77,14 +78,38 @@ from members.text import clean_text, fold, name_words, phone_key
 
 NAME_THRESHOLD = 90
 
-SAME_EMAIL = "same email"
-SAME_PHONE = "same phone number and a compatible name"
-SHARED_PHONE = "same phone number, different names"
-SAME_NAME_SAME_CITY = "same name in the same city"
-SIMILAR_NAME_SAME_CITY = "similar name in the same city"
-SAME_NAME_NO_CITY = "same name, no city to compare"
-DIFFERENT_EMAILS = "different emails"
-DIFFERENT_REGIONS = "different regions"
+# The evidence in words. These English texts are also keys: an import row keeps them in
+# its JSON and the rules compare them, so they stay as they are and are translated only
+# when shown (describe(), Evidence.text).
+SAME_EMAIL = gettext_noop("same email")
+SAME_PHONE = gettext_noop("same phone number and a compatible name")
+SHARED_PHONE = gettext_noop("same phone number, different names")
+SAME_NAME_SAME_CITY = gettext_noop("same name in the same city")
+SIMILAR_NAME_SAME_CITY = gettext_noop("similar name in the same city")
+SAME_NAME_NO_CITY = gettext_noop("same name, no city to compare")
+DIFFERENT_EMAILS = gettext_noop("different emails")
+DIFFERENT_REGIONS = gettext_noop("different regions")
+
+
+def describe(description: str) -> str:
+    """A piece of evidence's description (as stored) in the reader's language."""
+    prefix = DIFFERENT_REGIONS + " ("
+    if description.startswith(prefix) and description.endswith(")"):
+        return gettext("different regions (%(regions)s)") % {
+            "regions": description[len(prefix) : -1]
+        }
+    return gettext(description)
+
+
+def kind_label(kind: str) -> str:
+    """A kind of evidence (strong, weak, conflicting) in the reader's language."""
+    labels = {
+        "strong": pgettext("evidence", "strong"),
+        "weak": pgettext("evidence", "weak"),
+        "conflicting": pgettext("evidence", "against"),
+    }
+    return labels.get(str(kind), str(kind))
+
 
 # More unmatched words than this are not a name written with initials.
 _MAX_INITIAL_WORDS = 5
@@ -153,6 +178,15 @@ class Evidence:
     def as_dict(self) -> dict[str, str]:
         """For JSON (an import row keeps its evidence until someone decides)."""
         return {"kind": str(self.kind), "field": self.field, "description": self.description}
+
+    @property
+    def text(self) -> str:
+        """The description in the reader's language, for a page."""
+        return describe(self.description)
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
 
 
 # weigh()'s evidence that says the same every time, made once (Evidence is frozen).
@@ -366,6 +400,11 @@ class DuplicateMatch:
         return [item.description for item in self.evidence]
 
     @property
+    def reason_texts(self) -> list[str]:
+        """reasons in the reader's language, for a page."""
+        return [item.text for item in self.evidence]
+
+    @property
     def is_strong(self) -> bool:
         return self.verdict == Verdict.STRONG
 
@@ -401,6 +440,11 @@ class RowMatch:
     @property
     def reasons(self) -> list[str]:
         return [item.description for item in self.evidence]
+
+    @property
+    def reason_texts(self) -> list[str]:
+        """reasons in the reader's language, for a page."""
+        return [item.text for item in self.evidence]
 
 
 @dataclass(frozen=True)

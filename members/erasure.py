@@ -45,6 +45,7 @@ from django.db import models, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from members.history import bulk_update_with_history
 from members.models import CapacityCheckIn, Erasure, ImportRow, Member, MergeRecord
@@ -150,19 +151,43 @@ def erasure_preview(member: Member) -> list[str]:
     rows = ImportRow.objects.filter(member_id__in=people).count()
     merges = MergeRecord.objects.filter(Q(survivor_pk__in=people) | Q(merged_pk__in=people)).count()
     lines = [
-        f"Their name becomes “{stub_name(member.pk)}”; preferred name, pronouns, email, "
-        "phone, city, region, joining story in their own words and notes are blanked. "
-        "Status, joining-story kind, joining date and sectors stay, so totals stay the same.",
-        f"{history} history row{_s(history)} of the person anonymised the same way.",
-        f"{check_ins} check-in{_s(check_ins)} kept with their scores; their notes blanked.",
-        f"{rows} import row{_s(rows)} and {merges} merge record{_s(merges)} naming them emptied.",
+        gettext(
+            "Their name becomes “%(name)s”; preferred name, pronouns, email, phone, city, "
+            "region, joining story in their own words and notes are blanked. Status, "
+            "joining-story kind, joining date and sectors stay, so totals stay the same."
+        )
+        % {"name": stub_name(member.pk)},
+        ngettext(
+            "%(count)d history row of the person anonymised the same way.",
+            "%(count)d history rows of the person anonymised the same way.",
+            history,
+        )
+        % {"count": history},
+        ngettext(
+            "%(count)d check-in kept with its scores; its note blanked.",
+            "%(count)d check-ins kept with their scores; their notes blanked.",
+            check_ins,
+        )
+        % {"count": check_ins},
+        ngettext(
+            "%(count)d import row and %(merges)s naming them emptied.",
+            "%(count)d import rows and %(merges)s naming them emptied.",
+            rows,
+        )
+        % {
+            "count": rows,
+            "merges": ngettext("%(count)d merge record", "%(count)d merge records", merges)
+            % {"count": merges},
+        },
     ]
     for step in erasure_steps.values():
         if step.preview is not None:
             lines += step.preview(people)
     lines.append(
-        "Every other mention of their names, emails and phones, in any table and its "
-        "history, is replaced by their new name."
+        gettext(
+            "Every other mention of their names, emails and phones, in any table and its "
+            "history, is replaced by their new name."
+        )
     )
     return lines
 
@@ -181,12 +206,16 @@ def erase_person(member: Member, *, by, reason: str) -> Erasure:
     """
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why this person is erased (e.g. who asked, when)."})
+        raise ValidationError(
+            {"reason": gettext("Say why this person is erased (e.g. who asked, when).")}
+        )
     member = Member.objects.select_for_update().filter(pk=member.pk).first()
     if member is None:
-        raise ValidationError("This person is no longer here (merged or deleted).", code="gone")
+        raise ValidationError(
+            gettext("This person is no longer here (merged or deleted)."), code="gone"
+        )
     if member.erased_at is not None:
-        raise ValidationError("This person was erased already.", code="erased")
+        raise ValidationError(gettext("This person was erased already."), code="erased")
     people = same_person_pks(member.pk)
     name = stub_name(member.pk)
     names, contacts = _identifiers(people)
@@ -449,7 +478,3 @@ def _log(by, erasure: Erasure) -> None:
     except ImportError:  # an older deployment without the access log
         return
     record(by, "erase", person=erasure.member_pk, record_id=erasure.pk, reason=erasure.reason)
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"

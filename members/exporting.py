@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from import_export import resources
 from import_export.fields import Field
 from openpyxl import Workbook
@@ -49,29 +50,52 @@ def neutralise_formula(value):
     return value
 
 
+# The export's column headers, in the exporter's language. An export must import back
+# whatever language it was written in: the import knows these headers, and the status and
+# joining-story labels, in every language the site speaks (members.importing.columns and
+# .values), so a file exported in Spanish imports as one exported in English.
+COLUMN_NAMES = {
+    "name": pgettext_lazy("spreadsheet column", "Name"),
+    "preferred_name": pgettext_lazy("spreadsheet column", "Preferred name"),
+    "pronouns": pgettext_lazy("spreadsheet column", "Pronouns"),
+    "email": pgettext_lazy("spreadsheet column", "Email"),
+    "phone": pgettext_lazy("spreadsheet column", "Phone"),
+    "city": pgettext_lazy("spreadsheet column", "City"),
+    "region": pgettext_lazy("spreadsheet column", "State / region"),
+    "status": pgettext_lazy("spreadsheet column", "Status"),
+    "joining_story_kind": pgettext_lazy("spreadsheet column", "Joining story"),
+    "sectors": pgettext_lazy("spreadsheet column", "Sectors"),
+    "joined_on": pgettext_lazy("spreadsheet column", "Joined on"),
+    "note": pgettext_lazy("spreadsheet column", "Notes"),
+    "joining_story": pgettext_lazy("spreadsheet column", "Why did you join?"),
+}
+
+
 class PersonResource(resources.ModelResource):
     """One row per person, under headers the import recognises (members/importing).
 
     Review notes are not a column and never can be: they live on cores' alignments, and
     this resource names its fields one by one. The joining story in the person's own
-    words is added only when the exporter asks for it.
+    words is added only when the exporter asks for it. Headers, statuses and joining-story
+    kinds are written in the exporter's language (COLUMN_NAMES).
     """
 
-    name = Field(attribute="name", column_name="Name")
-    preferred_name = Field(attribute="preferred_name", column_name="Preferred name")
-    pronouns = Field(attribute="pronouns", column_name="Pronouns")
-    email = Field(attribute="email", column_name="Email")
-    phone = Field(attribute="phone", column_name="Phone")
-    city = Field(attribute="city", column_name="City")
-    region = Field(attribute="region", column_name="State / region")
-    status = Field(attribute="get_status_display", column_name="Status")
+    name = Field(attribute="name", column_name=COLUMN_NAMES["name"])
+    preferred_name = Field(attribute="preferred_name", column_name=COLUMN_NAMES["preferred_name"])
+    pronouns = Field(attribute="pronouns", column_name=COLUMN_NAMES["pronouns"])
+    email = Field(attribute="email", column_name=COLUMN_NAMES["email"])
+    phone = Field(attribute="phone", column_name=COLUMN_NAMES["phone"])
+    city = Field(attribute="city", column_name=COLUMN_NAMES["city"])
+    region = Field(attribute="region", column_name=COLUMN_NAMES["region"])
+    status = Field(attribute="get_status_display", column_name=COLUMN_NAMES["status"])
     joining_story_kind = Field(
-        attribute="get_joining_story_kind_display", column_name="Joining story"
+        attribute="get_joining_story_kind_display",
+        column_name=COLUMN_NAMES["joining_story_kind"],
     )
-    sectors = Field(column_name="Sectors")
-    joined_on = Field(column_name="Joined on")
-    note = Field(attribute="note", column_name="Notes")
-    joining_story = Field(attribute="joining_story", column_name="Why did you join?")
+    sectors = Field(column_name=COLUMN_NAMES["sectors"])
+    joined_on = Field(column_name=COLUMN_NAMES["joined_on"])
+    note = Field(attribute="note", column_name=COLUMN_NAMES["note"])
+    joining_story = Field(attribute="joining_story", column_name=COLUMN_NAMES["joining_story"])
 
     class Meta:
         model = Member
@@ -127,13 +151,20 @@ def export_stamp(by, when) -> str:
     A copy found later says whose it was. The import skips it: it looks for the header
     among the first rows, under a title line.
     """
-    who = (by.get_full_name() or by.get_username()) if by else "the system"
-    username = f" ({by.get_username()})" if by else ""
     moment = timezone.localtime(when)
-    return (
-        f"Exported from SOS Tracker by {who}{username} on {moment:%Y-%m-%d %H:%M} "
-        f"({moment.tzname()}). Private: membership data."
-    )
+    params = {"when": f"{moment:%Y-%m-%d %H:%M}", "zone": moment.tzname()}
+    if by is None:
+        return (
+            gettext(
+                "Exported from SOS Tracker by the system on %(when)s (%(zone)s). "
+                "Private: membership data."
+            )
+            % params
+        )
+    return gettext(
+        "Exported from SOS Tracker by %(who)s (%(username)s) on %(when)s (%(zone)s). "
+        "Private: membership data."
+    ) % {**params, "who": by.get_full_name() or by.get_username(), "username": by.get_username()}
 
 
 def _write_csv(headers: list[str], rows: Iterable[list], *, by, when) -> tuple[bytes, int]:
@@ -167,7 +198,7 @@ def _write_xlsx(headers: list[str], rows: Iterable[list], *, by, when) -> tuple[
     utc = when.astimezone(dt.UTC).replace(tzinfo=None)
     workbook.properties.created = workbook.properties.modified = utc
     workbook.properties.title = ILLEGAL_CHARACTERS_RE.sub("", stamp)
-    sheet = workbook.create_sheet("People")
+    sheet = workbook.create_sheet(gettext("People"))
     sheet.freeze_panes = "A3"
     sheet.append([ILLEGAL_CHARACTERS_RE.sub("", neutralise_formula(stamp))])
     bold = Font(bold=True)

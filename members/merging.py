@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 
 from members.duplicates import find_duplicates
 from members.history import bulk_update_with_history
@@ -91,8 +93,11 @@ class MergeUndoRefused(ValidationError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(
-            "This merge cannot be undone without overwriting what was changed since: "
-            + "; ".join(problems),
+            gettext(
+                "This merge cannot be undone without overwriting what was changed since: "
+                "%(problems)s"
+            )
+            % {"problems": "; ".join(problems)},
             code="changed_since",
         )
 
@@ -183,14 +188,19 @@ def merge_preview(a: Member, b: Member) -> list[str]:
         n = counts.get(person.pk, 0)
         if n:
             lines.append(
-                f"{n} capacity check-in{'' if n == 1 else 's'} of #{person.pk} "
-                f"{'is' if n == 1 else 'are'} kept on the merged person."
+                ngettext(
+                    "%(count)d capacity check-in of #%(person)s is kept on the merged person.",
+                    "%(count)d capacity check-ins of #%(person)s are kept on the merged person.",
+                    n,
+                )
+                % {"count": n, "person": person.pk}
             )
     sectors_a = {s.name for s in a.sectors.all()}
     sectors_b = {s.name for s in b.sectors.all()}
     if sectors_a | sectors_b:
         lines.append(
-            "Sectors: both records' are kept (" + ", ".join(sorted(sectors_a | sectors_b)) + ")."
+            gettext("Sectors: both records' are kept (%(sectors)s).")
+            % {"sectors": ", ".join(sorted(sectors_a | sectors_b))}
         )
     for step in merge_steps.values():
         if step.preview is not None:
@@ -265,7 +275,7 @@ def merge_people(
     together. Nothing is written when it raises.
     """
     if survivor.pk == other.pk:
-        raise ValidationError("Choose two different people to merge.", code="same")
+        raise ValidationError(gettext("Choose two different people to merge."), code="same")
     locked = {
         m.pk: m
         for m in Member.objects.select_for_update()
@@ -275,20 +285,25 @@ def merge_people(
     if any(m.erased_at is not None for m in locked.values()):
         # Merging would bring a stub back to life or drop it from the counts.
         raise ValidationError(
-            "One of the two people was erased on request; an erased record cannot be merged.",
+            gettext(
+                "One of the two people was erased on request; an erased record cannot be merged."
+            ),
             code="erased",
         )
     if len(locked) < 2:
         raise ValidationError(
-            "One of the two people is no longer here (merged or deleted meanwhile).", code="gone"
+            gettext("One of the two people is no longer here (merged or deleted meanwhile)."),
+            code="gone",
         )
     survivor, other = locked[survivor.pk], locked[other.pk]
     if expected_versions is not None and (survivor.version, other.version) != tuple(
         expected_versions
     ):
         raise ValidationError(
-            "Someone saved one of these people since this page was opened; "
-            "look at the values again and merge.",
+            gettext(
+                "Someone saved one of these people since this page was opened; "
+                "look at the values again and merge."
+            ),
             code="stale",
         )
     chosen = {**default_choices(survivor, other), **(choices or {})}
@@ -370,10 +385,17 @@ def _check_choices(chosen: dict[str, str]) -> None:
     names = set(PERSON_FIELDS)
     for name, choice in chosen.items():
         if name not in names:
-            raise ValidationError({"__all__": f"“{name}” is not a field of a person."})
+            raise ValidationError(
+                {"__all__": gettext("“%(name)s” is not a field of a person.") % {"name": name}}
+            )
         allowed = (SURVIVOR, OTHER, BOTH) if name in JOINABLE_FIELDS else (SURVIVOR, OTHER)
         if choice not in allowed:
-            raise ValidationError({name: f"Choose which value stays ({', '.join(allowed)})."})
+            raise ValidationError(
+                {
+                    name: gettext("Choose which value stays (%(choices)s).")
+                    % {"choices": ", ".join(allowed)}
+                }
+            )
 
 
 def contact_left_out(survivor: Member, other: Member, values: dict) -> list[str]:
@@ -430,8 +452,11 @@ def _refuse_unmoved_rows(other: Member) -> None:
             continue
         if model._base_manager.filter(**{relation.field.name: other}).exists():
             raise ValidationError(
-                f"{model._meta.verbose_name_plural.capitalize()} still point at {other}; "
-                "no merge step moves them, so the merge was not made.",
+                gettext(
+                    "%(records)s still point at %(person)s; no merge step moves them, so the "
+                    "merge was not made."
+                )
+                % {"records": capfirst(model._meta.verbose_name_plural), "person": other},
                 code="unmoved",
             )
 

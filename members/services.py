@@ -1,6 +1,7 @@
 """Writes about people: each one named, atomic and attributed to the acting user."""
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
 
 from members.models import CapacityCheckIn, Member
 from sos_tracker import versioning
@@ -12,8 +13,10 @@ class StaleEditError(versioning.StaleEditError):
     def __init__(self, current: Member):
         super().__init__(
             current,
-            "Someone else saved this person while you were editing. "
-            "Your changes are below, beside theirs; check them and save again.",
+            _(
+                "Someone else saved this person while you were editing. "
+                "Your changes are below, beside theirs; check them and save again."
+            ),
         )
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.tasks import task
+from django.utils.translation import gettext_lazy as _
 
 from members.importing import applying, retention
 from members.models import ImportRecord, ImportState
@@ -117,8 +118,9 @@ def run_apply(record, *, by, **options) -> ImportRecord:
     ):
         record.refresh_from_db()
         raise ValidationError(
-            "Only a previewed import can be applied; this one is "
-            f"{record.get_state_display().lower()}."
+            _("Only a previewed import can be applied; this one is %(state)s."),
+            code="not_previewed",
+            params={"state": record.get_state_display().lower()},
         )
     transaction.on_commit(lambda: apply_import_task.enqueue(record.pk, by.pk, dict(options)))
     record.refresh_from_db()
@@ -140,8 +142,9 @@ def run_undo(record, *, by) -> ImportRecord:
     ):
         record.refresh_from_db()
         raise ValidationError(
-            "Only an applied import can be undone; this one is "
-            f"{record.get_state_display().lower()}."
+            _("Only an applied import can be undone; this one is %(state)s."),
+            code="not_applied",
+            params={"state": record.get_state_display().lower()},
         )
     transaction.on_commit(lambda: undo_import_task.enqueue(record.pk, by.pk))
     record.refresh_from_db()

@@ -14,6 +14,7 @@ import unicodedata
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext
 
 _NON_DIGITS = re.compile(r"\D+")
 _SPACES = re.compile(r"\s+")
@@ -276,10 +277,12 @@ def phone_problem(phone: str) -> str:
     if not text:
         return ""
     if is_scientific_notation(text):
-        return (
-            f"Excel turned this number into {text}; the digits are lost. "
+        return gettext(
+            "Excel turned this number into %(number)s; the digits are lost. "
             "Type the phone number again from the original."
-        )
+        ) % {"number": text}
     if len(_NON_DIGITS.sub("", text)) < MIN_PHONE_DIGITS:
-        return f"A phone number needs at least {MIN_PHONE_DIGITS} digits."
+        return gettext("A phone number needs at least %(count)d digits.") % {
+            "count": MIN_PHONE_DIGITS
+        }
     return ""

@@ -7,6 +7,8 @@ capacity line charts of a person have their own geometry in members/charts.py.
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext, gettext_lazy
+
 # Drawing box in SVG user units; the template scales it to the width it is given.
 WIDTH = 386
 # Room for a label cut at 24 characters (bars.html) at 11px, e.g. "New Communist Movement …".
@@ -62,16 +64,28 @@ class BarChart:
     def summary(self) -> str:
         """A sentence for screen readers, read before the table of numbers."""
         if not self.bars or not self.total:
-            return f"{self.title}: none yet."
+            return gettext("%(chart)s: none yet.") % {"chart": self.title}
         top = max(self.bars, key=lambda bar: bar.value)
-        return (
-            f"{self.title}: {len(self.bars)} bars, {self.total} {self.unit} in all; "
-            f"the largest is {top.label} with {top.value}."
-        )
+        return gettext(
+            "%(chart)s: %(bars)s bars, %(total)s %(unit)s in all; the largest is %(label)s "
+            "with %(value)s."
+        ) % {
+            "chart": self.title,
+            "bars": len(self.bars),
+            "total": self.total,
+            "unit": self.unit,
+            "label": top.label,
+            "value": top.value,
+        }
 
 
 def bar_chart(
-    rows, *, title: str, slug: str, unit: str = "people", note_heading: str = ""
+    rows,
+    *,
+    title: str,
+    slug: str,
+    unit: str = gettext_lazy("people"),
+    note_heading: str = "",
 ) -> BarChart:
     """A horizontal bar chart of `rows`, scaled so the largest value fills the bar area.
 

@@ -23,6 +23,7 @@ import re
 from django.conf import settings
 from django.http import HttpResponseBadRequest, QueryDict
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 # C0 controls but tab (\x09), line feed (\x0a) and carriage return (\x0d); DEL; C1 controls.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -85,7 +86,12 @@ class InputCleaningMiddleware:
             return HttpResponseBadRequest(
                 render_to_string(
                     "400.html",
-                    {"problem": f"The address's “{too_long}” is longer than {limit} characters."},
+                    {
+                        "problem": gettext(
+                            "The address's “%(parameter)s” is longer than %(limit)s characters."
+                        )
+                        % {"parameter": too_long, "limit": limit}
+                    },
                     request=request,
                 )
             )

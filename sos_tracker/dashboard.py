@@ -25,12 +25,22 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from audit.alerts import open_alerts
 from cores.models import CoreGroup, Milestone, Phase
 from cores.stats import CoreFigures, Funnel, core_figures, queue_sizes
 from members import stats
-from members.models import CapacityCheckIn, Member
+from members.models import (
+    CAPACITY_FIELDS,
+    CapacityCheckIn,
+    JoiningStoryKind,
+    Member,
+    MemberStatus,
+)
 from members.stats import CapacityGrowth, Month, PeopleCounts, Row
 from sos_tracker import charts, figures
 from sos_tracker.permissions import can_review_tendency, led_core_ids
@@ -79,12 +89,12 @@ class CoreSummary:
             )
             for step in self.funnel.steps
         ]
-        bars.append(charts.Bar(label="Declined", value=self.funnel.declined, css="declined"))
+        bars.append(charts.Bar(label=_("Declined"), value=self.funnel.declined, css="declined"))
         return charts.bar_chart(
             bars,
-            title="Invitations, by stage reached",
+            title=_("Invitations, by stage reached"),
             slug=f"funnel-{self.core.slug}",
-            note_heading="Of the stage before",
+            note_heading=_("Of the stage before"),
         )
 
     @property
@@ -187,11 +197,13 @@ def people_charts(user, counts: PeopleCounts, sectors: list[Row]) -> dict:
     return {
         "total": counts.total,
         "without_sector": counts.without_sector,
-        "status": charts.bar_chart(bars(counts.by_status, "status"), title="Status", slug="status"),
-        "story": charts.bar_chart(
-            bars(counts.by_story, "kind"), title="Joining story", slug="story"
+        "status": charts.bar_chart(
+            bars(counts.by_status, "status"), title=_("Status"), slug="status"
         ),
-        "sector": charts.bar_chart(bars(sectors, "sector"), title="Sector", slug="sector"),
+        "story": charts.bar_chart(
+            bars(counts.by_story, "kind"), title=_("Joining story"), slug="story"
+        ),
+        "sector": charts.bar_chart(bars(sectors, "sector"), title=_("Sector"), slug="sector"),
     }
 
 
@@ -250,12 +262,17 @@ class Timeline:
     def summary(self) -> str:
         """A sentence for screen readers, read before the table of numbers."""
         if not self.total:
-            return "Check-ins per month: none in the last two years."
-        return (
-            f"Check-ins per month from {self.first.start:%B %Y} to {self.last.start:%B %Y}: "
-            f"{self.total} in all; the busiest month was {self.busiest.start:%B %Y} with "
-            f"{self.busiest.check_ins}."
-        )
+            return _("Check-ins per month: none in the last two years.")
+        return _(
+            "Check-ins per month from %(first)s to %(last)s: %(total)s in all; the busiest "
+            "month was %(busiest)s with %(busiest_count)s."
+        ) % {
+            "first": date_format(self.first.start, "YEAR_MONTH_FORMAT"),
+            "last": date_format(self.last.start, "YEAR_MONTH_FORMAT"),
+            "total": self.total,
+            "busiest": date_format(self.busiest.start, "YEAR_MONTH_FORMAT"),
+            "busiest_count": self.busiest.check_ins,
+        }
 
 
 def timeline(months: list[Month]) -> Timeline:
@@ -373,15 +390,25 @@ class GrowthChart:
     @property
     def summary(self) -> str:
         if not self.people:
-            return "Capacity growth: nobody has two check-ins yet."
+            return _("Capacity growth: nobody has two check-ins yet.")
         parts = [
-            f"{row.growth.label} median {row.median_text}, {row.growth.grew} grew, "
-            f"{row.growth.unchanged} unchanged, {row.growth.declined} declined"
+            _(
+                "%(capacity)s median %(median)s, %(grew)s grew, %(unchanged)s unchanged, "
+                "%(declined)s declined"
+            )
+            % {
+                "capacity": row.growth.label,
+                "median": row.median_text,
+                "grew": row.growth.grew,
+                "unchanged": row.growth.unchanged,
+                "declined": row.growth.declined,
+            }
             for row in self.rows
         ]
-        return f"Capacity growth of {self.people} people since their first check-in: " + (
-            "; ".join(parts) + "."
-        )
+        return _("Capacity growth of %(people)s people since their first check-in: %(parts)s.") % {
+            "people": self.people,
+            "parts": "; ".join(parts),
+        }
 
 
 def growth_chart(growth: list[CapacityGrowth]) -> GrowthChart:
@@ -392,9 +419,9 @@ def growth_chart(growth: list[CapacityGrowth]) -> GrowthChart:
         row = GrowthRow(growth=item, y=index * GROWTH_ROW)
         x = 0.0
         for kind, label, people in (
-            ("declined", "declined", item.declined),
-            ("unchanged", "unchanged", item.unchanged),
-            ("grew", "grew", item.grew),
+            ("declined", pgettext("capacity change", "declined"), item.declined),
+            ("unchanged", pgettext("capacity change", "unchanged"), item.unchanged),
+            ("grew", pgettext("capacity change", "grew"), item.grew),
         ):
             width = GROWTH_WIDTH * people / item.people if item.people else 0.0
             row.segments.append(Segment(kind, label, people, x=x, width=width))
@@ -452,7 +479,7 @@ def count_network_figures(_argument: str = "", *, now: dt.datetime | None = None
     counts = stats.people_counts()
 
     def rows(items):
-        return [[row.key, row.label, row.value] for row in items]
+        return [[row.key, str(row.label), row.value] for row in items]
 
     return {
         "counts": {
@@ -469,7 +496,7 @@ def count_network_figures(_argument: str = "", *, now: dt.datetime | None = None
         "growth": [
             {
                 "field": item.field,
-                "label": item.label,
+                "label": str(item.label),
                 "histogram": [[change, n] for change, n in item.histogram.items()],
             }
             for item in stats.capacity_growth()
@@ -492,15 +519,18 @@ def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures | None:
         return None
     data = counted.data
 
-    def rows(items):
-        return [Row(key, label, value) for key, label, value in items]
+    def rows(items, choices=None):
+        # The worker kept the labels in its own language: a choice's is taken again in the
+        # reader's (a sector's name is data and stays as counted).
+        labels = dict(choices.choices) if choices else {}
+        return [Row(key, labels.get(key, label), value) for key, label, value in items]
 
     counts = data["counts"]
     return NetworkFigures(
         counts=PeopleCounts(
             total=counts["total"],
-            by_status=rows(counts["by_status"]),
-            by_story=rows(counts["by_story"]),
+            by_status=rows(counts["by_status"], MemberStatus),
+            by_story=rows(counts["by_story"], JoiningStoryKind),
             without_sector=counts["without_sector"],
         ),
         sectors=rows(data["sectors"]),
@@ -508,7 +538,9 @@ def network_figures(*, now: dt.datetime | None = None) -> NetworkFigures | None:
         growth=[
             CapacityGrowth(
                 field=item["field"],
-                label=item["label"],
+                label=capfirst(CapacityCheckIn._meta.get_field(item["field"]).verbose_name)
+                if item["field"] in CAPACITY_FIELDS
+                else item["label"],
                 histogram=dict(item["histogram"]),
             )
             for item in data["growth"]

@@ -18,6 +18,7 @@ from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from sos_tracker.lookups import holds
 
@@ -51,8 +52,10 @@ class StaleEditError(ValidationError):
         self.current = current
         super().__init__(
             message
-            or "Someone else saved this while you were editing; nothing of yours was saved. "
-            "Their version is shown beside yours; check it and save again.",
+            or _(
+                "Someone else saved this while you were editing; nothing of yours was saved. "
+                "Their version is shown beside yours; check it and save again."
+            ),
             code="stale",
         )
 
@@ -120,7 +123,7 @@ class VersionedModelForm(forms.ModelForm):
     `noun` names the record in the message ("this core").
     """
 
-    noun = "this record"
+    noun = _("this record")
 
     edit_version = CarriedVersion(widget=forms.HiddenInput, required=False)
     edit_opened = CarriedSnapshot(widget=forms.HiddenInput, required=False)
@@ -299,16 +302,17 @@ class VersionedModelForm(forms.ModelForm):
         return None
 
     def stale_message(self, conflicts) -> str:
-        detail = (
-            f" You both changed: {', '.join(map(str, conflicts))}; your input is kept there."
-            if conflicts
-            else " You changed different things; theirs are filled in below."
-        )
-        return (
-            f"Someone else saved {self.noun} while you were editing; nothing was saved."
-            + detail
-            + " Check the form and save again."
-        )
+        if conflicts:
+            return _(
+                "Someone else saved %(record)s while you were editing; nothing was saved. "
+                "You both changed: %(fields)s; your input is kept there. "
+                "Check the form and save again."
+            ) % {"record": self.noun, "fields": ", ".join(map(str, conflicts))}
+        return _(
+            "Someone else saved %(record)s while you were editing; nothing was saved. "
+            "You changed different things; theirs are filled in below. "
+            "Check the form and save again."
+        ) % {"record": self.noun}
 
     def merge(self, current, opened: dict | None) -> list[dict]:
         """Adopt their changes where this person typed nothing new; merge sets; list what

@@ -20,7 +20,9 @@ from tests.test_admin_pages import ROWS as ADMIN_ROWS
 LOGIN = "/login/"
 ADMIN_LOGIN = "/admin/login/"
 # The only addresses a stranger may open (logging out asks nothing of them either).
-OPEN_TO_ALL = {LOGIN, ADMIN_LOGIN, "/logout/", "/admin/logout/"}
+# The language switch is a POST (a GET is refused) that a visitor may send from the login
+# page; it reads and shows nothing.
+OPEN_TO_ALL = {LOGIN, ADMIN_LOGIN, "/logout/", "/admin/logout/", "/language/"}
 # An invitee opens their link before having an account, a lead their enrolment link before
 # signing in; the walk's made-up ones are a 404 that says nothing
 # (tests/accounts/test_invitations.py, tests/accounts/test_enrolment.py).

@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from cores.models import AlignmentLevel, Tendency
 
@@ -20,26 +21,27 @@ class StatedAlignmentForm(forms.Form):
 
     tendency = forms.ModelChoiceField(
         queryset=Tendency.objects.all(),
+        label=_("Tendency"),
         empty_label=None,
         error_messages={
-            "required": "Choose the tendency the person spoke about.",
-            "invalid_choice": "Choose one of the tendencies.",
+            "required": _("Choose the tendency the person spoke about."),
+            "invalid_choice": _("Choose one of the tendencies."),
         },
     )
     level = forms.ChoiceField(
-        label="Level they state",
+        label=_("Level they state"),
         choices=AlignmentLevel.choices,
         error_messages={
-            "required": "Choose the level the person states.",
-            "invalid_choice": "Choose one of the alignment levels.",
+            "required": _("Choose the level the person states."),
+            "invalid_choice": _("Choose one of the alignment levels."),
         },
     )
     stated_on = forms.DateField(
-        label="Stated on",
+        label=_("Stated on"),
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={
-            "required": "Give the date the person stated it.",
-            "invalid": "Enter a date like 2025-03-14.",
+            "required": _("Give the date the person stated it."),
+            "invalid": _("Enter a date like 2025-03-14."),
         },
     )
 
@@ -57,11 +59,11 @@ class StatedAlignmentForm(forms.Form):
     def clean_stated_on(self):
         stated_on = self.cleaned_data["stated_on"]
         if stated_on > timezone.localdate():
-            raise ValidationError("The date stated cannot be in the future.", code="future")
+            raise ValidationError(_("The date stated cannot be in the future."), code="future")
         if stated_on < EARLIEST_STATED_ON:
             # No one alive stated a level before then: a mistyped year, not history.
             raise ValidationError(
-                "The date stated, %(date)s, is too early; give a date from 1900 on.",
+                _("The date stated, %(date)s, is too early; give a date from 1900 on."),
                 code="too_early",
                 params={"date": stated_on.isoformat()},
             )

@@ -3,12 +3,14 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cores.models import FUNNEL_STAGES, STAGE_DATE_FIELDS, CoreGroup, Invitation, InvitationStage
 from cores.services import allowed_moves
 from members.models import Member
 
-POINT_PERSON_NOT_IN_CORE = "The point person must be a member of this core."
+POINT_PERSON_NOT_IN_CORE = _("The point person must be a member of this core.")
 
 
 class _ServiceErrorsMixin:
@@ -32,8 +34,8 @@ class PointPersonField(forms.ModelChoiceField):
         super().__init__(
             queryset=core.members.order_by("name", "pk"),
             required=False,
-            empty_label="Nobody yet",
-            help_text="The member of the core who follows up with this person.",
+            empty_label=_("Nobody yet"),
+            help_text=_("The member of the core who follows up with this person."),
             error_messages={"invalid_choice": POINT_PERSON_NOT_IN_CORE},
             **kwargs,
         )
@@ -56,18 +58,18 @@ class FollowUpForm(_ServiceErrorsMixin, forms.Form):
     """
 
     next_step_on = forms.DateField(
-        label="Next step on",
+        label=_("Next step on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Optional: when the point person follows up next.",
-        error_messages={"invalid": "Enter a date like 2025-03-14."},
+        help_text=_("Optional: when the point person follows up next."),
+        error_messages={"invalid": _("Enter a date like 2025-03-14.")},
     )
     note = forms.CharField(
-        label="Note for the core",
+        label=_("Note for the core"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Seen by this core's leads only.",
+        help_text=_("Seen by this core's leads only."),
     )
 
     # The invitation's version when the page opened (sos_tracker.versioning): a follow-up
@@ -85,7 +87,7 @@ class FollowUpForm(_ServiceErrorsMixin, forms.Form):
             }
         super().__init__(data, **kw)
         # Its choices depend on the core, so the field is made here and put first.
-        self.fields["point_person"] = PointPersonField(core, label="Point person")
+        self.fields["point_person"] = PointPersonField(core, label=_("Point person"))
         self.order_fields(["point_person", "next_step_on", "note", "version"])
         self.core_has_members = len(self.fields["point_person"].choices) > 1
 
@@ -107,28 +109,28 @@ class MoveForm(_ServiceErrorsMixin, forms.Form):
     }
 
     stage = forms.ChoiceField(
-        label="Move to",
+        label=_("Move to"),
         choices=InvitationStage.choices,
         error_messages={
-            "required": "Choose the stage to move to.",
-            "invalid_choice": "Choose one of the invitation stages.",
+            "required": _("Choose the stage to move to."),
+            "invalid_choice": _("Choose one of the invitation stages."),
         },
     )
     on = forms.DateField(
-        label="On",
+        label=pgettext_lazy("date of a move", "On"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The day it happened; kept as that stage's date.",
+        help_text=_("The day it happened; kept as that stage's date."),
         error_messages={
-            "required": "Give the day it happened.",
-            "invalid": "Enter a date like 2025-03-14.",
+            "required": _("Give the day it happened."),
+            "invalid": _("Enter a date like 2025-03-14."),
         },
     )
     reason = forms.CharField(
-        label="Why they declined",
+        label=_("Why they declined"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional, only when moving to “Declined”.",
+        help_text=_("Optional, only when moving to “Declined”."),
     )
     expected_stage = forms.ChoiceField(choices=InvitationStage.choices, widget=forms.HiddenInput)
 
@@ -149,9 +151,13 @@ class MoveForm(_ServiceErrorsMixin, forms.Form):
             kwargs["initial"].setdefault("stage", ahead[0].value)
         super().__init__(data, **kwargs)
         # Only the permitted moves are offered; the field still accepts every stage.
-        back = " (back: a correction)"
         self.fields["stage"].widget.choices = [
-            (stage.value, stage.label + (back if position.get(stage, here) < here else ""))
+            (
+                stage.value,
+                gettext("%(stage)s (back: a correction)") % {"stage": stage.label}
+                if position.get(stage, here) < here
+                else stage.label,
+            )
             for stage in moves
         ]
         self.has_moves = bool(moves)
@@ -159,14 +165,18 @@ class MoveForm(_ServiceErrorsMixin, forms.Form):
     def clean_on(self):
         on = self.cleaned_data["on"]
         if on > timezone.localdate():
-            raise ValidationError("This date cannot be in the future.", code="future")
+            raise ValidationError(_("This date cannot be in the future."), code="future")
         return on
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("reason") and cleaned.get("stage") != InvitationStage.DECLINED:
             self.add_error(
-                "reason", "A reason is kept only when the person declines; leave it empty."
+                "reason",
+                ValidationError(
+                    _("A reason is kept only when the person declines; leave it empty."),
+                    code="not_declined",
+                ),
             )
         return cleaned
 
@@ -182,8 +192,8 @@ class InviteForm(forms.Form):
         queryset=Member.objects.all(),
         widget=forms.HiddenInput,
         error_messages={
-            "required": "Choose the person to invite.",
-            "invalid_choice": "That person is not here any more; search again.",
+            "required": _("Choose the person to invite."),
+            "invalid_choice": _("That person is not here any more; search again."),
         },
     )
 
@@ -192,19 +202,19 @@ class InvitationFilterForm(forms.Form):
     """The invitation list's filters: one stage, or only the stalled ones."""
 
     stage = forms.ChoiceField(
-        required=False, choices=[("", "Every stage"), *InvitationStage.choices]
+        label=_("Stage"), required=False, choices=[("", _("Every stage")), *InvitationStage.choices]
     )
-    stalled = forms.BooleanField(required=False, label="Stalled only")
+    stalled = forms.BooleanField(required=False, label=_("Stalled only"))
 
 
 class PersonSearchForm(forms.Form):
     """The search box that finds an existing person to invite."""
 
     q = forms.CharField(
-        label="Find a person",
+        label=_("Find a person"),
         required=False,
         max_length=200,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Name, email or city", "autocomplete": "off"}
+            attrs={"type": "search", "placeholder": _("Name, email or city"), "autocomplete": "off"}
         ),
     )

@@ -8,6 +8,8 @@ ValidationErrors come back onto these forms through `add_service_error`.
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from cores.models import Phase
 from cores.services import MILESTONE_NOTE_MAX_LENGTH
@@ -40,13 +42,13 @@ class AdvancePhaseForm(ServiceErrorsMixin, forms.Form):
     to_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput)
     from_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput, required=False)
     reason = forms.CharField(
-        label="Why the core is moving on",
+        label=_("Why the core is moving on"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Say why the core is moving on."},
-        help_text="Recorded with your name and the date; everyone who sees the core reads it.",
+        error_messages={"required": _("Say why the core is moving on.")},
+        help_text=_("Recorded with your name and the date; everyone who sees the core reads it."),
     )
     open_milestones_confirmed = forms.BooleanField(
-        label="Move on anyway, with the milestones above still open",
+        label=_("Move on anyway, with the milestones above still open"),
         required=False,
     )
 
@@ -105,10 +107,10 @@ class ReturnPhaseForm(ServiceErrorsMixin, forms.Form):
 
     from_phase = forms.ChoiceField(choices=Phase.choices, widget=forms.HiddenInput)
     reason = forms.CharField(
-        label="Why the core is going back",
+        label=_("Why the core is going back"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "Say why the core is going back a phase."},
-        help_text="Recorded with your name and the date.",
+        error_messages={"required": _("Say why the core is going back a phase.")},
+        help_text=_("Recorded with your name and the date."),
     )
 
     def __init__(self, *args, current_phase: str, **kwargs):
@@ -121,22 +123,28 @@ class MilestoneDoneForm(ServiceErrorsMixin, forms.Form):
     """Tick a milestone off: the day it was done (today by default) and an optional note."""
 
     done_on = forms.DateField(
-        label="Done on",
+        label=_("Done on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Give the day it was done.", "invalid": "Enter a date."},
+        error_messages={"required": _("Give the day it was done."), "invalid": _("Enter a date.")},
     )
     note = forms.CharField(
-        label="Note",
+        label=_("Note"),
         required=False,
         max_length=MILESTONE_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=(
-            "Optional: what was decided, where the document lives "
-            f"(at most {MILESTONE_NOTE_MAX_LENGTH:,} characters). Empty it to remove the note."
+        # {limit} is filled in now (with its thousands separator); %(show_value)d by the
+        # length check when it fails.
+        help_text=format_lazy(
+            _(
+                "Optional: what was decided, where the document lives "
+                "(at most {limit} characters). Empty it to remove the note."
+            ),
+            limit=f"{MILESTONE_NOTE_MAX_LENGTH:,}",
         ),
         error_messages={
-            "max_length": (
-                f"Keep the note to {MILESTONE_NOTE_MAX_LENGTH:,} characters; it has %(show_value)d."
+            "max_length": format_lazy(
+                _("Keep the note to {limit} characters; it has %(show_value)d."),
+                limit=f"{MILESTONE_NOTE_MAX_LENGTH:,}",
             )
         },
     )

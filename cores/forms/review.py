@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from cores.models import Alignment, AlignmentLevel
 
@@ -16,17 +17,17 @@ class ReviewForm(forms.Form):
     """
 
     level = forms.ChoiceField(
-        label="Level",
+        label=_("Level"),
         choices=AlignmentLevel.choices,
         widget=forms.RadioSelect,
-        help_text="Confirm the level as it is, or adjust it.",
+        help_text=_("Confirm the level as it is, or adjust it."),
         error_messages={
-            "required": "Choose the level you confirm.",
-            "invalid_choice": "Choose one of the levels.",
+            "required": _("Choose the level you confirm."),
+            "invalid_choice": _("Choose one of the levels."),
         },
     )
     note = forms.CharField(
-        label="Private note",
+        label=_("Private note"),
         required=False,
         strip=True,
         max_length=5000,
@@ -37,7 +38,7 @@ class ReviewForm(forms.Form):
     expected_version = forms.IntegerField(
         widget=forms.HiddenInput,
         min_value=1,
-        error_messages={"required": "The page was incomplete; open the item again."},
+        error_messages={"required": _("The page was incomplete; open the item again.")},
     )
 
     def __init__(self, data=None, *, alignment: Alignment, draft: dict | None = None, **kwargs):
@@ -49,11 +50,9 @@ class ReviewForm(forms.Form):
             initial["note"] = draft.get("note", "")
         kwargs.setdefault("label_suffix", "")
         super().__init__(data, initial=initial, **kwargs)
-        self.fields[
-            "note"
-        ].help_text = (
-            f"Optional. Only the leads of {alignment.tendency} see it; it is saved with the review."
-        )
+        self.fields["note"].help_text = _(
+            "Optional. Only the leads of %(tendency)s see it; it is saved with the review."
+        ) % {"tendency": alignment.tendency}
 
     def errors_from(self, error: ValidationError) -> None:
         """File a service's ValidationError under this form's fields.

@@ -18,6 +18,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from members.history import (
     bulk_create_with_history,
@@ -77,10 +78,12 @@ def choose_header_row(record: ImportRecord, *, header_row: int, by) -> ImportRec
     it, and ValidationError once the import is past choosing columns.
     """
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
-        raise ValidationError(f"This import is {record.get_state_display().lower()}.")
+        raise _import_is(record.get_state_display())
     sheet = sheet_of(record, header_row=header_row)
     if not sheet.rows:
-        raise UnreadableFile(f"Row {header_row} has no people below it; choose another row.")
+        raise UnreadableFile(
+            gettext("Row %(row)s has no people below it; choose another row.") % {"row": header_row}
+        )
     with transaction.atomic():
         record.rows.all().delete()
         record.sheet = sheet.as_json()
@@ -113,7 +116,7 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
     if errors:
         raise ValidationError({"mapping": errors})
     if record.state not in (ImportState.UPLOADED, ImportState.PREVIEWED, ImportState.PLANNING):
-        raise ValidationError(f"This import is {record.get_state_display().lower()}.")
+        raise _import_is(record.get_state_display())
     choices = record.sector_choices if sector_choices is None else sector_choices
     sheet = sheet_of(record)
 
@@ -127,7 +130,9 @@ def preview_import(record: ImportRecord, *, mapping=None, sector_choices=None) -
         # the claim holds the row until this preview commits.
         if not change_state(record, expected=PREVIEWABLE, to=ImportState.PLANNING):
             raise ValidationError(
-                f"This import is {_state_now(record).label.lower()}; the preview was not kept."
+                gettext("This import is %(state)s; the preview was not kept.")
+                % {"state": _state_now(record).label.lower()},
+                code="state",
             )
         record.rows.all().delete()
         insert_rows(
@@ -202,8 +207,9 @@ def decide_rows(record: ImportRecord, decisions: dict[int, str], *, by) -> int:
     )
     if state != ImportState.PREVIEWED:
         raise ValidationError(
-            f"Decisions are taken before importing; this import is "
-            f"{ImportState(state).label.lower()}."
+            gettext("Decisions are taken before importing; this import is %(state)s.")
+            % {"state": ImportState(state).label.lower()},
+            code="state",
         )
     rows = {
         row.pk: row
@@ -213,13 +219,16 @@ def decide_rows(record: ImportRecord, decisions: dict[int, str], *, by) -> int:
     for pk, decision in decisions.items():
         row = rows.get(pk)
         if row is None:
-            raise ValidationError(f"Row #{pk} is not a possible duplicate of this import.")
+            raise ValidationError(
+                gettext("Row #%(row)s is not a possible duplicate of this import.") % {"row": pk},
+                code="not_held",
+            )
         allowed = [value for value, _ in decision_choices(row)]
         if decision and decision not in allowed:
             raise ValidationError(
-                f"Row {row.number}: “{decision}” is not possible here; choose "
-                + ", ".join(allowed)
-                + "."
+                gettext("Row %(row)s: “%(decision)s” is not possible here; choose %(allowed)s.")
+                % {"row": row.number, "decision": decision, "allowed": ", ".join(allowed)},
+                code="not_allowed",
             )
         if row.decision != decision:
             row.decision = decision
@@ -281,8 +290,9 @@ def apply_import(record: ImportRecord, *, by, undecided: str = "refuse") -> Impo
     # The claim (change_state): of two applies, the second finds the state moved.
     if not change_state(record, expected=APPLICABLE, to=ImportState.APPLYING, error=""):
         raise ValidationError(
-            "Only a previewed import can be applied; this one is "
-            f"{_state_now(record).label.lower()}."
+            gettext("Only a previewed import can be applied; this one is %(state)s.")
+            % {"state": _state_now(record).label.lower()},
+            code="state",
         )
     record = ImportRecord.objects.get(pk=record.pk)
     _carry_out_decisions(record, undecided=undecided)
@@ -310,8 +320,14 @@ def discard_import(record: ImportRecord, *, by) -> ImportRecord:
     if not change_state(record, expected=DISCARDABLE, to=ImportState.DISCARDED):
         state = _state_now(record)
         if state in (ImportState.APPLIED, ImportState.UNDONE):
-            raise ValidationError("An applied import cannot be discarded; undo it instead.")
-        raise ValidationError(f"This import is {state.label.lower()}; it cannot be discarded.")
+            raise ValidationError(
+                gettext("An applied import cannot be discarded; undo it instead."), code="state"
+            )
+        raise ValidationError(
+            gettext("This import is %(state)s; it cannot be discarded.")
+            % {"state": state.label.lower()},
+            code="state",
+        )
     record.state = ImportState.DISCARDED
     record.content = b""
     record.sheet = {}
@@ -334,7 +350,9 @@ def undo_import(record: ImportRecord, *, by) -> ImportRecord:
     refuse_undo_without_row_data(record)
     if not change_state(record, expected=UNDOABLE, to=ImportState.UNDOING):
         raise ValidationError(
-            f"Only an applied import can be undone; this one is {_state_now(record).label.lower()}."
+            gettext("Only an applied import can be undone; this one is %(state)s.")
+            % {"state": _state_now(record).label.lower()},
+            code="state",
         )
     record = ImportRecord.objects.defer("content").get(pk=record.pk)
     # Checked again once claimed: a purge that committed in between has deleted the rows.
@@ -360,10 +378,15 @@ def refuse_undo_without_row_data(record: ImportRecord) -> None:
     )
     if deleted:
         raise ValidationError(
-            f"This import can no longer be undone: its row data was deleted on "
-            f"{date_format(timezone.localtime(deleted), 'M j, Y')}, "
-            f"{settings.IMPORT_ROW_DATA_DAYS} days "
-            "after it finished, as every import's is."
+            gettext(
+                "This import can no longer be undone: its row data was deleted on %(date)s, "
+                "%(days)s days after it finished, as every import's is."
+            )
+            % {
+                "date": date_format(timezone.localtime(deleted), "DATE_FORMAT"),
+                "days": settings.IMPORT_ROW_DATA_DAYS,
+            },
+            code="row_data_deleted",
         )
 
 
@@ -458,8 +481,11 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
                 continue
             if as_text(getattr(member, name)) != old:
                 conflicts.append(
-                    f"Row {row.number}: {member}'s {_label(name)} changed after the preview; "
-                    "kept their value."
+                    gettext(
+                        "Row %(row)s: %(person)s's %(field)s changed after the preview; "
+                        "kept their value."
+                    )
+                    % {"row": row.number, "person": member, "field": _label(name)}
                 )
                 continue
             setattr(member, name, _typed(name, new))
@@ -475,7 +501,7 @@ def _update_people(record, sectors, *, by) -> tuple[int, list[str]]:
             touched.append(member)
         else:
             row.action = SKIP
-            row.reasons = [*row.reasons, "changed after the preview; nothing applied"]
+            row.reasons = [*row.reasons, gettext("changed after the preview; nothing applied")]
     if fields:
         bulk_update_with_history(
             touched,
@@ -530,6 +556,12 @@ def _typed(name, value):
 
 def _json(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _import_is(state) -> ValidationError:
+    return ValidationError(
+        gettext("This import is %(state)s.") % {"state": str(state).lower()}, code="state"
+    )
 
 
 def _label(name):
@@ -626,8 +658,11 @@ def _restore_updated(record, *, by, reason) -> list[str]:
                 continue
             if as_text(getattr(member, name)) != new:
                 conflicts.append(
-                    f"Row {row.number}: {member}'s {_label(name)} was changed after the "
-                    "import; kept the newer value."
+                    gettext(
+                        "Row %(row)s: %(person)s's %(field)s was changed after the import; "
+                        "kept the newer value."
+                    )
+                    % {"row": row.number, "person": member, "field": _label(name)}
                 )
                 continue
             setattr(member, name, _typed(name, old))

@@ -1,28 +1,34 @@
 """Match spreadsheet headers to person fields; the person can correct the result."""
 
+import functools
 import re
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from members.text import fold
 
 # What a column can become. "note" keeps the column's text in the person's notes, so
 # nothing in the file is dropped without the person choosing to drop it.
 TARGETS = {
-    "name": "Name",
-    "first_name": "First name (joined to last name)",
-    "last_name": "Last name (joined to first name)",
-    "preferred_name": "Preferred name",
-    "pronouns": "Pronouns",
-    "email": "Email",
-    "phone": "Phone",
-    "city": "City",
-    "region": "State / region",
-    "status": "Status",
-    "joining_story_kind": "Joining story (kind)",
-    "joining_story": "Joining story in their own words",
-    "sectors": "Sectors",
-    "joined_on": "Joined on",
-    "note": "Keep in notes",
-    "": "Ignore this column",
+    "name": _("Name"),
+    "first_name": _("First name (joined to last name)"),
+    "last_name": _("Last name (joined to first name)"),
+    "preferred_name": _("Preferred name"),
+    "pronouns": _("Pronouns"),
+    "email": _("Email"),
+    "phone": _("Phone"),
+    "city": _("City"),
+    "region": _("State / region"),
+    "status": pgettext_lazy("membership", "Status"),
+    "joining_story_kind": _("Joining story (kind)"),
+    "joining_story": _("Joining story in their own words"),
+    "sectors": _("Sectors"),
+    "joined_on": _("Joined on"),
+    "note": _("Keep in notes"),
+    "": _("Ignore this column"),
 }
 SINGLE_USE = set(TARGETS) - {"note", ""}
 
@@ -82,7 +88,39 @@ SYNONYMS = {
     ],
     "note": ["note", "notes", "comments", "comment"],
 }
-_LOOKUP = {synonym: target for target, synonyms in SYNONYMS.items() for synonym in synonyms}
+# Headers of Spanish spreadsheets beyond the export's own (added by _lookup), folded.
+SYNONYMS["name"] += ["nombre", "nombre completo", "nombre y apellido", "nombre y apellidos"]
+SYNONYMS["first_name"] += ["primer nombre", "nombre de pila"]
+SYNONYMS["last_name"] += ["apellido", "apellidos"]
+SYNONYMS["preferred_name"] += ["apodo", "nombre preferido"]
+SYNONYMS["pronouns"] += ["pronombres", "pronombre"]
+SYNONYMS["email"] += ["correo electronico", "correo e"]
+SYNONYMS["phone"] += ["telefono", "celular", "movil", "numero de telefono"]
+SYNONYMS["sectors"] += ["sectores", "area de trabajo", "areas de trabajo"]
+SYNONYMS["joined_on"] += ["fecha de ingreso", "miembro desde"]
+SYNONYMS["note"] += ["nota", "notas", "comentarios", "comentario"]
+
+
+@functools.cache
+def _lookup() -> tuple[dict[str, str], frozenset[str]]:
+    """{folded header: target} and every header we know, in every language the site
+    speaks: the synonyms above, the export's own headers (members.exporting.COLUMN_NAMES)
+    and the targets' labels as each language writes them. An export in Spanish imports
+    back as one in English. Made on first use (translations need the apps loaded)."""
+    from members.exporting import COLUMN_NAMES
+
+    lookup = {synonym: target for target, synonyms in SYNONYMS.items() for synonym in synonyms}
+    labels = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for target, header in COLUMN_NAMES.items():
+                lookup.setdefault(normalise_header(str(header)), target)
+            for target, label in TARGETS.items():
+                if target:
+                    labels.add(normalise_header(str(label).split(" (")[0]))
+    return lookup, frozenset(set(lookup) | labels)
+
+
 # Looser rules for headers no synonym names, tried in order.
 _KEYWORDS = [
     ("joining_story", ("why", "join")),
@@ -102,14 +140,14 @@ def header_score(cells: list[str]) -> int:
     Finds the header under a title row: a title ("Members, spring 2024") names no column,
     a header names several; data rows come below it.
     """
-    return sum(1 for cell in cells if cell and normalise_header(cell) in _KNOWN_HEADERS)
+    known = _lookup()[1]
+    return sum(1 for cell in cells if cell and normalise_header(cell) in known)
 
 
 def field_label(name: str) -> str:
     """A field's name as the import pages and the rejected-rows file show it."""
-    return {"note": "Notes", "joining_story_kind": "Joining story"}.get(name) or TARGETS.get(
-        name, name
-    ).split(" (")[0]
+    labels = {"note": gettext("Notes"), "joining_story_kind": gettext("Joining story")}
+    return labels.get(name) or str(TARGETS.get(name, name)).split(" (")[0]
 
 
 def normalise_header(header: str) -> str:
@@ -120,9 +158,10 @@ def guess_mapping(headers: list[str]) -> list[str]:
     """One target per column; each field used once (the first column wins)."""
     used = set()
     mapping = []
+    lookup = _lookup()[0]
     for header in headers:
         key = normalise_header(header)
-        target = _LOOKUP.get(key)
+        target = lookup.get(key)
         if target is None:
             words = set(key.split())
             target = next(
@@ -144,22 +183,20 @@ def mapping_errors(headers: list[str], mapping: list[str]) -> list[str]:
     """Problems that make a mapping unusable, said so the person can fix them."""
     errors = []
     if len(mapping) != len(headers):
-        errors.append("Choose what each column becomes.")
+        errors.append(gettext("Choose what each column becomes."))
         return errors
     unknown = [t for t in mapping if t not in TARGETS]
     if unknown:
-        errors.append(f"Unknown choice: {', '.join(unknown)}.")
+        errors.append(gettext("Unknown choice: %(choices)s.") % {"choices": ", ".join(unknown)})
     for target in SINGLE_USE:
         columns = [h for h, t in zip(headers, mapping, strict=True) if t == target]
         if len(columns) > 1:
             errors.append(
-                f"{TARGETS[target]} is chosen for {len(columns)} columns: {', '.join(columns)}."
+                gettext("%(field)s is chosen for %(count)s columns: %(columns)s.")
+                % {"field": TARGETS[target], "count": len(columns), "columns": ", ".join(columns)}
             )
     if "name" not in mapping and not {"first_name", "last_name"} & set(mapping):
-        errors.append("No column gives the person's name: choose Name, or First and Last name.")
+        errors.append(
+            gettext("No column gives the person's name: choose Name, or First and Last name.")
+        )
     return errors
-
-
-_KNOWN_HEADERS = set(_LOOKUP) | {
-    normalise_header(label.split(" (")[0]) for target, label in TARGETS.items() if target
-}

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from members.importing.columns import TARGETS, mapping_errors
 from members.importing.reading import size_refusal
@@ -9,8 +11,8 @@ from members.models import Sector
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="Spreadsheet",
-        help_text=(
+        label=_("Spreadsheet"),
+        help_text=_(
             "CSV, XLSX or Excel's Unicode Text (.txt). A row names the columns; a title "
             "above it is fine. Nothing is saved until you confirm the preview."
         ),
@@ -22,7 +24,11 @@ class UploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         limit = settings.IMPORT_MAX_UPLOAD_BYTES
-        self.fields["file"].help_text += f" Up to {limit / 1_048_576:.0f} MB."
+        self.fields["file"].help_text = (
+            str(self.fields["file"].help_text)
+            + " "
+            + gettext("Up to %(size)s MB.") % {"size": f"{limit / 1_048_576:.0f}"}
+        )
 
     def clean_file(self):
         """Refuse a file over the size limit before it is read into memory."""
@@ -41,11 +47,13 @@ class MappingForm(forms.Form):
     """
 
     header_row = forms.TypedChoiceField(
-        label="Header row",
+        label=_("Header row"),
         coerce=int,
         required=False,  # left out, the header stays where it is
         empty_value=None,
-        help_text="The row that names the columns. Rows above it (a title, a date) are left out.",
+        help_text=_(
+            "The row that names the columns. Rows above it (a title, a date) are left out."
+        ),
     )
 
     def __init__(self, *args, headers, mapping, samples, header_rows=(), header_row=1, **kwargs):
@@ -54,8 +62,9 @@ class MappingForm(forms.Form):
         self.samples = samples
         self.current_header_row = header_row
         self.fields["header_row"].choices = [
-            (number, f"Row {number}: {text}") for number, text in header_rows
-        ] or [(header_row, f"Row {header_row}")]
+            (number, gettext("Row %(row)s: %(text)s") % {"row": number, "text": text})
+            for number, text in header_rows
+        ] or [(header_row, gettext("Row %(row)s") % {"row": header_row})]
         self.fields["header_row"].initial = header_row
         for index, header in enumerate(headers):
             self.fields[f"column_{index}"] = forms.ChoiceField(
@@ -101,15 +110,18 @@ class SectorChoicesForm(forms.Form):
 
     def __init__(self, *args, unknown, chosen, **kwargs):
         super().__init__(*args, **kwargs)
-        existing = [(str(s.pk), f"Use “{s.name}”") for s in Sector.objects.order_by("name")]
+        existing = [
+            (str(s.pk), gettext("Use “%(sector)s”") % {"sector": s.name})
+            for s in Sector.objects.order_by("name")
+        ]
         self.keys = list(unknown)
         for index, (key, written) in enumerate(unknown.items()):
             self.fields[f"sector_{index}"] = forms.ChoiceField(
                 label=f"“{written}”",
                 choices=[
-                    ("create", f"Create the sector “{written}”"),
+                    ("create", gettext("Create the sector “%(sector)s”") % {"sector": written}),
                     *existing,
-                    ("", "Leave it out"),
+                    ("", gettext("Leave it out")),
                 ],
                 initial=chosen.get(key, "create"),
                 required=False,
@@ -125,7 +137,7 @@ class DecisionsForm(forms.Form):
     allows is checked by members.importing.applying.decide_rows."""
 
     all_undecided = forms.ChoiceField(
-        required=False, choices=[("", "—"), ("add", "Add"), ("skip", "Skip")]
+        required=False, choices=[("", "—"), ("add", _("Add")), ("skip", _("Skip"))]
     )
     # The page's own query string (?show=hold&page=2), to come back to the same rows.
     back = forms.CharField(required=False, max_length=200)
@@ -139,7 +151,11 @@ class DecisionsForm(forms.Form):
                 continue
             pk = key.removeprefix("decision_")
             if not pk.isdigit() or value not in self.DECISIONS:
-                raise ValidationError(f"“{value}” is not a decision for row #{pk}.")
+                raise ValidationError(
+                    _("“%(value)s” is not a decision for row #%(row)s."),
+                    code="invalid_decision",
+                    params={"value": value, "row": pk},
+                )
             decisions[int(pk)] = value
         cleaned["decisions"] = decisions
         return cleaned

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import prefetch_related_objects
+from django.utils.translation import gettext
 
 from members.duplicates import SAME_EMAIL, Verdict, find_duplicates_bulk
 from members.importing.columns import SYNONYMS, TARGETS, normalise_header
@@ -177,7 +178,7 @@ def _read_row(
     )
     name = " ".join(name.split())
     if not name:
-        row.errors["name"] = "The row has no name."
+        row.errors["name"] = gettext("The row has no name.")
     row.values["name"] = name
     for target in ("preferred_name", "pronouns", "city", "region"):
         row.values[target] = " ".join(by_target.get(target, "").split())
@@ -273,7 +274,10 @@ def _decide(row, found, candidates):
     if earlier and earlier.verdict == Verdict.STRONG:
         row.action = SKIP
         row.duplicate_row = candidates[earlier.row].number
-        row.reasons = [f"repeats row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+        row.reasons = [
+            gettext("repeats row %(row)s (%(reasons)s)")
+            % {"row": row.duplicate_row, "reasons": ", ".join(earlier.reason_texts)}
+        ]
     elif (
         saved
         and saved.verdict == Verdict.STRONG
@@ -285,23 +289,36 @@ def _decide(row, found, candidates):
         row.member = saved.member
         row.evidence = [item.as_dict() for item in saved.evidence]
         row.reasons = [
-            f"may be {saved.member} ({', '.join(saved.reasons)}), but the name is written "
-            f"“{row.values.get('name', '')}” here: decide whether to update it"
+            gettext(
+                "may be %(person)s (%(reasons)s), but the name is written “%(name)s” here: "
+                "decide whether to update it"
+            )
+            % {
+                "person": saved.member,
+                "reasons": ", ".join(saved.reason_texts),
+                "name": row.values.get("name", ""),
+            }
         ]
     elif saved and saved.verdict == Verdict.STRONG:
         row.action = UPDATE
         row.member = saved.member
-        row.reasons = list(saved.reasons)
+        row.reasons = list(saved.reason_texts)
     elif saved:
         row.action = HOLD
         row.member = saved.member
         row.evidence = [item.as_dict() for item in saved.evidence]
-        row.reasons = [f"may be {saved.member} ({', '.join(saved.reasons)})"]
+        row.reasons = [
+            gettext("may be %(person)s (%(reasons)s)")
+            % {"person": saved.member, "reasons": ", ".join(saved.reason_texts)}
+        ]
     elif earlier:
         row.action = HOLD
         row.duplicate_row = candidates[earlier.row].number
         row.evidence = [item.as_dict() for item in earlier.evidence]
-        row.reasons = [f"may repeat row {row.duplicate_row} ({', '.join(earlier.reasons)})"]
+        row.reasons = [
+            gettext("may repeat row %(row)s (%(reasons)s)")
+            % {"row": row.duplicate_row, "reasons": ", ".join(earlier.reason_texts)}
+        ]
 
 
 def decision_choices(row) -> list[tuple[str, str]]:
@@ -312,10 +329,10 @@ def decision_choices(row) -> list[tuple[str, str]]:
     """
     choices = []
     if not any(item["description"] == SAME_EMAIL for item in row.evidence):
-        choices.append((ADD, "Add as a new person"))
+        choices.append((ADD, gettext("Add as a new person")))
     if row.member is not None:
-        choices.append((UPDATE, f"Update {row.member}"))
-    choices.append((SKIP, "Skip this row"))
+        choices.append((UPDATE, gettext("Update %(person)s") % {"person": row.member}))
+    choices.append((SKIP, gettext("Skip this row")))
     return choices
 
 
@@ -374,8 +391,14 @@ def _mapping_warnings(plan: ImportPlan) -> list[str]:
                 (h for h, t in zip(plan.headers, plan.mapping, strict=True) if t == name), name
             )
             warnings.append(
-                f"The column “{header}” would replace {replaced} existing "
-                f"{Member._meta.get_field(name).verbose_name} values. "
-                "Check that it is mapped to the right field."
+                gettext(
+                    "The column “%(column)s” would replace %(count)s existing %(field)s values. "
+                    "Check that it is mapped to the right field."
+                )
+                % {
+                    "column": header,
+                    "count": replaced,
+                    "field": Member._meta.get_field(name).verbose_name,
+                }
             )
     return warnings

@@ -28,6 +28,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 
 from members.importing.columns import header_score
 from members.text import clean_text
@@ -110,9 +112,21 @@ _BOMS = [
     (codecs.BOM_UTF16_BE, "utf_16"),
 ]
 _NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
-NOT_A_SPREADSHEET = (
+NOT_A_SPREADSHEET = gettext_lazy(
     "This does not look like a CSV or XLSX spreadsheet. Save it as CSV or XLSX and try again."
 )
+
+
+def _count(number: int) -> str:
+    """A count as the reader's language groups its digits: "20,000" or "20.000"."""
+    return number_format(number, force_grouping=True)
+
+
+def _too_many_rows(limits) -> str:
+    return gettext(
+        "The file has more than %(limit)s rows; the limit is %(limit)s (IMPORT_MAX_ROWS). "
+        "Split it into smaller files."
+    ) % {"limit": _count(limits.rows)}
 
 
 class UnreadableFile(ValueError):
@@ -150,14 +164,16 @@ def size_refusal(size: int, limits: Limits | None = None) -> str:
     limit = (limits or Limits.from_settings()).upload_bytes
     if size <= limit:
         return ""
-    return (
-        f"The file is {_megabytes(size)}; the limit is {_megabytes(limit)} "
-        "(IMPORT_MAX_UPLOAD_BYTES). Split it into smaller files."
-    )
+    return gettext(
+        "The file is %(size)s; the limit is %(limit)s (IMPORT_MAX_UPLOAD_BYTES). "
+        "Split it into smaller files."
+    ) % {"size": _megabytes(size), "limit": _megabytes(limit)}
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_048_576:.1f} MB" if size >= 104_858 else f"{size:,} bytes"
+    if size >= 104_858:
+        return gettext("%(size)s MB") % {"size": number_format(size / 1_048_576, 1)}
+    return gettext("%(size)s bytes") % {"size": _count(size)}
 
 
 class _Grid:
@@ -181,29 +197,40 @@ class _Grid:
             return False
         if width > limits.columns:
             raise UnreadableFile(
-                f"Row {number:,} has {width:,} columns; at most {limits.columns:,} are read "
-                "(IMPORT_MAX_COLUMNS). Delete the columns after the last one you need and "
-                "upload the file again."
+                gettext(
+                    "Row %(row)s has %(width)s columns; at most %(limit)s are read "
+                    "(IMPORT_MAX_COLUMNS). Delete the columns after the last one you need and "
+                    "upload the file again."
+                )
+                % {"row": _count(number), "width": _count(width), "limit": _count(limits.columns)}
             )
         cells = cells[:width]
         for column, cell in enumerate(cells, 1):
             if len(cell) > limits.cell_chars:
                 raise UnreadableFile(
-                    f"Row {number:,}, column {column:,} holds {len(cell):,} characters; at most "
-                    f"{limits.cell_chars:,} are read in one cell (IMPORT_MAX_CELL_CHARS)."
+                    gettext(
+                        "Row %(row)s, column %(column)s holds %(length)s characters; at most "
+                        "%(limit)s are read in one cell (IMPORT_MAX_CELL_CHARS)."
+                    )
+                    % {
+                        "row": _count(number),
+                        "column": _count(column),
+                        "length": _count(len(cell)),
+                        "limit": _count(limits.cell_chars),
+                    }
                 )
         # A header may sit below a title and a few blank lines: those rows are allowed too.
         if len(self.rows) >= limits.rows + HEADER_SEARCH_ROWS:
-            raise UnreadableFile(
-                f"The file has more than {limits.rows:,} rows; the limit is {limits.rows:,} "
-                "(IMPORT_MAX_ROWS). Split it into smaller files."
-            )
+            raise UnreadableFile(_too_many_rows(limits))
         self.cells += width
         if self.cells > limits.cells:
             raise UnreadableFile(
-                f"The file has more than {limits.cells:,} cells with data (reading stopped at "
-                f"row {number:,}); the limit is {limits.cells:,} (IMPORT_MAX_CELLS). Split it "
-                "into smaller files."
+                gettext(
+                    "The file has more than %(limit)s cells with data (reading stopped at "
+                    "row %(row)s); the limit is %(limit)s (IMPORT_MAX_CELLS). Split it "
+                    "into smaller files."
+                )
+                % {"limit": _count(limits.cells), "row": _count(number)}
             )
         self.rows.append((number, cells))
         return True
@@ -275,7 +302,7 @@ def read_sheet(
     """
     limits = limits or Limits.from_settings()
     if not data.strip():
-        raise UnreadableFile("The file is empty.")
+        raise UnreadableFile(gettext("The file is empty."))
     if refusal := size_refusal(len(data), limits):
         raise UnreadableFile(refusal)
     _refuse_other_formats(data)
@@ -291,11 +318,14 @@ def read_sheet(
         sheet = _sheet_from_grid(grid, header_row=header_row)
         sheet.encoding, sheet.delimiter, sheet.notices = encoding, delimiter, notices
     if not sheet.rows:
-        raise UnreadableFile("The file has a header row but no people in it.")
+        raise UnreadableFile(gettext("The file has a header row but no people in it."))
     if len(sheet.rows) > limits.rows:
         raise UnreadableFile(
-            f"The file has {len(sheet.rows):,} rows; the limit is {limits.rows:,} "
-            "(IMPORT_MAX_ROWS). Split it into smaller files."
+            gettext(
+                "The file has %(rows)s rows; the limit is %(limit)s (IMPORT_MAX_ROWS). "
+                "Split it into smaller files."
+            )
+            % {"rows": _count(len(sheet.rows)), "limit": _count(limits.rows)}
         )
     return sheet
 
@@ -306,7 +336,7 @@ def sheet_of(record, *, header_row: int | None = None) -> Sheet:
     if record.sheet:
         return Sheet.from_json(record.sheet, header_row=header_row)
     if not record.content:
-        raise UnreadableFile("The uploaded file is no longer kept; upload it again.")
+        raise UnreadableFile(gettext("The uploaded file is no longer kept; upload it again."))
     return read_sheet(record.filename, bytes(record.content), header_row=header_row)
 
 
@@ -317,14 +347,20 @@ def _refuse_other_formats(data: bytes) -> None:
     """Files people pick by mistake, named so they know what to do."""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise UnreadableFile(
-            "This is an old Excel (.xls) or other Office 97 file. Open it in Excel and "
-            "save it as XLSX (Excel Workbook) or CSV, then upload that."
+            gettext(
+                "This is an old Excel (.xls) or other Office 97 file. Open it in Excel and "
+                "save it as XLSX (Excel Workbook) or CSV, then upload that."
+            )
         )
     if data[:5] == b"%PDF-":
-        raise UnreadableFile("This is a PDF, not a spreadsheet. Upload the CSV or XLSX file.")
+        raise UnreadableFile(
+            gettext("This is a PDF, not a spreadsheet. Upload the CSV or XLSX file.")
+        )
     if data[:4] == b"PK\x03\x04" and b"mimetypeapplication/vnd.oasis.opendocument" in data[:100]:
         raise UnreadableFile(
-            "This is an OpenDocument (.ods) spreadsheet. Save it as XLSX or CSV and try again."
+            gettext(
+                "This is an OpenDocument (.ods) spreadsheet. Save it as XLSX or CSV and try again."
+            )
         )
 
 
@@ -336,8 +372,11 @@ def _decode(data: bytes) -> tuple[str, str, list[str]]:
                 text = data.decode(codec if codec != "utf_8" else "utf_8_sig")
             except UnicodeDecodeError as error:
                 raise UnreadableFile(
-                    f"The file says it is {ENCODING_NAMES[codec][1]} but byte {error.start:,} "
-                    "is not. Save it again as CSV UTF-8 and upload that."
+                    gettext(
+                        "The file says it is %(encoding)s but byte %(byte)s is not. Save it "
+                        "again as CSV UTF-8 and upload that."
+                    )
+                    % {"encoding": ENCODING_NAMES[codec][1], "byte": _count(error.start)}
                 ) from error
             return text, ENCODING_NAMES[codec][0], []
     # No text file has NUL bytes, except UTF-16 (every ASCII letter is half zeros). A few
@@ -371,7 +410,7 @@ def _decode_utf16_without_bom(data: bytes) -> tuple[str, str, list[str]]:
         text = data.decode(best.encoding, errors="replace")
         if "\n" in text and not _has_controls(text):
             return text, "utf-16", []
-    raise UnreadableFile(NOT_A_SPREADSHEET)
+    raise UnreadableFile(str(NOT_A_SPREADSHEET))
 
 
 def _has_controls(text: str) -> bool:
@@ -386,8 +425,10 @@ def _guess_single_byte(data: bytes) -> tuple[str, str, list[str]]:
     matches = list(from_bytes(data, cp_isolation=CANDIDATE_ENCODINGS))
     if not matches:
         raise UnreadableFile(
-            "The file's encoding could not be recognised: it is not UTF-8, and no common "
-            "spreadsheet encoding reads it as text. Save it as CSV UTF-8 and upload that."
+            gettext(
+                "The file's encoding could not be recognised: it is not UTF-8, and no common "
+                "spreadsheet encoding reads it as text. Save it as CSV UTF-8 and upload that."
+            )
         )
     lowest = min(match.chaos for match in matches)
     tied = {match.encoding: str(match) for match in matches if match.chaos <= lowest + CHAOS_TIE}
@@ -411,14 +452,26 @@ def _guess_single_byte(data: bytes) -> tuple[str, str, list[str]]:
 def _uncertain_notice(chosen: str, others: list[str], text: str) -> str:
     words = list(dict.fromkeys(_NON_ASCII_WORD.findall(text)))[:4]
     label = ENCODING_NAMES.get(chosen, (chosen, chosen))[1]
-    could = " or ".join(ENCODING_NAMES.get(name, (name, name))[1] for name in others[:2])
-    check = f" Check these as written: {', '.join(f'“{w}”' for w in words)}." if words else ""
+    could = gettext(" or ").join(ENCODING_NAMES.get(name, (name, name))[1] for name in others[:2])
+    if could:
+        notice = gettext(
+            "The file is not UTF-8, and its encoding is a guess: read as %(encoding)s; it "
+            "could also be %(others)s."
+        ) % {"encoding": label, "others": could}
+    else:
+        notice = gettext(
+            "The file is not UTF-8, and its encoding is a guess: read as %(encoding)s."
+        ) % {"encoding": label}
+    if words:
+        notice += " " + gettext("Check these as written: %(words)s.") % {
+            "words": ", ".join(f"“{w}”" for w in words)
+        }
     return (
-        f"The file is not UTF-8, and its encoding is a guess: read as {label}"
-        + (f"; it could also be {could}" if could else "")
-        + "."
-        + check
-        + " If letters look wrong, save the file from Excel as “CSV UTF-8” and upload it again."
+        notice
+        + " "
+        + gettext(
+            "If letters look wrong, save the file from Excel as “CSV UTF-8” and upload it again."
+        )
     )
 
 
@@ -445,12 +498,18 @@ def _csv_grid(text: str, delimiter: str, limits: Limits) -> list[tuple[int, list
     except csv.Error as error:
         if "field limit" in str(error):
             raise UnreadableFile(
-                f"Row {number + 1:,} has a cell over {limits.cell_chars:,} characters; at "
-                f"most {limits.cell_chars:,} are read in one cell (IMPORT_MAX_CELL_CHARS)."
+                gettext(
+                    "Row %(row)s has a cell over %(limit)s characters; at most %(limit)s are "
+                    "read in one cell (IMPORT_MAX_CELL_CHARS)."
+                )
+                % {"row": _count(number + 1), "limit": _count(limits.cell_chars)}
             ) from error
         raise UnreadableFile(
-            f"Row {number + 1:,} could not be read as CSV ({error}). Save the file again as "
-            "CSV UTF-8 and upload that."
+            gettext(
+                "Row %(row)s could not be read as CSV (%(error)s). Save the file again as "
+                "CSV UTF-8 and upload that."
+            )
+            % {"row": _count(number + 1), "error": error}
         ) from error
     finally:
         csv.field_size_limit(previous)
@@ -469,7 +528,9 @@ def _sniff_delimiter(text: str) -> str:
 # --- XLSX -----------------------------------------------------------------------------------
 
 
-_NOT_XLSX = "This file could not be opened as an XLSX spreadsheet. Save it again as XLSX or CSV."
+_NOT_XLSX = gettext_lazy(
+    "This file could not be opened as an XLSX spreadsheet. Save it again as XLSX or CSV."
+)
 
 
 def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.date, list[str]]:
@@ -487,12 +548,14 @@ def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.
         archive = zipfile.ZipFile(io.BytesIO(data))
         unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        raise UnreadableFile(_NOT_XLSX) from error
+        raise UnreadableFile(str(_NOT_XLSX)) from error
     if unpacked > limits.unpacked_bytes:
         raise UnreadableFile(
-            f"The XLSX file unpacks to {_megabytes(unpacked)}; at most "
-            f"{_megabytes(limits.unpacked_bytes)} are read (IMPORT_MAX_UNPACKED_BYTES). "
-            "Save it as CSV, or split it into smaller files."
+            gettext(
+                "The XLSX file unpacks to %(size)s; at most %(limit)s are read "
+                "(IMPORT_MAX_UNPACKED_BYTES). Save it as CSV, or split it into smaller files."
+            )
+            % {"size": _megabytes(unpacked), "limit": _megabytes(limits.unpacked_bytes)}
         )
     try:
         for info in archive.infolist():
@@ -506,20 +569,23 @@ def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.
     except Exception as error:
         logger.info("XLSX upload not read: %r", error)
         raise UnreadableFile(
-            f"The XLSX file is damaged ({info.filename} cannot be read). Open it in Excel and "
-            "save it again, or save it as CSV."
+            gettext(
+                "The XLSX file is damaged (%(part)s cannot be read). Open it in Excel and "
+                "save it again, or save it as CSV."
+            )
+            % {"part": info.filename}
         ) from error
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     # Any failure of the library on a malformed file (its errors have no common base).
     except Exception as error:
         logger.info("XLSX upload not opened: %r", error)
-        raise UnreadableFile(_NOT_XLSX) from error
+        raise UnreadableFile(str(_NOT_XLSX)) from error
     grid = _Grid(limits)
     blank, number, declared = 0, 0, 0
     try:
         if not workbook.worksheets:
-            raise UnreadableFile("The XLSX file has no sheet.")
+            raise UnreadableFile(gettext("The XLSX file has no sheet."))
         worksheet = workbook.worksheets[0]
         epoch = EXCEL_1904 if workbook.epoch == CALENDAR_MAC_1904 else EXCEL_1900
         # The sheet's own claim of its size: a style far below the data counts.
@@ -538,8 +604,11 @@ def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.
     except Exception as error:
         logger.info("XLSX upload not read: %r", error)
         raise UnreadableFile(
-            f"The XLSX file is damaged (reading stopped near row {number + 1:,}). Open it in "
-            "Excel and save it again, or save it as CSV."
+            gettext(
+                "The XLSX file is damaged (reading stopped near row %(row)s). Open it in "
+                "Excel and save it again, or save it as CSV."
+            )
+            % {"row": _count(number + 1)}
         ) from error
     finally:
         workbook.close()
@@ -547,9 +616,16 @@ def _xlsx_grid(data: bytes, limits: Limits) -> tuple[list[tuple[int, list]], dt.
     if blank >= MAX_BLANK_XLSX_ROWS and declared > number:
         last = grid.rows[-1][0] if grid.rows else 0
         notices.append(
-            f"The sheet is formatted down to row {declared:,}; reading stopped after "
-            f"{MAX_BLANK_XLSX_ROWS:,} empty rows below row {last:,}. If anyone is listed "
-            "further down, delete the empty rows in between and upload the file again."
+            gettext(
+                "The sheet is formatted down to row %(declared)s; reading stopped after "
+                "%(blank)s empty rows below row %(last)s. If anyone is listed further down, "
+                "delete the empty rows in between and upload the file again."
+            )
+            % {
+                "declared": _count(declared),
+                "blank": _count(MAX_BLANK_XLSX_ROWS),
+                "last": _count(last),
+            }
         )
     return grid.rows, epoch, notices
 
@@ -578,8 +654,11 @@ def _refuse_too_many_strings(archive: zipfile.ZipFile, path: str, limits: Limits
             count += 1
             if count > limits.cells:
                 raise UnreadableFile(
-                    f"The XLSX file holds more than {limits.cells:,} texts; the limit is "
-                    f"{limits.cells:,} cells (IMPORT_MAX_CELLS). Split it into smaller files."
+                    gettext(
+                        "The XLSX file holds more than %(limit)s texts; the limit is "
+                        "%(limit)s cells (IMPORT_MAX_CELLS). Split it into smaller files."
+                    )
+                    % {"limit": _count(limits.cells)}
                 )
 
     _each_start_tag(archive, path, on_start)
@@ -604,17 +683,16 @@ def _refuse_overlong_rows(archive: zipfile.ZipFile, path: str, limits: Limits) -
         elif tag in ("v", "is") and not counted:
             with_values, counted = with_values + 1, True
             if with_values > most:
-                raise UnreadableFile(
-                    f"The file has more than {limits.rows:,} rows; the limit is "
-                    f"{limits.rows:,} (IMPORT_MAX_ROWS). Split it into smaller files."
-                )
+                raise UnreadableFile(_too_many_rows(limits))
         elif tag == "c":
             cells += 1
             if cells > XLSX_MAX_CELLS_PER_ROW:
                 raise UnreadableFile(
-                    f"Row {row_number:,} of the sheet writes more than "
-                    f"{XLSX_MAX_CELLS_PER_ROW:,} cells, more than Excel allows; the file is "
-                    "damaged or not made by a spreadsheet program."
+                    gettext(
+                        "Row %(row)s of the sheet writes more than %(limit)s cells, more than "
+                        "Excel allows; the file is damaged or not made by a spreadsheet program."
+                    )
+                    % {"row": _count(row_number), "limit": _count(XLSX_MAX_CELLS_PER_ROW)}
                 )
 
     _each_start_tag(archive, path, on_start)
@@ -648,7 +726,7 @@ def find_header_row(grid: list[tuple[int, list[str]]]) -> int:
     columns we know (one, for a one-column file), else the first non-blank row."""
     candidates = grid[:HEADER_SEARCH_ROWS]
     if not candidates:
-        raise UnreadableFile("The file has no rows.")
+        raise UnreadableFile(gettext("The file has no rows."))
     for number, cells in candidates:
         filled = sum(1 for cell in cells if cell)
         if header_score(cells) >= min(2, filled):
@@ -681,11 +759,14 @@ def _sheet_from_grid(grid, *, header_row: int | None = None) -> Sheet:
                 row[index] = cleaned
     numbered = [(number, row) for number, row in grid if any(row)]
     if not numbered:
-        raise UnreadableFile("The file has no rows.")
+        raise UnreadableFile(gettext("The file has no rows."))
     header_row = header_row or find_header_row(numbered)
     position = next((i for i, (number, _) in enumerate(numbered) if number == header_row), None)
     if position is None:
-        raise UnreadableFile(f"Row {header_row} is empty or not in the file; choose another row.")
+        raise UnreadableFile(
+            gettext("Row %(row)s is empty or not in the file; choose another row.")
+            % {"row": header_row}
+        )
     headers = numbered[position][1]
     below = numbered[position + 1 :]
     # Cells past the last named column are kept too, under "Column N", not dropped.
@@ -701,7 +782,9 @@ def _sheet_from_grid(grid, *, header_row: int | None = None) -> Sheet:
             continue
         rows.append((number, cells))
     return Sheet(
-        headers=[h or f"Column {i + 1}" for i, h in enumerate(headers)],
+        headers=[
+            h or gettext("Column %(number)s") % {"number": i + 1} for i, h in enumerate(headers)
+        ],
         rows=rows,
         header_row=header_row,
         grid=numbered,

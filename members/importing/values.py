@@ -6,16 +6,19 @@ raises anything else, whatever the text (tests/members/test_value_properties.py)
 """
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
 from dateutil import parser as dateutil_parser
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from members.models import JoiningStoryKind, MemberStatus
-from members.text import clean_text, fold, format_phone, phone_problem
+from members.text import clean_text, fold, format_phone, is_scientific_notation, phone_problem
 
 # Excel stores dates as days since 1899-12-30 (its "1900 date system"); a CSV saved from it
 # sometimes keeps them. members.importing.reading gives the 1904 epoch of a Mac workbook.
@@ -52,10 +55,31 @@ KIND_WORDS = [
     (JoiningStoryKind.OTHER, ["other", "not yet", "unknown", "n/a", "na", "none", "?"]),
 ]
 STATUS_WORDS = {
-    MemberStatus.MEMBER: ["member", "active", "current", "yes", "y"],
-    MemberStatus.PROSPECT: ["prospect", "lead", "contact", "invited", "potential"],
-    MemberStatus.FORMER: ["former", "inactive", "lapsed", "left", "past", "alum", "no", "n"],
+    MemberStatus.MEMBER: ["member", "active", "current", "yes", "y", "activo", "activa", "si"],
+    MemberStatus.PROSPECT: [
+        *("prospect", "lead", "contact", "invited", "potential"),
+        *("contacto", "invitado", "invitada", "potencial"),
+    ],
+    MemberStatus.FORMER: [
+        *("former", "inactive", "lapsed", "left", "past", "alum", "no", "n"),
+        *("inactivo", "inactiva", "ex", "antiguo", "antigua"),
+    ],
 }
+
+
+@functools.cache
+def labels_in_every_language(choices) -> dict[str, str]:
+    """{folded label: value} of `choices` (a TextChoices) as every language the site
+    speaks writes it: an export in Spanish says "Ex miembro" where one in English says
+    "Former member", and both import back (members.exporting.COLUMN_NAMES)."""
+    found = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for choice in choices:
+                found.setdefault(fold(str(choice.label)), choice.value)
+    return found
+
+
 # Lists are written with ; , or new lines; "/", "|" and "&" also separate, except inside
 # the name of a sector we know ("Housing / Tenants" stays whole).
 LIST_SPLIT = re.compile(r"\s*[;,\n]\s*")
@@ -134,7 +158,9 @@ def parse_date(
 
 
 def _unreadable(text: str) -> CellError:
-    return CellError(f"“{text}” is not a date we can read; write it like 2021-03-31.")
+    return CellError(
+        gettext("“%(text)s” is not a date we can read; write it like 2021-03-31.") % {"text": text}
+    )
 
 
 def _make(text: str, year: int, month: int, day: int) -> dt.date:
@@ -169,9 +195,12 @@ def _with_month_name(text: str, original: str) -> dt.date:
 
 def _checked(day: dt.date, text: str) -> dt.date:
     if day > timezone.localdate():
-        raise CellError(f"“{text}” is in the future.")
+        raise CellError(gettext("“%(text)s” is in the future.") % {"text": text})
     if day.year < 1900:
-        raise CellError(f"“{text}” is before 1900; write the year in full, like 2021-03-31.")
+        raise CellError(
+            gettext("“%(text)s” is before 1900; write the year in full, like 2021-03-31.")
+            % {"text": text}
+        )
     return day
 
 
@@ -210,11 +239,18 @@ def date_column(values: list[tuple[int, str]], *, column: str) -> DateColumn:
             month_first = (number, match.group())
     if day_first and month_first:
         return DateColumn(
-            conflict=(
-                f"The column “{column}” has dates written day first (“{day_first[1]}”, row "
-                f"{day_first[0]}) and month first (“{month_first[1]}”, row {month_first[0]}), "
-                "so this one could be either; write it like 2021-03-31."
+            conflict=gettext(
+                "The column “%(column)s” has dates written day first (“%(day_first)s”, row "
+                "%(day_first_row)s) and month first (“%(month_first)s”, row "
+                "%(month_first_row)s), so this one could be either; write it like 2021-03-31."
             )
+            % {
+                "column": column,
+                "day_first": day_first[1],
+                "day_first_row": day_first[0],
+                "month_first": month_first[1],
+                "month_first_row": month_first[0],
+            }
         )
     return DateColumn(order=DAY_FIRST if day_first else MONTH_FIRST)
 
@@ -270,8 +306,10 @@ def parse_kind(text: str) -> tuple[str, bool]:
     folded = fold(clean_text(text))
     if not folded:
         return JoiningStoryKind.OTHER, True
+    if folded in (labels := labels_in_every_language(JoiningStoryKind)):
+        return JoiningStoryKind(labels[folded]), True
     for kind in JoiningStoryKind:
-        if folded in (fold(kind.label), kind.value):
+        if folded == kind.value:
             return kind, True
     for kind, words in KIND_WORDS:
         if any(re.search(rf"(^|\W){re.escape(word)}($|\W)", folded) for word in words):
@@ -284,10 +322,13 @@ def parse_status(text: str) -> str:
     folded = fold(clean_text(text))
     if not folded:
         return MemberStatus.MEMBER
+    labels = labels_in_every_language(MemberStatus)
     for status, words in STATUS_WORDS.items():
-        if folded in words or folded == fold(status.label) or folded == status.value:
+        if folded in words or labels.get(folded) == status or folded == status.value:
             return status
-    raise CellError(f"“{text}” is not a status; use member, prospect or former.")
+    raise CellError(
+        gettext("“%(text)s” is not a status; use member, prospect or former.") % {"text": text}
+    )
 
 
 def parse_email(text: str) -> str:
@@ -305,7 +346,9 @@ def parse_email(text: str) -> str:
     try:
         validate_email(email)
     except ValidationError as error:
-        raise CellError(f"“{email}” is not a valid email address.") from error
+        raise CellError(
+            gettext("“%(email)s” is not a valid email address.") % {"email": email}
+        ) from error
     return email
 
 
@@ -319,13 +362,19 @@ def parse_phone(text: str) -> str:
     if not phone:
         return ""
     if problem := phone_problem(phone):
-        if "digits are lost" in problem:
-            raise LostValue(problem + " The person is imported without a phone.")
-        raise CellError(f"“{phone}” has too few digits for a phone number.")
+        if is_scientific_notation(phone):
+            raise LostValue(
+                gettext("%(problem)s The person is imported without a phone.")
+                % {"problem": problem}
+            )
+        raise CellError(
+            gettext("“%(phone)s” has too few digits for a phone number.") % {"phone": phone}
+        )
     stored = format_phone(phone)
     if len(stored) > MAX_PHONE_LENGTH:
         raise CellError(
-            f"“{phone}” is longer than {MAX_PHONE_LENGTH} characters; is it one phone number?"
+            gettext("“%(phone)s” is longer than %(limit)s characters; is it one phone number?")
+            % {"phone": phone, "limit": MAX_PHONE_LENGTH}
         )
     return stored
 

@@ -9,10 +9,13 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from audit import log as access_log
 from members import tasks
+from members.duplicates import describe, kind_label
 from members.exporting import neutralise_formula
 from members.importing import applying
 from members.importing.columns import field_label
@@ -31,11 +34,11 @@ from members.models import ImportRecord, ImportState
 from members.paging import countless_page
 
 ACTIONS = {
-    CREATE: "Create",
-    UPDATE: "Update",
-    HOLD: "Possible duplicate",
-    SKIP: "Skip",
-    REJECT: "Reject",
+    CREATE: gettext_lazy("Create"),
+    UPDATE: gettext_lazy("Update"),
+    HOLD: gettext_lazy("Possible duplicate"),
+    SKIP: gettext_lazy("Skip"),
+    REJECT: gettext_lazy("Reject"),
 }
 ROWS_PER_PAGE = 100
 can_import = permission_required("members.import_people", raise_exception=True)
@@ -72,7 +75,7 @@ def import_mapping(request, pk):
     try:
         sheet = sheet_of(record)  # as read at upload: the file is not parsed again
     except UnreadableFile:
-        messages.error(request, "The uploaded file is no longer kept; upload it again.")
+        messages.error(request, _("The uploaded file is no longer kept; upload it again."))
         return redirect("members:import_start")
     samples = [[cells[i] for _, cells in sheet.rows[:3]] for i in range(len(sheet.headers))]
     form = MappingForm(
@@ -93,8 +96,8 @@ def import_mapping(request, pk):
         else:
             messages.success(
                 request,
-                f"Row {form.cleaned_data['header_row']} is now the header. "
-                "Check what each column holds.",
+                _("Row %(row)s is now the header. Check what each column holds.")
+                % {"row": form.cleaned_data["header_row"]},
             )
             return redirect("members:import_mapping", record.pk)
     elif request.method == "POST" and form.is_valid():
@@ -124,8 +127,13 @@ def import_detail(request, pk):
         row.error_items = [(field_label(name), message) for name, message in row.errors.items()]
         row.change_items = [(field_label(name), change) for name, change in row.changes.items()]
         if row.evidence:
-            row.evidence_for = [e for e in row.evidence if e["kind"] != "conflicting"]
-            row.evidence_against = [e for e in row.evidence if e["kind"] == "conflicting"]
+            # Kept in English (the rules compare it); `text` and `kind_label` are for reading.
+            evidence = [
+                {**e, "text": describe(e["description"]), "kind_label": kind_label(e["kind"])}
+                for e in row.evidence
+            ]
+            row.evidence_for = [e for e in evidence if e["kind"] != "conflicting"]
+            row.evidence_against = [e for e in evidence if e["kind"] == "conflicting"]
         if row.action == HOLD or row.decision:
             row.choices = dict(decision_choices(row))
             row.decision_label = row.choices.get(row.decision, "")
@@ -174,7 +182,7 @@ def import_sectors(request, pk):
         record.sector_choices = form.choices()
         record.save(update_fields=["sector_choices"])
         tasks.run_preview(record, mapping=record.mapping, sector_choices=record.sector_choices)
-        messages.success(request, "Sector choices saved; the preview is updated.")
+        messages.success(request, _("Sector choices saved; the preview is updated."))
     return redirect(record)
 
 
@@ -204,8 +212,19 @@ def import_decide(request, pk):
         waiting = applying.held_counts(record)["undecided"]
         messages.success(
             request,
-            f"Saved {decided} decision{'s' if decided != 1 else ''}."
-            + (f" {waiting} possible duplicates still wait for one." if waiting else ""),
+            ngettext("Saved %(count)d decision.", "Saved %(count)d decisions.", decided)
+            % {"count": decided}
+            + (
+                " "
+                + ngettext(
+                    "%(count)d possible duplicate still waits for one.",
+                    "%(count)d possible duplicates still wait for one.",
+                    waiting,
+                )
+                % {"count": waiting}
+                if waiting
+                else ""
+            ),
         )
     back = form.cleaned_data.get("back", "")
     return redirect(record.get_absolute_url() + (f"?{back}" if back else ""))
@@ -222,8 +241,14 @@ def import_apply(request, pk):
         # Checked here too: a large import goes to the worker, which cannot ask anyone.
         messages.error(
             request,
-            f"{waiting} possible duplicate{'s' if waiting != 1 else ''} still wait for a "
-            "decision: add as a new person, update the person already here, or skip.",
+            ngettext(
+                "%(count)d possible duplicate still waits for a decision: add as a new "
+                "person, update the person already here, or skip.",
+                "%(count)d possible duplicates still wait for a decision: add as a new "
+                "person, update the person already here, or skip.",
+                waiting,
+            )
+            % {"count": waiting},
         )
         return redirect(record.get_absolute_url() + f"?show={HOLD}")
     try:
@@ -238,8 +263,8 @@ def import_apply(request, pk):
             counts = record.counts
             messages.success(
                 request,
-                f"Imported: {counts.get(CREATE, 0)} people created, "
-                f"{counts.get(UPDATE, 0)} updated.",
+                _("Imported: %(created)s people created, %(updated)s updated.")
+                % {"created": counts.get(CREATE, 0), "updated": counts.get(UPDATE, 0)},
             )
     return redirect(record)
 
@@ -260,8 +285,18 @@ def import_undo(request, pk):
         kept = len(record.undo_conflicts)
         messages.success(
             request,
-            "The import is undone."
-            + (f" {kept} changes made since were kept; see the list below." if kept else ""),
+            _("The import is undone.")
+            + (
+                " "
+                + ngettext(
+                    "%(count)d change made since was kept; see the list below.",
+                    "%(count)d changes made since were kept; see the list below.",
+                    kept,
+                )
+                % {"count": kept}
+                if kept
+                else ""
+            ),
         )
     return redirect(record)
 
@@ -277,7 +312,10 @@ def import_discard(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(record)
-    messages.success(request, f"Discarded {record.filename}; nothing was imported.")
+    messages.success(
+        request,
+        _("Discarded %(file)s; nothing was imported.") % {"file": record.filename},
+    )
     return redirect("members:import_start")
 
 
@@ -290,7 +328,7 @@ def import_rejected_csv(request, pk):
     out = io.StringIO()
     out.write("\ufeff")  # so Excel reads the accents as UTF-8
     writer = csv.writer(out)
-    writer.writerow([*record.headers, "Errors"])
+    writer.writerow([*record.headers, _("Errors")])
     for row in applying.rejected_rows(record):
         errors = "; ".join(
             f"{field_label(name)}: {message}" for name, message in row.errors.items()

@@ -384,6 +384,7 @@ def test_there_is_no_open_sign_up():
         if getattr(pattern.callback, "login_required", True) is False
     }
 
-    assert open_views == {"login", "enrol", "user_invitation_accept"}
+    # set_language: the language switch, also on the login page (a POST; it shows nothing).
+    assert open_views == {"login", "enrol", "user_invitation_accept", "set_language"}
     for route, _ in every_route():
         assert not re.search(r"sign.?up|register", route, re.IGNORECASE), route

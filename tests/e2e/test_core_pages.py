@@ -174,7 +174,7 @@ def test_lead_works_three_items_off_the_queue_with_a_note_on_one(sign_in, screen
     second = Alignment.objects.select_related("member").get(pk=item_pk(page))
     assert second.pk == waiting[1]
     adjusted = next(choice for choice in reversed(AlignmentLevel) if choice.value != second.level)
-    page.get_by_role("group", name="Level").get_by_label(adjusted.label, exact=True).check()
+    page.get_by_role("group", name="Level").get_by_label(str(adjusted.label), exact=True).check()
     page.get_by_role("button", name="Save review").click()
     expect(page.get_by_role("status")).to_contain_text(
         f"Reviewed {second.member.name}: {adjusted.label}."
@@ -254,7 +254,7 @@ def test_lead_ticks_a_milestone_and_moves_the_core_on(sign_in, screenshot):
     assert milestone.note == "Forty invitations out by hand and by text. (e2e)"
 
     # Move on: the form names the next phase and lists what is still open.
-    launching = Phase.LAUNCHING.label
+    launching = str(Phase.LAUNCHING.label)
     page.get_by_role("link", name=f"Move on to {launching}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Move {core.name} on to “{launching}”"
