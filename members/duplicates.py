@@ -37,7 +37,9 @@ reorders the sorted words: "Catherine Jones"/"Katherine Jones"). token_sort_rati
 compares whole names with their words sorted, so word order never matters and a missing
 word costs its full length. WRatio was rejected: its partial and token-set parts score
 "Smith" against "John Smith", or "Jane Smith" against "Jane Smith Lee", near 90-100, so
-everyone sharing a surname would look the same.
+everyone sharing a surname would look the same. A name with a word or two left out of a
+longer one, the given name kept ("Abelardo Aguilar", "Abelardo R." for "Abelardo Rivera
+Aguilar"), is alike too (words_dropped): people drop one of two surnames every day.
 90 sits just above what one changed letter in a short name scores: "Mark Chen" and
 "Mary Chen" score 88.9 and stay apart, while "Jon Smith"/"John Smith" (94.7), "Maria
 Lopez"/"Maria Lopes" (90.9) and "Ana Li"/"Anna Li" (92.3) match. Two changed names stay
@@ -334,8 +336,35 @@ def weigh(a: Contact, b: Contact) -> list[Evidence]:
 
 
 def names_alike(a: Sequence[str], b: Sequence[str]) -> bool:
-    """Same words in any order, initials for words, or token_sort_ratio >= NAME_THRESHOLD."""
-    return initials_match(a, b) or name_score(a, b) >= NAME_THRESHOLD
+    """Same words in any order, initials for words, a word or two dropped from a longer
+    name (words_dropped), or token_sort_ratio >= NAME_THRESHOLD."""
+    return initials_match(a, b) or words_dropped(a, b) or name_score(a, b) >= NAME_THRESHOLD
+
+
+# How many words a shorter writing of a name may leave out (words_dropped).
+_MAX_DROPPED_WORDS = 2
+
+
+def words_dropped(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The shorter name is the longer with a word or two left out, as people write a name
+    with one of two surnames or without a middle name: "Abelardo Aguilar" and "Abelardo R."
+    for "Abelardo Rivera Aguilar", "Ana Lopez" for "Ana Maria Lopez".
+
+    `a` and `b` are folded words. The shorter has at least two words and starts with the
+    longer's first word (the given name, in full); each of its other words is, in order, a
+    later word of the longer or that word's initial. A shared surname alone ("Smith" and
+    "John Smith") or a shared given name alone never counts: token_sort_ratio charges a
+    missing word its whole length, which is right for those and wrong for these.
+    """
+    short, long = sorted((list(a), list(b)), key=len)
+    if len(short) < 2 or not 0 < len(long) - len(short) <= _MAX_DROPPED_WORDS:
+        return False
+    if short[0] != long[0] or len(short[0]) < 2:
+        return False
+    rest = iter(long[1:])
+    return all(
+        any(word == other or _initial_of(word, other) for other in rest) for word in short[1:]
+    )
 
 
 def name_score(a: Sequence[str], b: Sequence[str]) -> float:
@@ -533,6 +562,8 @@ class _Names:
         self.sorted: list[str] = []
         self.has_initial: list[bool] = []
         self.full_words: list[tuple[str, ...]] = []
+        # (first word, number of words) of each, for words_dropped's proposals.
+        self.shape: list[tuple[str, int]] = []
 
     def add(self, folded_name: str, words: Sequence[str] = ()) -> int:
         processed = utils.default_process(folded_name)
@@ -541,6 +572,7 @@ class _Names:
         self.sorted.append(" ".join(sorted(processed.split())))
         self.has_initial.append(bool(_INITIAL.search(folded_name)))
         self.full_words.append(tuple(word for word in words if len(word) > 1))
+        self.shape.append(_shape(processed))
         return len(self.folded) - 1
 
     @classmethod
@@ -556,7 +588,13 @@ class _Names:
         search = _INITIAL.search
         names.has_initial = [bool(search(name)) for name in folded_names]
         names.full_words = [()] * len(folded_names)
+        names.shape = [_shape(processed) for processed in names.processed]
         return names
+
+
+def _shape(processed: str) -> tuple[str, int]:
+    words = processed.split()
+    return (words[0] if words else "", len(words))
 
 
 def _close_names(queries: _Names, query_blocks, choices: _Names, choice_blocks) -> dict:
@@ -592,6 +630,18 @@ def _close_names(queries: _Names, query_blocks, choices: _Names, choice_blocks) 
                 continue
             for c in held if queries.has_initial[q] else with_initials:
                 if any(word in choices.folded[c] for word in words):
+                    close[q].add(c)
+        # A word or two dropped ("Abelardo Aguilar" for "Abelardo Rivera Aguilar") scores
+        # low as well; such names share their first word in full and differ in length.
+        by_first = defaultdict(list)
+        for c in held:
+            by_first[choices.shape[c][0]].append(c)
+        for q in asking:
+            first, count = queries.shape[q]
+            if len(first) < 2:
+                continue
+            for c in by_first.get(first, ()):
+                if 0 < abs(choices.shape[c][1] - count) <= _MAX_DROPPED_WORDS:
                     close[q].add(c)
     return close
 
