@@ -195,10 +195,17 @@ def _candidate(milestone: Milestone, alignment: Alignment, enough: list[str]) ->
     score = getattr(alignment, "score", None)
     if alignment.level not in enough:
         needed = milestone.get_rule_min_level_display().lower()
-        short_of = f"{alignment.get_level_display()}, not yet {needed}"
+        short_of = _("%(level)s, not yet %(needed)s") % {
+            "level": alignment.get_level_display(),
+            "needed": needed,
+        }
     else:
         capacity = milestone.get_rule_capacity_display().lower()
-        short_of = f"{capacity} {score} of {milestone.rule_capacity_min}"
+        short_of = _("%(capacity)s %(score)s of %(minimum)s") % {
+            "capacity": capacity,
+            "score": score,
+            "minimum": milestone.rule_capacity_min,
+        }
     return Candidate(
         member=alignment.member, level=alignment.level, capacity=score, short_of=short_of
     )

@@ -16,7 +16,7 @@ from operator import attrgetter
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from members.models import (
@@ -40,7 +40,7 @@ class Change:
 
 # The label beside each kind of entry on the person page.
 KIND_LABELS = {
-    "person": _("Record"),
+    "person": pgettext_lazy("timeline entry about the person's own record", "Record"),
     "check_in": _("Check-in"),
     "merge": _("Merge"),
     "alignment": _("Alignment"),

@@ -109,7 +109,8 @@ def person_add(request):
                 **form.person_fields(),
             )
             shared = ", ".join(str(match.member) for match in households)
-            added = _("Added %(person)s.") % {"person": member}
+            # "Abelardo R." ends its own sentence: no second full stop.
+            added = _("Added %(person)s.") % {"person": str(member).removesuffix(".")}
             if shared:
                 added += " " + _("They share a phone with %(others)s: kept as two people.") % {
                     "others": shared

@@ -298,7 +298,7 @@ def timeline(months: list[Month]) -> Timeline:
             height=height,
         )
         if month.start.month in (1, 4, 7, 10):
-            bar.tick = f"{month.start:%b}"
+            bar.tick = date_format(month.start, "M")  # "Jan", "Ene": the reader's language
             bar.major = month.start.month in (1, 7)
             # The year under each January, and under the first tick if it comes earlier.
             if month.start.month == 1 or not any(b.tick for b in bars):
@@ -339,7 +339,8 @@ def _tick_step(top: int) -> int:
 
 # Each capacity is a label line (name, median) over a bar as wide as the picture, so the
 # names stay readable when the picture shrinks to a phone's width.
-GROWTH_WIDTH, GROWTH_ROW, GROWTH_LABEL_LINE, GROWTH_BAR = 320, 44, 16, 16
+# Wide enough for the longest capacity label and its median on one line, in Spanish too.
+GROWTH_WIDTH, GROWTH_ROW, GROWTH_LABEL_LINE, GROWTH_BAR = 380, 44, 16, 16
 
 
 @dataclass

@@ -29,8 +29,8 @@
   // still those of the last search: say so, and how to search for the short term.
   function showShortTermHint(value) {
     if (!hint) return;
-    hint.textContent = "Press Enter to list the names that begin with \u201c" + value.trim() +
-      "\u201d; from three letters, results follow your typing.";
+    // The sentence comes translated from the page (data-text), the term put in its place.
+    hint.textContent = hint.dataset.text.replace("%(term)s", value.trim());
     hint.hidden = false;
     target.classList.add("stale");
   }

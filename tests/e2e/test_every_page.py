@@ -327,6 +327,31 @@ def test_on_a_phone_the_menu_is_a_button_that_works_by_keyboard_without_javascri
         context.close()
 
 
+def test_escape_or_tabbing_out_closes_the_phone_menu(browser, live_server, organizer):
+    """With JavaScript (static/js/site-menu.js) the open menu closes on Escape, focus back
+    on its button, and when focus leaves it, instead of staying open over the page."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    try:
+        log_in(context, organizer, live_server.url)
+        page = context.new_page()
+        page.goto(reverse("home"))
+        menu, button = page.locator("details.site-menu"), page.locator("summary")
+        button.focus()
+        page.keyboard.press("Enter")
+        expect(menu).to_have_attribute("open", "")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Escape")
+        expect(menu).not_to_have_attribute("open", "")
+        expect(button).to_be_focused()
+
+        page.keyboard.press("Enter")
+        expect(menu).to_have_attribute("open", "")
+        page.mouse.click(200, 800)  # below the open menu, on the page
+        expect(menu).not_to_have_attribute("open", "")
+    finally:
+        context.close()
+
+
 def test_the_skip_link_moves_the_reader_to_the_content(page):
     page.goto(reverse("home"))
     page.keyboard.press("Tab")
